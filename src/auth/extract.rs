@@ -1,0 +1,137 @@
+//! Extractors for the caller's key. Order of refusals: no or unknown key → 401;
+//! a key of the wrong kind for the route → 403; `X-Assistiv-Platform-Id` not the
+//! key's platform → 403; a platform path that is not the key's platform → 404.
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::cache::AuthContext;
+use super::keys::KeyKind;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const PLATFORM_ID_HEADER: &str = "x-assistiv-platform-id";
+
+/// The raw token of `Authorization: Bearer <token>`.
+pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("missing API key: send Authorization: Bearer <key>")
+    })?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid Authorization header"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <key>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized(
+            "expected Authorization: Bearer <key>",
+        ));
+    }
+    Ok(token.trim())
+}
+
+/// Any valid key (platform or end user).
+#[derive(Debug, Clone)]
+pub struct Caller(pub AuthContext);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(ctx) = parts.extensions.get::<AuthContext>() {
+            return Ok(Self(ctx.clone()));
+        }
+        let token = bearer_token(parts)?;
+        let ctx = state
+            .auth
+            .authenticate(token)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+        if let Some(claimed) = parts.headers.get(PLATFORM_ID_HEADER) {
+            let matches = claimed
+                .to_str()
+                .ok()
+                .and_then(|s| Uuid::parse_str(s.trim()).ok())
+                .is_some_and(|id| id == ctx.platform_id);
+            if !matches {
+                return Err(ApiError::forbidden(
+                    "X-Assistiv-Platform-Id does not match this key's platform",
+                ));
+            }
+        }
+        parts.extensions.insert(ctx.clone());
+        Ok(Self(ctx))
+    }
+}
+
+/// A platform key (`sk-plat_*`).
+#[derive(Debug, Clone)]
+pub struct PlatformKey(pub AuthContext);
+
+impl FromRequestParts<AppState> for PlatformKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(ctx) = Caller::from_request_parts(parts, state).await?;
+        if ctx.kind != KeyKind::Platform {
+            return Err(ApiError::forbidden(
+                "this route needs a platform key (sk-plat_*)",
+            ));
+        }
+        Ok(Self(ctx))
+    }
+}
+
+/// An end-user key (`sk-eu_*`).
+#[derive(Debug, Clone)]
+pub struct EndUserKey {
+    pub ctx: AuthContext,
+    pub end_user_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for EndUserKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(ctx) = Caller::from_request_parts(parts, state).await?;
+        match (ctx.kind, ctx.end_user_id) {
+            (KeyKind::EndUser, Some(end_user_id)) => Ok(Self { ctx, end_user_id }),
+            _ => Err(ApiError::forbidden(
+                "this route needs an end-user key (sk-eu_*)",
+            )),
+        }
+    }
+}
+
+/// A platform key acting on its own `/v1/platforms/{pid}/...`. Another platform's
+/// id answers 404, so it never learns whether that platform exists.
+#[derive(Debug, Clone)]
+pub struct PlatformScope {
+    pub platform_id: Uuid,
+    pub key: AuthContext,
+}
+
+impl FromRequestParts<AppState> for PlatformScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let PlatformKey(key) = PlatformKey::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::internal(format_args!("path params: {e}")))?;
+        let raw = params
+            .iter()
+            .find_map(|(name, value)| (name == "pid").then_some(value))
+            .ok_or_else(|| ApiError::internal("route has no {pid} parameter"))?;
+        let platform_id = Uuid::parse_str(raw).map_err(|_| {
+            ApiError::bad_request(format!("invalid platform id '{raw}': expected a UUID"))
+        })?;
+        if platform_id != key.platform_id {
+            return Err(ApiError::not_found("platform not found"));
+        }
+        Ok(Self { platform_id, key })
+    }
+}

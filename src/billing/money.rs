@@ -1,0 +1,110 @@
+//! `Money`: integer micro-USD. USD decimals exist only at the JSON edge, converted
+//! exactly (through a decimal, never through float arithmetic) and rounded half to
+//! even at the micro-dollar.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Serialize, Serializer};
+use serde_json::Number;
+
+use crate::error::ApiError;
+
+pub const MICROS_PER_USD: i64 = 1_000_000;
+/// The largest amount the API accepts: one billion USD.
+const MAX_ABS_USD: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub const fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    pub const fn micros(self) -> i64 {
+        self.0
+    }
+
+    /// Parses a USD amount as sent in JSON (`5`, `0.25`, `1e-6`).
+    pub fn from_usd_json(field: &str, value: &Number) -> Result<Self, ApiError> {
+        let text = value.to_string();
+        let decimal = if text.contains(['e', 'E']) {
+            Decimal::from_scientific(&text).ok()
+        } else {
+            text.parse::<Decimal>().ok()
+        }
+        .ok_or_else(|| ApiError::bad_request(format!("{field} is not a valid amount")))?;
+        Self::from_usd_decimal(field, decimal)
+    }
+
+    fn from_usd_decimal(field: &str, usd: Decimal) -> Result<Self, ApiError> {
+        if usd.abs() > Decimal::from(MAX_ABS_USD) {
+            return Err(ApiError::bad_request(format!(
+                "{field} is out of range: at most {MAX_ABS_USD} USD"
+            )));
+        }
+        let micros = (usd * Decimal::from(MICROS_PER_USD))
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
+            .to_i64()
+            .ok_or_else(|| ApiError::bad_request(format!("{field} is out of range")))?;
+        Ok(Self(micros))
+    }
+
+    /// The amount in USD, for JSON.
+    pub fn to_usd(self) -> f64 {
+        Decimal::new(self.0, 6).to_f64().unwrap_or(f64::NAN)
+    }
+
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+}
+
+/// Serialized as USD.
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.to_usd())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(json: &str) -> Result<Money, ApiError> {
+        let n: Number =
+            serde_json::from_str(json).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Money::from_usd_json("amount_usd", &n)
+    }
+
+    #[test]
+    fn parses_exactly_and_rounds_half_even() -> Result<(), ApiError> {
+        assert_eq!(usd("5")?.micros(), 5_000_000);
+        assert_eq!(usd("0.1")?.micros(), 100_000);
+        assert_eq!(usd("0.004")?.micros(), 4_000);
+        assert_eq!(usd("1e-6")?.micros(), 1);
+        assert_eq!(usd("0.0000005")?.micros(), 0);
+        assert_eq!(usd("0.0000015")?.micros(), 2);
+        assert_eq!(usd("0.0000025")?.micros(), 2);
+        assert_eq!(usd("-0.25")?.micros(), -250_000);
+        assert!(usd("1e12").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn renders_usd() {
+        assert_eq!(Money::from_micros(5_000_000).to_usd(), 5.0);
+        assert_eq!(Money::from_micros(1).to_usd(), 0.000001);
+        assert_eq!(Money::from_micros(123_456_789).to_usd(), 123.456789);
+    }
+}

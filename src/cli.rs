@@ -1,0 +1,277 @@
+//! The `assistiv` command line: `serve`, `migrate`, and `admin` subcommands that
+//! work straight on the configured database (no server needed).
+
+#![allow(clippy::print_stdout)] // printing is this module's job
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::{Config, LogFormat, Overrides};
+use crate::startup::{Application, shutdown_signal};
+use crate::store::Db;
+use crate::store::platforms as platform_store;
+use crate::telemetry;
+use crate::tenancy::keys;
+use crate::tenancy::platforms::{self, CreatePlatform, CreatedPlatform, PlatformView};
+
+const SETTINGS_HELP: &str = "\
+Settings (flag > ASSISTIV_* environment > config file > default):
+  ASSISTIV_LISTEN                    --listen        127.0.0.1:8080
+  ASSISTIV_DATA_DIR                  --data-dir      ./data
+  DATABASE_URL                       --database-url  SQLite in the data dir
+  REDIS_URL                          --redis-url     none
+  ASSISTIV_ADMIN_TOKEN               (env only)      none: /admin/v1 disabled
+  ASSISTIV_MASTER_KEY                (env only)      generated into the data dir
+  ASSISTIV_PUBLIC_URL                --public-url    http://<listen>
+  ASSISTIV_LOG_FORMAT                --log-format    text (or json)
+  ASSISTIV_BOOTSTRAP                 --no-bootstrap  true: first start creates a `default` platform
+  ASSISTIV_MAX_BODY_BYTES                            1048576
+  ASSISTIV_DATABASE_MAX_CONNECTIONS                  16
+  ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
+
+#[derive(Parser)]
+#[command(name = "assistiv", version, about = "MCP-first tool-execution gateway")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every surface on one port.
+    #[command(after_help = SETTINGS_HELP)]
+    Serve(ServeArgs),
+    /// Run database migrations and exit.
+    Migrate(StoreArgs),
+    /// Operator tasks, straight on the configured database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "ASSISTIV_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (embedded SQLite database, generated keys).
+    #[arg(long)]
+    data_dir: Option<String>,
+    /// Database URL (postgres://... or sqlite:...).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Redis URL for cross-instance counters.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Public base URL of this gateway.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Do not create a `default` platform on an empty database.
+    #[arg(long)]
+    no_bootstrap: bool,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Platforms (tenants).
+    Platform {
+        #[command(subcommand)]
+        command: PlatformCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlatformCommand {
+    /// Create a platform and print its first platform key (shown once).
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Unique slug: lowercase letters, digits, hyphens.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List platforms.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue another platform key for a platform (recovery after revoking them all).
+    Key {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl StoreArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..Overrides::default()
+        }
+    }
+
+    fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref(), &overrides)
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(store) => {
+            let config = store.load(store.overrides())?;
+            telemetry::init(config.log_format);
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Platform { command },
+        } => platform_command(command).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+        redis_url: args.redis_url.clone(),
+        public_url: args.public_url.clone(),
+        log_format: args.log_format,
+        bootstrap: args.no_bootstrap.then_some(false),
+        ..args.store.overrides()
+    };
+    let config = args.store.load(overrides)?;
+    telemetry::init(config.log_format);
+    let public_url = config.public_url();
+    let app = Application::build(config).await?;
+    let addr = app.addr()?;
+    if let Some(created) = &app.provisioned {
+        print_first_start(created);
+    }
+    tracing::info!(%addr, %public_url, "assistiv listening");
+    println!("Assistiv is listening on http://{addr}");
+    app.run_until(shutdown_signal()).await
+}
+
+fn print_first_start(created: &CreatedPlatform) {
+    println!(
+        "First start: created the platform \"{}\".",
+        created.platform.name
+    );
+    println!("  platform id:  {}", created.platform.id);
+    println!("  platform key: {}", created.api_key.raw_key);
+    println!("The key is shown once. Store it now:");
+    println!("  export ASSISTIV_PLATFORM_ID={}", created.platform.id);
+    println!("  export ASSISTIV_PLATFORM_KEY={}", created.api_key.raw_key);
+}
+
+async fn connect(store: &StoreArgs) -> anyhow::Result<Db> {
+    let config = store.load(store.overrides())?;
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn platform_command(command: PlatformCommand) -> anyhow::Result<()> {
+    match command {
+        PlatformCommand::Create {
+            store,
+            name,
+            display_name,
+            json,
+        } => {
+            let db = connect(&store).await?;
+            let created = platforms::create(&db, CreatePlatform { name, display_name })
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            if json {
+                return print_json(&created);
+            }
+            println!("Created platform \"{}\".", created.platform.name);
+            println!("  platform id:  {}", created.platform.id);
+            println!("  platform key: {}", created.api_key.raw_key);
+            println!("The key is shown once. Store it now.");
+            Ok(())
+        }
+        PlatformCommand::List { store, json } => {
+            let db = connect(&store).await?;
+            let rows: Vec<PlatformView> = platform_store::list(&db, i64::MAX, 0)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            if json {
+                return print_json(&rows);
+            }
+            if rows.is_empty() {
+                println!("No platforms.");
+            }
+            for platform in rows {
+                println!(
+                    "{}  {:<24} {}  created {}",
+                    platform.id,
+                    platform.name,
+                    platform.display_name,
+                    platform.created_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+            Ok(())
+        }
+        PlatformCommand::Key {
+            store,
+            platform,
+            name,
+            json,
+        } => {
+            let db = connect(&store).await?;
+            platforms::get(&db, platform)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let issued = keys::create_platform_key(&db, platform, name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            if json {
+                return print_json(&issued);
+            }
+            println!("New platform key for {platform}: {}", issued.raw_key);
+            println!("The key is shown once. Store it now.");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Configuration, layered: defaults < optional TOML file < `ASSISTIV_*` environment
+//! (plus the conventional `DATABASE_URL` / `REDIS_URL`) < command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite database, the generated master key and blobs.
+    pub data_dir: PathBuf,
+    /// `postgres://...` or `sqlite://...`; SQLite in `data_dir` when absent.
+    pub database_url: Option<SecretString>,
+    /// Optional Redis for cross-instance counters.
+    pub redis_url: Option<SecretString>,
+    /// Operator token for `/admin/v1`; the operator surface is off without it.
+    pub admin_token: Option<SecretString>,
+    /// Base64 of 32 bytes; generated into the data dir when absent.
+    pub master_key: Option<SecretString>,
+    /// Public base URL used in OAuth callbacks and connect links.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    /// Provision a `default` platform on first start against an empty database.
+    pub bootstrap: bool,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+}
+
+/// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
+/// `ASSISTIV_PLATFORM_KEY`, say) are not ours and are left alone.
+const SETTINGS: &[&str] = &[
+    "LISTEN",
+    "DATA_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ADMIN_TOKEN",
+    "MASTER_KEY",
+    "PUBLIC_URL",
+    "LOG_FORMAT",
+    "BOOTSTRAP",
+    "MAX_BODY_BYTES",
+    "DATABASE_MAX_CONNECTIONS",
+];
+
+/// Defaults as a serializable layer, so figment can merge the others over it.
+#[derive(Serialize)]
+struct Defaults {
+    listen: String,
+    data_dir: String,
+    log_format: LogFormat,
+    bootstrap: bool,
+    max_body_bytes: usize,
+    database_max_connections: u32,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "./data".into(),
+            log_format: LogFormat::Text,
+            bootstrap: true,
+            max_body_bytes: 1024 * 1024,
+            database_max_connections: 16,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves lower layers in force.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<bool>,
+}
+
+impl Config {
+    /// Loads every layer. `file` is the optional TOML config file.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Defaults::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "config file {} not found", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+            .merge(Env::prefixed("ASSISTIV_").only(SETTINGS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.database_url {
+            let url = url.expose_secret();
+            anyhow::ensure!(
+                url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("sqlite:"),
+                "DATABASE_URL must start with postgres://, postgresql:// or sqlite:"
+            );
+        }
+        if let Some(token) = &self.admin_token {
+            anyhow::ensure!(
+                token.expose_secret().len() >= 16,
+                "ASSISTIV_ADMIN_TOKEN must be at least 16 characters"
+            );
+        }
+        if let Some(url) = &self.public_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "ASSISTIV_PUBLIC_URL must be an http(s) URL"
+            );
+        }
+        anyhow::ensure!(
+            self.database_max_connections >= 2,
+            "ASSISTIV_DATABASE_MAX_CONNECTIONS must be at least 2"
+        );
+        Ok(())
+    }
+
+    /// The base URL clients reach this gateway at.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// A configuration for tests and embedding: defaults, no environment.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        let defaults = Defaults::default();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url: None,
+            redis_url: None,
+            admin_token: None,
+            master_key: None,
+            public_url: None,
+            log_format: defaults.log_format,
+            bootstrap: defaults.bootstrap,
+            max_body_bytes: defaults.max_body_bytes,
+            database_max_connections: 8,
+        }
+    }
+}

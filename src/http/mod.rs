@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every surface: request ids, extractors that answer in
+//! the error envelope, and the `{"data": ...}` response shapes.
+
+pub mod extract;
+pub mod request_context;
+pub mod response;

@@ -1,0 +1,104 @@
+//! Per-request context: a request id on every response (and in every error body),
+//! one access-log line per request, and the envelope for errors produced outside
+//! our handlers (unknown route, wrong method, body limits).
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use crate::error::{ApiError, Enveloped};
+
+pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served, or an empty string outside a request.
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Request id of the request carried in `extensions`, for code that runs outside
+/// the request task (for example inside an MCP service).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn new_request_id() -> String {
+    format!("req_{}", Uuid::new_v4().simple())
+}
+
+pub async fn middleware(mut request: Request, next: Next) -> Response {
+    let request_id = new_request_id();
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+
+    let (method_ref, path_ref) = (&method, &path);
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), async move {
+            let response = next.run(request).await;
+            envelope_bare_errors(response, method_ref, path_ref)
+        })
+        .await;
+
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER.clone(), value);
+    }
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Gives error responses that did not come from `ApiError` (axum's fallback 404/405,
+/// body-limit 413 and friends) the contract's envelope.
+fn envelope_bare_errors(response: Response, method: &axum::http::Method, path: &str) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<Enveloped>().is_some()
+    {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found(format!("no route for {method} {path}")),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::method_not_allowed(format!("{method} is not allowed on {path}"))
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large("request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::unsupported_media_type("unsupported content type")
+        }
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized("missing or invalid API key"),
+        StatusCode::FORBIDDEN => ApiError::forbidden("forbidden"),
+        s if s.is_client_error() => ApiError::bad_request(
+            s.canonical_reason()
+                .unwrap_or("bad request")
+                .to_ascii_lowercase(),
+        ),
+        _ => ApiError::internal(format_args!("unenveloped {status} for {method} {path}")),
+    };
+    let mut enveloped = error.into_response();
+    // Keep the headers the original response set (Allow on 405, for instance).
+    for (name, value) in response.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            enveloped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    *enveloped.status_mut() = status;
+    enveloped
+}

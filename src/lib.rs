@@ -1,0 +1,18 @@
+//! Assistiv: an MCP-first tool-execution gateway with a management plane for
+//! tenants, keys and end users.
+
+pub mod admin;
+pub mod auth;
+pub mod billing;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod management;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tenancy;

@@ -1,0 +1,30 @@
+//! `GET /v1/me`: which key this is.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::{Caller, KeyKind};
+use crate::http::response::Data;
+
+#[derive(Serialize)]
+pub struct Identity {
+    key_kind: &'static str,
+    key_id: Uuid,
+    key_prefix: String,
+    platform_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_user_id: Option<Uuid>,
+}
+
+pub async fn show(Caller(ctx): Caller) -> Data<Identity> {
+    Data(Identity {
+        key_kind: match ctx.kind {
+            KeyKind::Platform => "platform",
+            KeyKind::EndUser => "end_user",
+        },
+        key_id: ctx.key_id,
+        key_prefix: ctx.key_prefix,
+        platform_id: ctx.platform_id,
+        end_user_id: ctx.end_user_id,
+    })
+}

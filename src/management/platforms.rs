@@ -1,0 +1,27 @@
+//! `GET`/`PATCH /v1/platforms/{pid}`.
+
+use axum::extract::State;
+
+use crate::auth::PlatformScope;
+use crate::error::ApiResult;
+use crate::http::extract::ApiJson;
+use crate::http::response::Data;
+use crate::state::AppState;
+use crate::tenancy::platforms::{self, PatchPlatform, PlatformView};
+
+pub async fn show(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+) -> ApiResult<Data<PlatformView>> {
+    platforms::get(&state.db, scope.platform_id).await.map(Data)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiJson(patch): ApiJson<PatchPlatform>,
+) -> ApiResult<Data<PlatformView>> {
+    platforms::update(&state.db, scope.platform_id, patch)
+        .await
+        .map(Data)
+}

@@ -1,0 +1,136 @@
+//! Building and running the application: database, migrations, first-start
+//! provisioning, background tasks and the router on a bound listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{AdminToken, Authenticator};
+use crate::config::Config;
+use crate::state::AppState;
+use crate::store::Db;
+use crate::tenancy::platforms::{self, CreatedPlatform};
+use crate::{admin, health, http, management};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    shutdown: CancellationToken,
+    background: Vec<JoinHandle<()>>,
+    /// The `default` platform, when this start provisioned it.
+    pub provisioned: Option<CreatedPlatform>,
+}
+
+impl Application {
+    /// Connects, migrates, provisions on an empty database and binds the listener
+    /// (port 0 picks a free port; [`Application::addr`] tells which).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let provisioned = if config.bootstrap {
+            platforms::provision_default(&db).await?
+        } else {
+            None
+        };
+
+        let auth = Authenticator::new(db.clone());
+        let shutdown = CancellationToken::new();
+        let background = vec![auth.spawn_revocation_sync(shutdown.child_token())];
+
+        let state = AppState {
+            db,
+            auth,
+            admin_token: AdminToken::new(config.admin_token.as_ref().map(|t| t.expose_secret())),
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("binding {}", state.config.listen))?;
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+            shutdown,
+            background,
+            provisioned,
+        })
+    }
+
+    pub fn addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then drains in-flight requests, stops the
+    /// background tasks and closes the database.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop)
+            .await
+            .context("serving HTTP")?;
+        self.shutdown.cancel();
+        for task in self.background {
+            let _ = task.await;
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(management::router())
+        .merge(admin::router())
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(http::request_context::middleware))
+        .with_state(state)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
