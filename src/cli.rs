@@ -175,13 +175,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(config.log_format);
     let public_url = config.public_url();
     let app = Application::build(config).await?;
+    let stop = shutdown_signal()?;
     let addr = app.addr()?;
     if let Some(created) = &app.provisioned {
         print_first_start(created);
     }
     tracing::info!(%addr, %public_url, "assistiv listening");
     println!("Assistiv is listening on http://{addr}");
-    app.run_until(shutdown_signal()).await
+    app.run_until(stop).await
 }
 
 fn print_first_start(created: &CreatedPlatform) {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod management;
+pub mod master_key;
 pub mod startup;
 pub mod state;
 pub mod store;

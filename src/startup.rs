@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{AdminToken, Authenticator};
 use crate::config::Config;
+use crate::master_key::MasterKey;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
@@ -34,6 +35,7 @@ impl Application {
     /// Connects, migrates, provisions on an empty database and binds the listener
     /// (port 0 picks a free port; [`Application::addr`] tells which).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let master_key = Arc::new(MasterKey::load(&config)?);
         let db = Db::connect(&config).await?;
         db.migrate().await?;
         let provisioned = if config.bootstrap {
@@ -51,6 +53,7 @@ impl Application {
             auth,
             admin_token: AdminToken::new(config.admin_token.as_ref().map(|t| t.expose_secret())),
             config: Arc::new(config),
+            master_key,
         };
         let listener = TcpListener::bind(state.config.listen)
             .await
@@ -106,31 +109,29 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that completes on Ctrl-C or SIGTERM. The handlers are installed
+/// here, before the caller announces that it is listening, so an early signal
+/// still shuts down gracefully.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+            tracing::info!("shutting down: draining in-flight requests");
+        })
     }
-    tracing::info!("shutting down: draining in-flight requests");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down: draining in-flight requests");
+        })
+    }
 }

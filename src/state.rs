@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::{AdminToken, Authenticator};
 use crate::config::Config;
+use crate::master_key::MasterKey;
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -12,4 +13,6 @@ pub struct AppState {
     pub auth: Authenticator,
     pub admin_token: AdminToken,
     pub config: Arc<Config>,
+    /// Encrypts secrets at rest.
+    pub master_key: Arc<MasterKey>,
 }

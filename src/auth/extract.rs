@@ -121,7 +121,7 @@ impl FromRequestParts<AppState> for PlatformScope {
         let PlatformKey(key) = PlatformKey::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::internal(format_args!("path params: {e}")))?;
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
         let raw = params
             .iter()
             .find_map(|(name, value)| (name == "pid").then_some(value))

@@ -1,1 +1,19 @@
+//! Integration tests: the real application on a loopback port, against SQLite and
+//! PostgreSQL alike (every `both_backends!` test runs once per database).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod helpers;
+
+mod api_keys;
+mod auth;
+mod bad_input;
+mod cli;
+mod end_users;
+mod health;
+mod isolation;
+mod platforms;
+mod revocation;
+mod secrets;
+mod seed_examples;
