@@ -9,6 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::billing::idempotency::IdempotentRequest;
+use crate::billing::wallets::{self, WalletSettings, WalletTopup, WalletView};
+use crate::billing::{SharedClock, SystemClock};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::startup::{Application, shutdown_signal};
 use crate::store::Db;
@@ -30,6 +33,8 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_BOOTSTRAP                 --no-bootstrap  true: first start creates a `default` platform
   ASSISTIV_MAX_BODY_BYTES                            1048576
   ASSISTIV_DATABASE_MAX_CONNECTIONS                  16
+  ASSISTIV_HOLD_TTL_SECS                             900: held money returns after this
+  ASSISTIV_HOLD_SWEEP_INTERVAL_MS                    5000
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -93,6 +98,53 @@ enum AdminCommand {
     Platform {
         #[command(subcommand)]
         command: PlatformCommand,
+    },
+    /// A platform's wallet.
+    Wallet {
+        #[command(subcommand)]
+        command: WalletCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Show the balance and settings.
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Meter the wallet (spend stops at zero) and set its low-balance threshold.
+    Set {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        #[arg(long)]
+        metered: Option<bool>,
+        #[arg(long)]
+        low_balance_threshold_usd: Option<f64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add funds.
+    Topup {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        #[arg(long)]
+        amount_usd: f64,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Makes a retried top-up safe (same key, same amount: one effect).
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -159,6 +211,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Platform { command },
         } => platform_command(command).await,
+        Command::Admin {
+            command: AdminCommand::Wallet { command },
+        } => wallet_command(command).await,
     }
 }
 
@@ -218,9 +273,16 @@ async fn platform_command(command: PlatformCommand) -> anyhow::Result<()> {
             json,
         } => {
             let db = connect(&store).await?;
-            let created = platforms::create(&db, CreatePlatform { name, display_name })
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let created = platforms::create(
+                &db,
+                CreatePlatform {
+                    name,
+                    display_name,
+                    wallet: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             if json {
                 return print_json(&created);
             }
@@ -275,4 +337,96 @@ async fn platform_command(command: PlatformCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn usd_number(value: f64) -> anyhow::Result<serde_json::Number> {
+    serde_json::Number::from_f64(value)
+        .ok_or_else(|| anyhow::anyhow!("{value} is not a valid amount"))
+}
+
+fn print_wallet(wallet: &WalletView) {
+    println!("Wallet of platform {}", wallet.platform_id);
+    println!("  metered:    {}", wallet.metered);
+    println!("  balance:    {} USD", wallet.balance_usd.to_usd());
+    println!("  held:       {} USD", wallet.held_usd.to_usd());
+    println!("  available:  {} USD", wallet.available_usd.to_usd());
+    match wallet.low_balance_threshold_usd {
+        Some(t) => println!("  low-balance threshold: {} USD", t.to_usd()),
+        None => println!("  low-balance threshold: none"),
+    }
+}
+
+async fn wallet_command(command: WalletCommand) -> anyhow::Result<()> {
+    let clock: SharedClock = std::sync::Arc::new(SystemClock);
+    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    let (wallet, json) = match command {
+        WalletCommand::Show {
+            store,
+            platform,
+            json,
+        } => {
+            let db = connect(&store).await?;
+            (
+                wallets::get(&db, &clock, platform).await.map_err(api)?,
+                json,
+            )
+        }
+        WalletCommand::Set {
+            store,
+            platform,
+            metered,
+            low_balance_threshold_usd,
+            json,
+        } => {
+            let db = connect(&store).await?;
+            let settings = WalletSettings {
+                metered,
+                low_balance_threshold_usd: low_balance_threshold_usd
+                    .map(usd_number)
+                    .transpose()?
+                    .map(Some),
+            };
+            (
+                wallets::configure(&db, &clock, platform, &settings)
+                    .await
+                    .map_err(api)?,
+                json,
+            )
+        }
+        WalletCommand::Topup {
+            store,
+            platform,
+            amount_usd,
+            reason,
+            idempotency_key,
+            json,
+        } => {
+            let db = connect(&store).await?;
+            let input = WalletTopup {
+                amount_usd: usd_number(amount_usd)?,
+                reason,
+            };
+            let idempotency = idempotency_key
+                .map(|key| -> anyhow::Result<IdempotentRequest> {
+                    Ok(IdempotentRequest {
+                        key: IdempotentRequest::parse_key(&key).map_err(api)?,
+                        request_hash: format!("cli-topup:{platform}:{amount_usd}"),
+                    })
+                })
+                .transpose()?;
+            let (_, body, _) = wallets::topup(&db, &clock, platform, &input, idempotency.as_ref())
+                .await
+                .map_err(api)?;
+            let wallet = wallets::get(&db, &clock, platform).await.map_err(api)?;
+            if json {
+                return print_json(&body["data"]);
+            }
+            (wallet, false)
+        }
+    };
+    if json {
+        return print_json(&wallet);
+    }
+    print_wallet(&wallet);
+    Ok(())
 }

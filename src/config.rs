@@ -42,6 +42,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Connections in the database pool.
     pub database_max_connections: u32,
+    /// How long money stays held for an operation before the sweeper releases it.
+    pub hold_ttl_secs: u64,
+    /// How often expired holds are swept.
+    pub hold_sweep_interval_ms: u64,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -58,6 +62,8 @@ const SETTINGS: &[&str] = &[
     "BOOTSTRAP",
     "MAX_BODY_BYTES",
     "DATABASE_MAX_CONNECTIONS",
+    "HOLD_TTL_SECS",
+    "HOLD_SWEEP_INTERVAL_MS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -69,6 +75,8 @@ struct Defaults {
     bootstrap: bool,
     max_body_bytes: usize,
     database_max_connections: u32,
+    hold_ttl_secs: u64,
+    hold_sweep_interval_ms: u64,
 }
 
 impl Default for Defaults {
@@ -80,6 +88,8 @@ impl Default for Defaults {
             bootstrap: true,
             max_body_bytes: 1024 * 1024,
             database_max_connections: 16,
+            hold_ttl_secs: 900,
+            hold_sweep_interval_ms: 5_000,
         }
     }
 }
@@ -144,6 +154,14 @@ impl Config {
             );
         }
         anyhow::ensure!(
+            self.hold_ttl_secs >= 1,
+            "ASSISTIV_HOLD_TTL_SECS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.hold_sweep_interval_ms >= 10,
+            "ASSISTIV_HOLD_SWEEP_INTERVAL_MS must be at least 10"
+        );
+        anyhow::ensure!(
             self.database_max_connections >= 2,
             "ASSISTIV_DATABASE_MAX_CONNECTIONS must be at least 2"
         );
@@ -173,6 +191,8 @@ impl Config {
             bootstrap: defaults.bootstrap,
             max_body_bytes: defaults.max_body_bytes,
             database_max_connections: 8,
+            hold_ttl_secs: defaults.hold_ttl_secs,
+            hold_sweep_interval_ms: defaults.hold_sweep_interval_ms,
         }
     }
 }

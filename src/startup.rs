@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -14,11 +15,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{AdminToken, Authenticator};
+use crate::billing::{SharedClock, SystemClock, holds};
 use crate::config::Config;
 use crate::master_key::MasterKey;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
+use crate::tenancy::rate_limits::LimitsCache;
 use crate::{admin, health, http, management};
 
 pub struct Application {
@@ -35,6 +38,11 @@ impl Application {
     /// Connects, migrates, provisions on an empty database and binds the listener
     /// (port 0 picks a free port; [`Application::addr`] tells which).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with a chosen clock (tests move time).
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let master_key = Arc::new(MasterKey::load(&config)?);
         let db = Db::connect(&config).await?;
         db.migrate().await?;
@@ -46,7 +54,15 @@ impl Application {
 
         let auth = Authenticator::new(db.clone());
         let shutdown = CancellationToken::new();
-        let background = vec![auth.spawn_revocation_sync(shutdown.child_token())];
+        let background = vec![
+            auth.spawn_revocation_sync(shutdown.child_token()),
+            holds::spawn_sweeper(
+                db.clone(),
+                clock.clone(),
+                Duration::from_millis(config.hold_sweep_interval_ms),
+                shutdown.child_token(),
+            ),
+        ];
 
         let state = AppState {
             db,
@@ -54,6 +70,8 @@ impl Application {
             admin_token: AdminToken::new(config.admin_token.as_ref().map(|t| t.expose_secret())),
             config: Arc::new(config),
             master_key,
+            clock,
+            limits_cache: LimitsCache::default(),
         };
         let listener = TcpListener::bind(state.config.listen)
             .await

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use crate::auth::{AdminToken, Authenticator};
+use crate::billing::SharedClock;
 use crate::config::Config;
 use crate::master_key::MasterKey;
 use crate::store::Db;
+use crate::tenancy::rate_limits::LimitsCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,4 +17,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Encrypts secrets at rest.
     pub master_key: Arc<MasterKey>,
+    /// Injectable time (budget periods, holds).
+    pub clock: SharedClock,
+    pub limits_cache: LimitsCache,
+}
+
+impl AppState {
+    /// How long a hold lives before the sweeper releases it.
+    pub fn hold_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.hold_ttl_secs)
+    }
 }

@@ -1,11 +1,12 @@
 //! The operator surface, `/admin/v1`, behind the admin token.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 
 mod platforms;
+mod wallets;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -14,4 +15,16 @@ pub fn router() -> Router<AppState> {
             get(platforms::list).post(platforms::create),
         )
         .route("/admin/v1/platforms/{pid}", get(platforms::show))
+        .route(
+            "/admin/v1/platforms/{pid}/wallet",
+            get(wallets::show).put(wallets::configure),
+        )
+        .route(
+            "/admin/v1/platforms/{pid}/wallet/topup",
+            post(wallets::topup),
+        )
+        .route(
+            "/admin/v1/platforms/{pid}/wallet/transactions",
+            get(wallets::transactions),
+        )
 }

@@ -135,3 +135,10 @@ impl FromRequestParts<AppState> for PlatformScope {
         Ok(Self { platform_id, key })
     }
 }
+
+impl PlatformScope {
+    /// The ledger's name for this caller.
+    pub fn actor(&self) -> crate::billing::budgets::Actor {
+        crate::billing::budgets::Actor(format!("platform_key:{}", self.key.key_id))
+    }
+}

@@ -27,7 +27,8 @@ impl Money {
         self.0
     }
 
-    /// Parses a USD amount as sent in JSON (`5`, `0.25`, `1e-6`).
+    /// Parses a USD amount as sent in JSON (`5`, `0.25`, `1e-6`). Amounts finer
+    /// than a micro-dollar are refused rather than silently rounded.
     pub fn from_usd_json(field: &str, value: &Number) -> Result<Self, ApiError> {
         let text = value.to_string();
         let decimal = if text.contains(['e', 'E']) {
@@ -36,10 +37,17 @@ impl Money {
             text.parse::<Decimal>().ok()
         }
         .ok_or_else(|| ApiError::bad_request(format!("{field} is not a valid amount")))?;
+        if decimal.normalize().scale() > 6 {
+            return Err(ApiError::bad_request(format!(
+                "{field} has more than 6 decimal places (the smallest unit is 0.000001 USD)"
+            )));
+        }
         Self::from_usd_decimal(field, decimal)
     }
 
-    fn from_usd_decimal(field: &str, usd: Decimal) -> Result<Self, ApiError> {
+    /// A computed USD amount (a price times a quantity), rounded half to even at
+    /// the micro-dollar.
+    pub fn from_usd_decimal(field: &str, usd: Decimal) -> Result<Self, ApiError> {
         if usd.abs() > Decimal::from(MAX_ABS_USD) {
             return Err(ApiError::bad_request(format!(
                 "{field} is out of range: at most {MAX_ABS_USD} USD"
@@ -93,11 +101,17 @@ mod tests {
         assert_eq!(usd("0.1")?.micros(), 100_000);
         assert_eq!(usd("0.004")?.micros(), 4_000);
         assert_eq!(usd("1e-6")?.micros(), 1);
-        assert_eq!(usd("0.0000005")?.micros(), 0);
-        assert_eq!(usd("0.0000015")?.micros(), 2);
-        assert_eq!(usd("0.0000025")?.micros(), 2);
         assert_eq!(usd("-0.25")?.micros(), -250_000);
+        assert_eq!(usd("2.500000")?.micros(), 2_500_000);
         assert!(usd("1e12").is_err());
+        assert!(usd("1e300").is_err());
+        assert!(usd("0.000000001").is_err(), "9 decimals are refused");
+        let half_even = |s: &str| {
+            Money::from_usd_decimal("x", s.parse().unwrap_or_default()).map(Money::micros)
+        };
+        assert_eq!(half_even("0.0000005")?, 0);
+        assert_eq!(half_even("0.0000015")?, 2);
+        assert_eq!(half_even("0.0000025")?, 2);
         Ok(())
     }
 

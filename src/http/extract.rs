@@ -68,3 +68,62 @@ where
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
+
+/// A JSON body plus its `Idempotency-Key`, for money-moving POSTs. The request
+/// digest covers the method, the path and the (canonicalised) body, so reusing a
+/// key for another request is detected.
+pub struct IdempotentJson<T> {
+    pub body: T,
+    pub idempotency: Option<crate::billing::idempotency::IdempotentRequest>,
+}
+
+impl<S, T> FromRequest<S> for IdempotentJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        use sha2::{Digest, Sha256};
+        let key = request
+            .headers()
+            .get("idempotency-key")
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be printable ASCII"))
+                    .and_then(crate::billing::idempotency::IdempotentRequest::parse_key)
+            })
+            .transpose()?;
+        let line = format!("{} {}", request.method(), request.uri().path());
+        let ApiJson(value) = ApiJson::<serde_json::Value>::from_request(request, state).await?;
+        let idempotency = key.map(|key| {
+            let digest = Sha256::digest(format!("{line}\n{value}").as_bytes());
+            crate::billing::idempotency::IdempotentRequest {
+                key,
+                request_hash: hex::encode(digest),
+            }
+        });
+        let body = serde_json::from_value(value)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+        Ok(Self { body, idempotency })
+    }
+}
+
+/// A response replayed from, or stored for, an idempotent request.
+pub fn idempotent_response(
+    status: u16,
+    body: serde_json::Value,
+    replayed: bool,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, axum::Json(body)).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}

@@ -90,3 +90,16 @@ impl PageRequest {
         }
     }
 }
+
+/// `{"data": [...], "next_cursor": ...}` for logs and ledgers.
+#[derive(Debug, Serialize)]
+pub struct CursorPage<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: Serialize> IntoResponse for CursorPage<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}

@@ -18,7 +18,14 @@ pub async fn create(
     scope: PlatformScope,
     ApiJson(request): ApiJson<CreateEndUser>,
 ) -> ApiResult<Response> {
-    let (user, created) = end_users::create_or_get(&state.db, scope.platform_id, request).await?;
+    let (user, created) = end_users::create_or_get(
+        &state.db,
+        &state.clock,
+        scope.platform_id,
+        request,
+        &scope.actor(),
+    )
+    .await?;
     Ok(if created {
         Created(user).into_response()
     } else {

@@ -2,14 +2,17 @@
 //! and answer; the tenancy services decide.
 
 use axum::Router;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 
 mod api_keys;
+pub mod budgets;
 mod end_users;
 mod me;
+mod me_money;
 mod platforms;
+mod rate_limits;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,4 +39,43 @@ pub fn router() -> Router<AppState> {
                 .patch(end_users::update)
                 .delete(end_users::remove),
         )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/budget",
+            get(budgets::show)
+                .post(budgets::create)
+                .patch(budgets::update)
+                .delete(budgets::remove),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/budget/topup",
+            post(budgets::topup),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/budget/debit",
+            post(budgets::debit),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/budget/suspend",
+            post(budgets::suspend),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/budget/unsuspend",
+            post(budgets::unsuspend),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/budget/transactions",
+            get(budgets::transactions),
+        )
+        .route(
+            "/v1/platforms/{pid}/rate-limits",
+            get(rate_limits::show_platform).put(rate_limits::put_platform),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
+            get(rate_limits::show_end_user)
+                .put(rate_limits::put_end_user)
+                .delete(rate_limits::delete_end_user),
+        )
+        .route("/v1/me/budget", get(me_money::budget))
+        .route("/v1/me/budget/transactions", get(me_money::transactions))
 }

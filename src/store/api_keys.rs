@@ -41,6 +41,25 @@ macro_rules! insert_api_key {
     }};
 }
 
+/// Inserts a key inside a transaction.
+pub async fn insert_in(tx: &mut super::tx::Tx, key: &NewApiKey) -> Result<(), sqlx::Error> {
+    tx.execute(
+        INSERT_SQL,
+        &crate::args![
+            key.id,
+            key.platform_id,
+            key.end_user_id,
+            key.kind,
+            key.name.clone(),
+            key.key_hash.as_str(),
+            key.key_prefix.as_str(),
+            key.created_at
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// What authentication needs to know about a live key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ActiveKey {

@@ -6,7 +6,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::Db;
-use super::api_keys::NewApiKey;
+use super::tx::Tx;
+use crate::args;
 use crate::with_pool;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,14 +33,12 @@ pub struct NewEndUser {
 const COLUMNS: &str =
     "id, platform_id, external_id, display_name, metadata, created_at, updated_at";
 
-/// Creates the end user, or finds the existing one with that `external_id`, and
-/// gives it a new key, in one transaction. The unique `(platform_id,
-/// external_id)` makes concurrent creates converge on one row. The key is built
-/// by `mint` once the end user's id is known. Returns the row and whether it is new.
+/// Creates the end user, or finds the existing one with that `external_id`,
+/// inside `tx`. The unique `(platform_id, external_id)` makes concurrent creates
+/// converge on one row. Returns the row and whether it is new.
 pub async fn create_or_get(
-    db: &Db,
+    tx: &mut Tx,
     user: &NewEndUser,
-    mint: impl FnOnce(Uuid) -> NewApiKey,
 ) -> Result<(EndUserRow, bool), sqlx::Error> {
     let insert = format!(
         "INSERT INTO end_users \
@@ -47,35 +46,28 @@ pub async fn create_or_get(
          VALUES ($1, $2, $3, $4, $5, $6, $6) \
          ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING {COLUMNS}"
     );
+    let inserted: Option<EndUserRow> = tx
+        .fetch_optional(
+            &insert,
+            &args![
+                user.id,
+                user.platform_id,
+                user.external_id.as_str(),
+                user.display_name.clone(),
+                user.metadata.clone(),
+                user.created_at
+            ],
+        )
+        .await?;
+    if let Some(row) = inserted {
+        return Ok((row, true));
+    }
     let select =
         format!("SELECT {COLUMNS} FROM end_users WHERE platform_id = $1 AND external_id = $2");
-    with_pool!(db.write(), pool => {
-        let mut tx = pool.begin().await?;
-        let inserted: Option<EndUserRow> = sqlx::query_as(&insert)
-            .bind(user.id)
-            .bind(user.platform_id)
-            .bind(&user.external_id)
-            .bind(&user.display_name)
-            .bind(Json(&user.metadata))
-            .bind(user.created_at)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (row, created) = match inserted {
-            Some(row) => (row, true),
-            None => {
-                let row: EndUserRow = sqlx::query_as(&select)
-                    .bind(user.platform_id)
-                    .bind(&user.external_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                (row, false)
-            }
-        };
-        let key = mint(row.id);
-        crate::insert_api_key!(&key).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok((row, created))
-    })
+    let row = tx
+        .fetch_one(&select, &args![user.platform_id, user.external_id.as_str()])
+        .await?;
+    Ok((row, false))
 }
 
 pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> Result<Option<EndUserRow>, sqlx::Error> {

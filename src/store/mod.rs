@@ -21,6 +21,7 @@ pub mod api_keys;
 pub mod end_users;
 pub mod platforms;
 pub mod revocations;
+pub mod tx;
 
 /// A pool of one backend.
 #[derive(Clone, Debug)]

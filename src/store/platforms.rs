@@ -52,6 +52,7 @@ pub async fn insert_with_key(
     db: &Db,
     platform: &NewPlatform,
     key: &NewApiKey,
+    metered_wallet: bool,
 ) -> Result<PlatformRow, sqlx::Error> {
     let sql = format!(
         "INSERT INTO platforms (id, name, display_name, skills_enabled, display_unit, \
@@ -70,6 +71,12 @@ pub async fn insert_with_key(
             .fetch_one(&mut *tx)
             .await?;
         crate::insert_api_key!(key).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO wallets (platform_id, metered, updated_at) VALUES ($1, $2, $3)")
+            .bind(platform.id)
+            .bind(metered_wallet)
+            .bind(platform.created_at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(row)
     })

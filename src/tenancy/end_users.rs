@@ -7,12 +7,19 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::keys::{IssuedKey, mint, now};
+use super::rate_limits::{self, RateLimitInput, RateLimits};
+use crate::args;
 use crate::auth::{Authenticator, KeyKind};
+use crate::billing::accounts;
+use crate::billing::budgets::{self, Actor, BudgetConfig, BudgetInput, BudgetView};
+use crate::billing::{Money, Period, SharedClock};
 use crate::domain::{DisplayName, ExternalId, Metadata};
 use crate::error::{ApiError, ApiResult};
 use crate::http::response::PageRequest;
 use crate::store::Db;
+use crate::store::api_keys;
 use crate::store::end_users::{self, EndUserRow, EndUserUpdate, NewEndUser};
+use crate::store::tx::Tx;
 
 #[derive(Debug, Serialize)]
 pub struct EndUserView {
@@ -39,12 +46,15 @@ impl From<EndUserRow> for EndUserView {
     }
 }
 
-/// The answer to a create: the end user and a key shown once.
+/// The answer to a create: the end user, a key shown once, and the budget and
+/// rate limits it has (when any).
 #[derive(Debug, Serialize)]
 pub struct EndUserWithKey {
     #[serde(flatten)]
     pub end_user: EndUserView,
     pub api_key: IssuedKey,
+    pub budget: Option<BudgetView>,
+    pub rate_limits: Option<RateLimits>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,13 +63,22 @@ pub struct CreateEndUser {
     pub external_id: String,
     pub display_name: Option<String>,
     pub metadata: Option<Value>,
+    /// One-call bootstrap: a budget to create with the end user.
+    pub budget: Option<BudgetInput>,
+    /// One-call bootstrap: rate-limit overrides to set with the end user.
+    pub rate_limits: Option<RateLimitInput>,
 }
 
-/// Returns the end user with a fresh key, and whether the end user is new.
+/// Creates the end user (or finds it by `external_id`) with a fresh key, and,
+/// when asked, its budget (else the platform's default budget) and rate limits,
+/// in one transaction. An existing end user keeps the budget and limits it has.
+/// Returns the answer and whether the end user is new.
 pub async fn create_or_get(
     db: &Db,
+    clock: &SharedClock,
     platform_id: Uuid,
     request: CreateEndUser,
+    actor: &Actor,
 ) -> ApiResult<(EndUserWithKey, bool)> {
     let external_id = ExternalId::parse(request.external_id)?;
     let display_name = request
@@ -70,36 +89,88 @@ pub async fn create_or_get(
         Some(value) => Metadata::parse(value)?,
         None => Metadata::empty(),
     };
-    let created_at = now();
+    let budget = request
+        .budget
+        .as_ref()
+        .map(BudgetConfig::parse)
+        .transpose()?;
+    let limits = request
+        .rate_limits
+        .as_ref()
+        .map(RateLimits::parse)
+        .transpose()?;
+    let now = clock.now();
     let user = NewEndUser {
         id: Uuid::now_v7(),
         platform_id,
         external_id: external_id.as_str().to_owned(),
         display_name,
         metadata: metadata.into_inner(),
-        created_at,
+        created_at: now,
     };
-    let mut issued = None;
-    let (row, created) = end_users::create_or_get(db, &user, |end_user_id| {
-        let (row, key) = mint(
-            KeyKind::EndUser,
-            platform_id,
-            Some(end_user_id),
-            None,
-            created_at,
-        );
-        issued = Some(key);
-        row
-    })
-    .await?;
-    let api_key = issued.ok_or_else(|| ApiError::internal("end-user key was not minted"))?;
+
+    let mut tx = db.begin().await?;
+    let (row, created) = end_users::create_or_get(&mut tx, &user).await?;
+    let (key_row, api_key) = mint(KeyKind::EndUser, platform_id, Some(row.id), None, now);
+    api_keys::insert_in(&mut tx, &key_row).await?;
+
+    let budget = match budget.or(if created {
+        default_budget(&mut tx, platform_id).await?
+    } else {
+        None
+    }) {
+        Some(config) if accounts::lock_budget(&mut tx, row.id).await?.is_none() => {
+            Some(budgets::create_in(&mut tx, platform_id, row.id, &config, actor, now).await?)
+        }
+        _ => accounts::lock_budget(&mut tx, row.id).await?,
+    };
+    if let Some(limits) = limits {
+        let existing: Option<(Uuid,)> = tx
+            .fetch_optional(
+                "SELECT end_user_id FROM end_user_rate_limits WHERE end_user_id = $1",
+                &args![row.id],
+            )
+            .await?;
+        if created || existing.is_none() {
+            rate_limits::set_end_user_in(&mut tx, platform_id, row.id, limits, now).await?;
+        }
+    }
+    let limits: Option<RateLimits> = tx
+        .fetch_optional(
+            "SELECT rpm_limit, tpm_limit, rpd_limit FROM end_user_rate_limits WHERE end_user_id = $1",
+            &args![row.id],
+        )
+        .await?;
+    tx.commit().await?;
     Ok((
         EndUserWithKey {
             end_user: row.into(),
             api_key,
+            budget: budget.as_ref().map(BudgetView::from),
+            rate_limits: limits,
         },
         created,
     ))
+}
+
+/// The platform's default budget, when it has one.
+async fn default_budget(tx: &mut Tx, platform_id: Uuid) -> ApiResult<Option<BudgetConfig>> {
+    let row: Option<(Option<i64>, Option<String>)> = tx
+        .fetch_optional(
+            "SELECT default_budget_micros, default_budget_period FROM platforms WHERE id = $1",
+            &args![platform_id],
+        )
+        .await?;
+    Ok(match row {
+        Some((Some(micros), Some(period))) => Period::parse(&period).map(|period| BudgetConfig {
+            max: Money::from_micros(micros),
+            period,
+            auto_replenish: false,
+            replenish: None,
+            threshold: None,
+        }),
+        _ => None,
+    })
 }
 
 pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<EndUserView> {

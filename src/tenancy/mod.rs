@@ -4,3 +4,4 @@
 pub mod end_users;
 pub mod keys;
 pub mod platforms;
+pub mod rate_limits;

@@ -77,6 +77,15 @@ pub struct CreatedPlatform {
 pub struct CreatePlatform {
     pub name: String,
     pub display_name: Option<String>,
+    /// `{"metered": true}` starts the wallet metered (spend stops at zero).
+    pub wallet: Option<WalletOptions>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WalletOptions {
+    #[serde(default)]
+    pub metered: bool,
 }
 
 pub async fn create(db: &Db, request: CreatePlatform) -> ApiResult<CreatedPlatform> {
@@ -85,7 +94,8 @@ pub async fn create(db: &Db, request: CreatePlatform) -> ApiResult<CreatedPlatfo
         Some(display) => DisplayName::parse("display_name", display)?.into_inner(),
         None => name.as_str().to_owned(),
     };
-    match insert(db, &name, display_name).await {
+    let metered = request.wallet.is_some_and(|w| w.metered);
+    match insert(db, &name, display_name, metered).await {
         Err(err) if is_unique_violation(&err) => Err(ApiError::conflict(format!(
             "a platform named '{}' already exists",
             name.as_str()
@@ -98,6 +108,7 @@ async fn insert(
     db: &Db,
     name: &PlatformName,
     display_name: String,
+    metered: bool,
 ) -> Result<CreatedPlatform, sqlx::Error> {
     let created_at = now();
     let platform = NewPlatform {
@@ -115,7 +126,7 @@ async fn insert(
         Some("initial".into()),
         created_at,
     );
-    let row = platforms::insert_with_key(db, &platform, &key).await?;
+    let row = platforms::insert_with_key(db, &platform, &key, metered).await?;
     Ok(CreatedPlatform {
         platform: row.into(),
         api_key: issued,
@@ -129,7 +140,7 @@ pub async fn provision_default(db: &Db) -> anyhow::Result<Option<CreatedPlatform
         return Ok(None);
     }
     let name = PlatformName::parse(DEFAULT_PLATFORM_NAME.into()).map_err(anyhow::Error::msg)?;
-    match insert(db, &name, "Default platform".into()).await {
+    match insert(db, &name, "Default platform".into(), false).await {
         Ok(created) => Ok(Some(created)),
         Err(err) if is_unique_violation(&err) => Ok(None),
         Err(err) => Err(err.into()),

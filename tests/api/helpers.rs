@@ -3,8 +3,12 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
+use assistiv::billing::{SharedClock, SystemClock};
 use assistiv::config::Config;
 use assistiv::startup::Application;
+use assistiv::state::AppState;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -51,7 +55,9 @@ pub struct TestApp {
     /// The PostgreSQL URL, for a second instance on the same database.
     pub database_url: Option<String>,
     pub data_dir: PathBuf,
-    _data_dir: Option<TempDir>,
+    /// The running instance's state (database, clock) for in-process checks.
+    pub state: AppState,
+    data_dir_guard: Option<Arc<TempDir>>,
     stop: Option<oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -127,26 +133,39 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_clock(backend, Arc::new(SystemClock), customise).await
+}
+
+pub async fn spawn_app_with_clock(
+    backend: Backend,
+    clock: SharedClock,
+    customise: impl FnOnce(&mut Config),
+) -> TestApp {
     let database_url = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(fresh_postgres_database().await),
     };
-    spawn_on(backend, database_url, customise).await
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_on(backend, database_url, dir, clock, customise).await
 }
 
 async fn spawn_on(
     backend: Backend,
     database_url: Option<String>,
+    dir: Arc<TempDir>,
+    clock: SharedClock,
     customise: impl FnOnce(&mut Config),
 ) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_data_dir(dir.path().to_path_buf());
     config.admin_token = Some(SecretString::from(ADMIN_TOKEN));
     config.database_url = database_url.clone().map(SecretString::from);
     config.database_max_connections = 5;
     customise(&mut config);
     let data_dir = config.data_dir.clone();
-    let app = Application::build(config).await.expect("build application");
+    let app = Application::build_with_clock(config, clock)
+        .await
+        .expect("build application");
+    let state = app.state().clone();
     let address = format!("http://{}", app.addr().expect("bound address"));
     let provisioned = app
         .provisioned
@@ -165,7 +184,8 @@ async fn spawn_on(
         backend,
         database_url,
         data_dir,
-        _data_dir: Some(dir),
+        state,
+        data_dir_guard: Some(dir),
         stop: Some(stop),
         served: Some(served),
     }
@@ -179,10 +199,31 @@ impl TestApp {
             Backend::Postgres,
             "instances share PostgreSQL only"
         );
-        spawn_on(self.backend, self.database_url.clone(), |c| {
-            c.bootstrap = false
-        })
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        spawn_on(
+            self.backend,
+            self.database_url.clone(),
+            dir,
+            Arc::new(SystemClock),
+            |c| c.bootstrap = false,
+        )
         .await
+    }
+
+    /// Stops this instance and starts a new one on the same database (a restart).
+    pub async fn restart(mut self, customise: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = self.data_dir_guard.take().expect("data dir");
+        let (backend, url, clock) = (
+            self.backend,
+            self.database_url.clone(),
+            self.state.clock.clone(),
+        );
+        let (platform_id, platform_key) = (self.platform_id, self.platform_key.clone());
+        self.stop().await;
+        let mut app = spawn_on(backend, url, dir, clock, customise).await;
+        app.platform_id = platform_id;
+        app.platform_key = platform_key;
+        app
     }
 
     /// Graceful stop: drains requests and background tasks.

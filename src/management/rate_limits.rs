@@ -1,0 +1,74 @@
+//! `/v1/platforms/{pid}/rate-limits` (platform default) and
+//! `/v1/platforms/{pid}/end-users/{euid}/rate-limits` (override).
+
+use axum::extract::State;
+use uuid::Uuid;
+
+use crate::auth::PlatformScope;
+use crate::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::response::Data;
+use crate::state::AppState;
+use crate::tenancy::rate_limits::{self, EndUserLimitsView, RateLimitInput, RateLimits};
+
+pub async fn show_platform(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+) -> ApiResult<Data<RateLimits>> {
+    rate_limits::platform_default(&state.db, scope.platform_id)
+        .await
+        .map(Data)
+}
+
+pub async fn put_platform(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiJson(input): ApiJson<RateLimitInput>,
+) -> ApiResult<Data<RateLimits>> {
+    let limits = RateLimits::parse(&input)?;
+    let saved =
+        rate_limits::set_platform_default(&state.db, scope.platform_id, limits, state.clock.now())
+            .await?;
+    state.limits_cache.invalidate_platform(scope.platform_id);
+    Ok(Data(saved))
+}
+
+pub async fn show_end_user(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid)): ApiPath<(String, Uuid)>,
+) -> ApiResult<Data<EndUserLimitsView>> {
+    rate_limits::check_end_user(&state.db, scope.platform_id, euid).await?;
+    rate_limits::end_user_view(&state.db, scope.platform_id, euid)
+        .await
+        .map(Data)
+}
+
+pub async fn put_end_user(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid)): ApiPath<(String, Uuid)>,
+    ApiJson(input): ApiJson<RateLimitInput>,
+) -> ApiResult<Data<EndUserLimitsView>> {
+    let limits = RateLimits::parse(&input)?;
+    let view = rate_limits::set_end_user(
+        &state.db,
+        scope.platform_id,
+        euid,
+        limits,
+        state.clock.now(),
+    )
+    .await?;
+    state.limits_cache.invalidate(euid);
+    Ok(Data(view))
+}
+
+pub async fn delete_end_user(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid)): ApiPath<(String, Uuid)>,
+) -> ApiResult<Data<EndUserLimitsView>> {
+    let view = rate_limits::clear_end_user(&state.db, scope.platform_id, euid).await?;
+    state.limits_cache.invalidate(euid);
+    Ok(Data(view))
+}
