@@ -12,6 +12,7 @@ pub mod health;
 pub mod http;
 pub mod management;
 pub mod master_key;
+pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod store;

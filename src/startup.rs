@@ -18,6 +18,7 @@ use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{SharedClock, SystemClock, holds};
 use crate::config::Config;
 use crate::master_key::MasterKey;
+use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
@@ -52,6 +53,12 @@ impl Application {
             None
         };
 
+        let limiter = match &config.redis_url {
+            Some(url) => RateLimiter::redis(url.expose_secret())
+                .await
+                .context("connecting to Redis")?,
+            None => RateLimiter::in_process(),
+        };
         let auth = Authenticator::new(db.clone());
         let shutdown = CancellationToken::new();
         let background = vec![
@@ -72,6 +79,7 @@ impl Application {
             master_key,
             clock,
             limits_cache: LimitsCache::default(),
+            limiter,
         };
         let listener = TcpListener::bind(state.config.listen)
             .await
@@ -119,7 +127,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(management::router())
+        .merge(management::router(state.clone()))
         .merge(admin::router())
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body))

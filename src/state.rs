@@ -6,6 +6,7 @@ use crate::auth::{AdminToken, Authenticator};
 use crate::billing::SharedClock;
 use crate::config::Config;
 use crate::master_key::MasterKey;
+use crate::ratelimit::RateLimiter;
 use crate::store::Db;
 use crate::tenancy::rate_limits::LimitsCache;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     /// Injectable time (budget periods, holds).
     pub clock: SharedClock,
     pub limits_cache: LimitsCache,
+    /// RPM/TPM/RPD counters: in process, or shared through Redis.
+    pub limiter: RateLimiter,
 }
 
 impl AppState {

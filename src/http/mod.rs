@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every surface: request ids, extractors that answer in
 //! the error envelope, and the `{"data": ...}` response shapes.
 
+pub mod end_user_limits;
 pub mod extract;
 pub mod request_context;
 pub mod response;

@@ -11,8 +11,10 @@ use crate::error::ApiResult;
 use crate::http::extract::ApiQuery;
 use crate::http::response::{CursorPage, Data};
 use crate::management::budgets::CursorParams;
+use crate::ratelimit::{Limits, RateLimitStatus};
 use crate::state::AppState;
 use crate::tenancy::platforms;
+use crate::tenancy::rate_limits::RateLimits;
 
 /// The budget in the platform's display units (`credits_per_usd` × USD).
 #[derive(Serialize)]
@@ -59,4 +61,26 @@ pub async fn transactions(
 ) -> ApiResult<CursorPage<LedgerEntry>> {
     let query = CursorQuery::parse(params.cursor.as_deref(), params.limit)?;
     ledger::budget_entries(&state.db, me.ctx.platform_id, me.end_user_id, &query).await
+}
+
+#[derive(Serialize)]
+pub struct MyRateLimits {
+    limits: RateLimits,
+    /// What is left now in each window (not counting this request's own check).
+    status: RateLimitStatus,
+}
+
+pub async fn rate_limits(
+    State(state): State<AppState>,
+    me: EndUserKey,
+) -> ApiResult<Data<MyRateLimits>> {
+    let limits = state
+        .limits_cache
+        .get(&state.db, me.ctx.platform_id, me.end_user_id)
+        .await?;
+    let status = state
+        .limiter
+        .status(me.end_user_id, &Limits::from(limits), state.clock.now())
+        .await;
+    Ok(Data(MyRateLimits { limits, status }))
 }

@@ -4,6 +4,7 @@
 use axum::Router;
 use axum::routing::{delete, get, post};
 
+use crate::http::end_user_limits;
 use crate::state::AppState;
 
 mod api_keys;
@@ -14,9 +15,19 @@ mod me_money;
 mod platforms;
 mod rate_limits;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(state: AppState) -> Router<AppState> {
+    // Self-service routes: what end-user keys call, under their rate limits.
+    let me = Router::new()
         .route("/v1/me", get(me::show))
+        .route("/v1/me/budget", get(me_money::budget))
+        .route("/v1/me/budget/transactions", get(me_money::transactions))
+        .route("/v1/me/rate-limits", get(me_money::rate_limits))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            end_user_limits::enforce,
+        ));
+    Router::new()
+        .merge(me)
         .route(
             "/v1/platforms/{pid}",
             get(platforms::show).patch(platforms::update),
@@ -76,6 +87,4 @@ pub fn router() -> Router<AppState> {
                 .put(rate_limits::put_end_user)
                 .delete(rate_limits::delete_end_user),
         )
-        .route("/v1/me/budget", get(me_money::budget))
-        .route("/v1/me/budget/transactions", get(me_money::transactions))
 }

@@ -128,6 +128,22 @@ pub async fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Another instance on an existing PostgreSQL database, configured by `customise`.
+pub async fn spawn_on_database(
+    database_url: Option<String>,
+    customise: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_on(
+        Backend::Postgres,
+        database_url,
+        dir,
+        Arc::new(SystemClock),
+        customise,
+    )
+    .await
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }

@@ -1,0 +1,238 @@
+//! GitHub for the Assistiv gateway: the default toolsets of the official GitHub MCP server
+//! (context, repositories, issues, pull requests) as an [`App`], through `octocrab` against
+//! the configured API base URL (github.com or a GitHub Enterprise `https://HOST/api/v3`).
+//!
+//! Tool names are actions (`create_issue`); the gateway lists them as `github_<action>`.
+//! Every call builds an octocrab client on the gateway's pooled HTTP client with the end
+//! user's token, runs within [`CallContext::timeout`], and answers a compact JSON object
+//! plus a one-line summary (the content itself for file contents and diffs).
+
+mod api;
+mod compact;
+mod issues;
+mod pulls;
+mod repos;
+
+use assistiv_app_sdk::{
+    App, AppError, CallContext, OAuthSpec, ToolAnnotations, ToolOutput, ToolSpec, async_trait,
+    parse_args,
+};
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde_json::Value;
+
+use crate::api::Api;
+
+/// GitHub's OAuth App endpoints (github.com). The gateway overrides them per platform for
+/// GitHub Enterprise (`https://HOST/login/oauth/...`, API `https://HOST/api/v3`).
+///
+/// `revoke_url` is `None`: GitHub has no RFC 7009 endpoint taking the token alone.
+/// Revoking a grant is `DELETE {api}/applications/{client_id}/grant` with HTTP Basic auth
+/// of the OAuth App's client id and secret and the body `{"access_token": "..."}`; the
+/// gateway, which holds the client credentials, does that itself if it wants to.
+pub static OAUTH: OAuthSpec = OAuthSpec {
+    authorize_url: "https://github.com/login/oauth/authorize",
+    token_url: "https://github.com/login/oauth/access_token",
+    revoke_url: None,
+    api_base_url: "https://api.github.com",
+    default_scopes: &["repo", "read:user"],
+    scope_separator: " ",
+    pkce_s256: true,
+    extra_authorize_params: &[],
+};
+
+/// The GitHub app. One instance serves every platform; it holds only the tool list.
+#[derive(Debug, Clone)]
+pub struct GitHubApp {
+    tools: Vec<ToolSpec>,
+}
+
+impl GitHubApp {
+    pub fn new() -> Self {
+        let mut tools = repos::specs();
+        tools.extend(issues::specs());
+        tools.extend(pulls::specs());
+        Self { tools }
+    }
+}
+
+impl Default for GitHubApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl App for GitHubApp {
+    fn slug(&self) -> &'static str {
+        "github"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "GitHub"
+    }
+
+    fn oauth(&self) -> &OAuthSpec {
+        &OAUTH
+    }
+
+    fn tools(&self) -> &[ToolSpec] {
+        &self.tools
+    }
+
+    async fn call(
+        &self,
+        tool: &str,
+        args: Value,
+        ctx: &CallContext,
+    ) -> Result<ToolOutput, AppError> {
+        if !self.tools.iter().any(|t| t.name == tool) {
+            return Err(AppError::InvalidArguments(format!(
+                "unknown GitHub tool `{tool}`"
+            )));
+        }
+        let api = Api::new(ctx)?;
+        tokio::time::timeout(ctx.timeout, dispatch(&api, tool, args))
+            .await
+            .unwrap_or(Err(AppError::Timeout))
+    }
+}
+
+async fn dispatch(api: &Api, tool: &str, args: Value) -> Result<ToolOutput, AppError> {
+    match tool {
+        "get_me" => repos::get_me(api, parse_args(args)?).await,
+        "search_repositories" => repos::search_repositories(api, parse_args(args)?).await,
+        "get_repository" => repos::get_repository(api, parse_args(args)?).await,
+        "list_branches" => repos::list_branches(api, parse_args(args)?).await,
+        "create_branch" => repos::create_branch(api, parse_args(args)?).await,
+        "get_file_contents" => repos::get_file_contents(api, parse_args(args)?).await,
+        "create_or_update_file" => repos::create_or_update_file(api, parse_args(args)?).await,
+        "list_commits" => repos::list_commits(api, parse_args(args)?).await,
+        "search_code" => repos::search_code(api, parse_args(args)?).await,
+        "list_issues" => issues::list_issues(api, parse_args(args)?).await,
+        "get_issue" => issues::get_issue(api, parse_args(args)?).await,
+        "search_issues" => issues::search_issues(api, parse_args(args)?).await,
+        "create_issue" => issues::create_issue(api, parse_args(args)?).await,
+        "update_issue" => issues::update_issue(api, parse_args(args)?).await,
+        "add_issue_comment" => issues::add_issue_comment(api, parse_args(args)?).await,
+        "list_pull_requests" => pulls::list_pull_requests(api, parse_args(args)?).await,
+        "get_pull_request" => pulls::get_pull_request(api, parse_args(args)?).await,
+        "get_pull_request_files" => pulls::get_pull_request_files(api, parse_args(args)?).await,
+        "get_pull_request_diff" => pulls::get_pull_request_diff(api, parse_args(args)?).await,
+        "create_pull_request" => pulls::create_pull_request(api, parse_args(args)?).await,
+        "merge_pull_request" => pulls::merge_pull_request(api, parse_args(args)?).await,
+        "create_pull_request_review" => {
+            pulls::create_pull_request_review(api, parse_args(args)?).await
+        }
+        _ => Err(AppError::InvalidArguments(format!(
+            "unknown GitHub tool `{tool}`"
+        ))),
+    }
+}
+
+/// A tool whose input schema is derived from its argument type `A` (the same type
+/// `call` deserializes, so the schema and the parser cannot drift): JSON Schema draft
+/// 2020-12, subschemas inlined, `additionalProperties: false` from
+/// `#[serde(deny_unknown_fields)]`, field docs as descriptions.
+fn tool<A: JsonSchema>(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    annotations: ToolAnnotations,
+) -> ToolSpec {
+    let mut input_schema = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+        .into_root_schema_for::<A>()
+        .to_value();
+    tidy(&mut input_schema);
+    if let Some(schema) = input_schema.as_object_mut() {
+        schema.remove("title"); // the Rust type's name
+        // Some MCP clients and model APIs insist on `properties`, even when empty.
+        schema
+            .entry("properties")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    ToolSpec {
+        name,
+        title,
+        description,
+        input_schema,
+        output_schema: None,
+        annotations,
+    }
+}
+
+/// Makes a generated schema plainer for model APIs with partial JSON Schema support:
+/// optional arguments are their plain type (`"string"`, not `["string", "null"]`; serde
+/// still reads an explicit null as absent), and schemars' non-standard integer formats
+/// (`uint32`, ...) are dropped (the bounds stay as `minimum`/`maximum`).
+fn tidy(schema: &mut Value) {
+    match schema {
+        Value::Object(o) => {
+            if let Some(Value::Array(types)) = o.get("type") {
+                let mut kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                let plain = if kept.len() == 1 {
+                    kept.remove(0)
+                } else {
+                    Value::Array(kept)
+                };
+                o.insert("type".into(), plain);
+            }
+            if let Some(Value::Array(values)) = o.get_mut("enum") {
+                values.retain(|v| !v.is_null());
+            }
+            let int_format = o
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f.starts_with("int") || f.starts_with("uint"));
+            if int_format {
+                o.remove("format");
+            }
+            o.values_mut().for_each(tidy);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
+/// A string enum for arguments: serde names, JSON Schema `enum`, `as_str` for queries.
+macro_rules! str_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+        pub(crate) enum $name {
+            $(#[serde(rename = $s)] $variant),+
+        }
+
+        impl $name {
+            pub(crate) fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $s),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use str_enum;
+
+str_enum!(
+    /// Sort direction.
+    Direction { Asc = "asc", Desc = "desc" }
+);
+
+/// The string at `v` or "".
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// The first 7 characters of a SHA.
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
