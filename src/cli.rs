@@ -35,6 +35,9 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_DATABASE_MAX_CONNECTIONS                  16
   ASSISTIV_HOLD_TTL_SECS                             900: held money returns after this
   ASSISTIV_HOLD_SWEEP_INTERVAL_MS                    5000
+  ASSISTIV_TOOL_TIMEOUT_SECS                         30: longest upstream call of an MCP tool
+  ASSISTIV_MCP_ALLOWED_HOSTS                         extra Host values for /mcp (comma-separated)
+  ASSISTIV_MCP_ALLOWED_ORIGINS                       extra browser Origins for /mcp (comma-separated)
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]

@@ -46,6 +46,14 @@ pub struct Config {
     pub hold_ttl_secs: u64,
     /// How often expired holds are swept.
     pub hold_sweep_interval_ms: u64,
+    /// No upstream call may hold an MCP tool call longer than this.
+    pub tool_timeout_secs: u64,
+    /// Extra `Host` values the MCP endpoint accepts (comma-separated), besides
+    /// loopback and the public URL's host. DNS-rebinding protection.
+    pub mcp_allowed_hosts: Option<String>,
+    /// Extra browser `Origin`s the MCP endpoint accepts (comma-separated), besides
+    /// loopback and the public URL's origin.
+    pub mcp_allowed_origins: Option<String>,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -64,6 +72,9 @@ const SETTINGS: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "HOLD_TTL_SECS",
     "HOLD_SWEEP_INTERVAL_MS",
+    "TOOL_TIMEOUT_SECS",
+    "MCP_ALLOWED_HOSTS",
+    "MCP_ALLOWED_ORIGINS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -77,6 +88,7 @@ struct Defaults {
     database_max_connections: u32,
     hold_ttl_secs: u64,
     hold_sweep_interval_ms: u64,
+    tool_timeout_secs: u64,
 }
 
 impl Default for Defaults {
@@ -90,6 +102,7 @@ impl Default for Defaults {
             database_max_connections: 16,
             hold_ttl_secs: 900,
             hold_sweep_interval_ms: 5_000,
+            tool_timeout_secs: 30,
         }
     }
 }
@@ -176,6 +189,43 @@ impl Config {
         }
     }
 
+    fn public_authority(&self) -> Option<(String, String)> {
+        let url = self.public_url();
+        let (scheme, rest) = url.split_once("://")?;
+        let authority = rest.split('/').next()?.to_owned();
+        Some((scheme.to_owned(), authority))
+    }
+
+    /// `Host` values the MCP endpoint accepts.
+    pub fn mcp_allowed_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"].map(String::from).to_vec();
+        if let Some((_, authority)) = self.public_authority() {
+            hosts.push(authority.clone());
+            if let Some((host, _)) = authority.rsplit_once(':') {
+                hosts.push(host.to_owned());
+            }
+        }
+        hosts.extend(split_list(self.mcp_allowed_hosts.as_deref()));
+        hosts
+    }
+
+    /// Browser `Origin`s the MCP endpoint accepts (others are refused).
+    pub fn mcp_allowed_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+            .map(String::from)
+            .to_vec();
+        if let Some((scheme, authority)) = self.public_authority() {
+            let origin = if authority.contains(':') && !authority.ends_with(']') {
+                format!("{scheme}://{authority}")
+            } else {
+                format!("{scheme}://{authority}:{}", if scheme == "https" { 443 } else { 80 })
+            };
+            origins.push(origin);
+        }
+        origins.extend(split_list(self.mcp_allowed_origins.as_deref()));
+        origins
+    }
+
     /// A configuration for tests and embedding: defaults, no environment.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         let defaults = Defaults::default();
@@ -193,6 +243,71 @@ impl Config {
             database_max_connections: 8,
             hold_ttl_secs: defaults.hold_ttl_secs,
             hold_sweep_interval_ms: defaults.hold_sweep_interval_ms,
+            tool_timeout_secs: defaults.tool_timeout_secs,
+            mcp_allowed_hosts: None,
+            mcp_allowed_origins: None,
         }
+    }
+}
+
+fn split_list(list: Option<&str>) -> Vec<String> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: Option<&str>, overrides: &Overrides) -> Result<Config, String> {
+        Config::load(file.map(Path::new), overrides).map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn layers_are_defaults_then_file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "assistiv.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/file\"\nlog_format = \"json\"\n",
+            )?;
+            jail.set_env("ASSISTIV_DATA_DIR", "/srv/env");
+            jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
+            // A client's variable with our prefix is not a setting and must not break start-up.
+            jail.set_env("ASSISTIV_PLATFORM_KEY", "sk-plat_not_a_setting");
+            let flags = Overrides {
+                log_format: Some(LogFormat::Text),
+                ..Overrides::default()
+            };
+            let config = load(Some("assistiv.toml"), &flags)?;
+            assert_eq!(config.listen.to_string(), "127.0.0.1:9000", "file over default");
+            assert_eq!(config.data_dir, PathBuf::from("/srv/env"), "env over file");
+            assert_eq!(config.log_format, LogFormat::Text, "flag over file");
+            assert!(config.database_url.is_some());
+            assert_eq!(config.public_url(), "http://127.0.0.1:9000");
+            assert!(config.bootstrap);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_settings_stop_start_up() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "listn = \"127.0.0.1:1\"\n")?;
+            assert!(load(Some("typo.toml"), &Overrides::default()).is_err(), "unknown file key");
+            assert!(load(Some("missing.toml"), &Overrides::default()).is_err());
+            jail.set_env("DATABASE_URL", "mysql://nope");
+            assert!(load(None, &Overrides::default()).is_err());
+            jail.set_env("DATABASE_URL", "sqlite://x.db");
+            jail.set_env("ASSISTIV_ADMIN_TOKEN", "short");
+            assert!(load(None, &Overrides::default()).is_err(), "admin token too short");
+            jail.set_env("ASSISTIV_ADMIN_TOKEN", "long-enough-admin-token");
+            jail.set_env("ASSISTIV_LISTEN", "not an address");
+            assert!(load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
     }
 }

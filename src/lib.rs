@@ -2,6 +2,7 @@
 //! tenants, keys and end users.
 
 pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod billing;
 pub mod cli;

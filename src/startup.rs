@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{SharedClock, SystemClock, holds};
 use crate::config::Config;
@@ -80,6 +81,7 @@ impl Application {
             clock,
             limits_cache: LimitsCache::default(),
             limiter,
+            apps: AppRegistry::builtin(),
         };
         let listener = TcpListener::bind(state.config.listen)
             .await

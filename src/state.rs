@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
 use crate::billing::SharedClock;
 use crate::config::Config;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub limits_cache: LimitsCache,
     /// RPM/TPM/RPD counters: in process, or shared through Redis.
     pub limiter: RateLimiter,
+    /// The third-party apps this gateway serves.
+    pub apps: AppRegistry,
 }
 
 impl AppState {

@@ -1,0 +1,60 @@
+//! The third-party apps the gateway serves (GitHub, ...), by slug. App crates know
+//! nothing of tenants or storage; the gateway hands them a token and a client.
+
+use std::sync::Arc;
+
+pub use assistiv_app_sdk::{App, AppError, CallContext, OAuthSpec, ToolOutput, ToolSpec};
+
+use crate::error::ApiError;
+
+/// An app slug as used in routes and tool names (`github`, `zoho-mail`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AppSlug(String);
+
+impl AppSlug {
+    /// A slug of an app this gateway has.
+    pub fn parse(registry: &AppRegistry, raw: &str) -> Result<Self, ApiError> {
+        registry
+            .get(raw)
+            .map(|app| Self(app.slug().to_owned()))
+            .ok_or_else(|| ApiError::not_found(format!("unknown app '{raw}'")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for AppSlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Every app compiled into this gateway. Adding one is a crate and one line here.
+#[derive(Clone)]
+pub struct AppRegistry {
+    apps: Vec<Arc<dyn App>>,
+}
+
+impl AppRegistry {
+    pub fn builtin() -> Self {
+        Self {
+            apps: vec![Arc::new(assistiv_app_github::GitHubApp::new())],
+        }
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&Arc<dyn App>> {
+        self.apps.iter().find(|app| app.slug() == slug)
+    }
+
+    pub fn all(&self) -> &[Arc<dyn App>] {
+        &self.apps
+    }
+}
+
+impl Default for AppRegistry {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
