@@ -107,6 +107,67 @@ enum AdminCommand {
         #[command(subcommand)]
         command: WalletCommand,
     },
+    /// MCP apps a platform activated (OAuth client credentials, scopes, endpoints).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Activate (or update) an app for a platform.
+    Activate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        /// App slug, e.g. github.
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        client_id: String,
+        /// Name of the environment variable holding the client secret (never argv).
+        /// Required on first activation; omitted on update keeps the stored secret.
+        #[arg(long)]
+        client_secret_env: Option<String>,
+        /// The platform's landing URL ({base_url}/mcp/oauth-callback after consent).
+        #[arg(long)]
+        base_url: String,
+        /// Space- or comma-separated scopes (default: the app's).
+        #[arg(long)]
+        scopes: Option<String>,
+        #[arg(long)]
+        authorize_url: Option<String>,
+        #[arg(long)]
+        token_url: Option<String>,
+        #[arg(long)]
+        revoke_url: Option<String>,
+        #[arg(long)]
+        api_base_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deactivate an app: its end users' connections are deleted (and revoked).
+    Deactivate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a platform's activated apps.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        platform: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,6 +278,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Wallet { command },
         } => wallet_command(command).await,
+        Command::Admin {
+            command: AdminCommand::App { command },
+        } => app_command(command).await,
     }
 }
 
@@ -432,4 +496,121 @@ async fn wallet_command(command: WalletCommand) -> anyhow::Result<()> {
     }
     print_wallet(&wallet);
     Ok(())
+}
+
+async fn broker(store: &StoreArgs) -> anyhow::Result<crate::oauth::Broker> {
+    let config = store.load(store.overrides())?;
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    let master_key = crate::master_key::MasterKey::load(&config)?;
+    crate::oauth::Broker::new(
+        db,
+        crate::apps::AppRegistry::builtin(),
+        &master_key,
+        config.public_url(),
+        std::sync::Arc::new(SystemClock),
+    )
+}
+
+fn print_activation(view: &crate::oauth::activations::ActivationView) {
+    println!(
+        "{} ({}) on platform {}",
+        view.app, view.display_name, view.platform_id
+    );
+    println!("  client id:     {}", view.client_id);
+    println!(
+        "  client secret: {}",
+        if view.has_client_secret {
+            "set"
+        } else {
+            "missing"
+        }
+    );
+    println!("  scopes:        {}", view.scopes.join(" "));
+    println!("  base url:      {}", view.base_url);
+    println!("  authorize:     {}", view.effective.authorize_url);
+    println!("  token:         {}", view.effective.token_url);
+    println!("  api base:      {}", view.effective.api_base_url);
+}
+
+async fn app_command(command: AppCommand) -> anyhow::Result<()> {
+    use crate::oauth::activations::{ActivateInput, ScopesInput};
+    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    match command {
+        AppCommand::Activate {
+            store,
+            platform,
+            app,
+            client_id,
+            client_secret_env,
+            base_url,
+            scopes,
+            authorize_url,
+            token_url,
+            revoke_url,
+            api_base_url,
+            json,
+        } => {
+            let client_secret = client_secret_env
+                .map(|var| {
+                    std::env::var(&var)
+                        .map(secrecy::SecretString::from)
+                        .map_err(|_| anyhow::anyhow!("the environment variable {var} is not set"))
+                })
+                .transpose()?;
+            let broker = broker(&store).await?;
+            let input = ActivateInput {
+                client_id,
+                client_secret,
+                scopes: scopes.map(ScopesInput::Text),
+                base_url,
+                authorize_url,
+                token_url,
+                revoke_url,
+                api_base_url,
+            };
+            let (view, created) = broker.activate(platform, &app, input).await.map_err(api)?;
+            if json {
+                return print_json(&view);
+            }
+            println!("{}", if created { "Activated." } else { "Updated." });
+            print_activation(&view);
+            Ok(())
+        }
+        AppCommand::Deactivate {
+            store,
+            platform,
+            app,
+            json,
+        } => {
+            let broker = broker(&store).await?;
+            let done = broker.deactivate(platform, &app).await.map_err(api)?;
+            if json {
+                return print_json(&done);
+            }
+            println!(
+                "Deactivated {} on platform {platform}; {} connection(s) removed.",
+                done.app, done.connections_removed
+            );
+            Ok(())
+        }
+        AppCommand::List {
+            store,
+            platform,
+            json,
+        } => {
+            let broker = broker(&store).await?;
+            let views = broker.activation_views(platform).await.map_err(api)?;
+            if json {
+                return print_json(&views);
+            }
+            if views.is_empty() {
+                println!("No activated apps.");
+            }
+            for view in &views {
+                print_activation(view);
+            }
+            Ok(())
+        }
+    }
 }

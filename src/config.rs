@@ -198,7 +198,9 @@ impl Config {
 
     /// `Host` values the MCP endpoint accepts.
     pub fn mcp_allowed_hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"].map(String::from).to_vec();
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
+            .map(String::from)
+            .to_vec();
         if let Some((_, authority)) = self.public_authority() {
             hosts.push(authority.clone());
             if let Some((host, _)) = authority.rsplit_once(':') {
@@ -211,14 +213,18 @@ impl Config {
 
     /// Browser `Origin`s the MCP endpoint accepts (others are refused).
     pub fn mcp_allowed_origins(&self) -> Vec<String> {
-        let mut origins: Vec<String> = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
-            .map(String::from)
-            .to_vec();
+        let mut origins: Vec<String> =
+            ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+                .map(String::from)
+                .to_vec();
         if let Some((scheme, authority)) = self.public_authority() {
             let origin = if authority.contains(':') && !authority.ends_with(']') {
                 format!("{scheme}://{authority}")
             } else {
-                format!("{scheme}://{authority}:{}", if scheme == "https" { 443 } else { 80 })
+                format!(
+                    "{scheme}://{authority}:{}",
+                    if scheme == "https" { 443 } else { 80 }
+                )
             };
             origins.push(origin);
         }
@@ -260,6 +266,7 @@ fn split_list(list: Option<&str>) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error
 mod tests {
     use super::*;
 
@@ -283,7 +290,11 @@ mod tests {
                 ..Overrides::default()
             };
             let config = load(Some("assistiv.toml"), &flags)?;
-            assert_eq!(config.listen.to_string(), "127.0.0.1:9000", "file over default");
+            assert_eq!(
+                config.listen.to_string(),
+                "127.0.0.1:9000",
+                "file over default"
+            );
             assert_eq!(config.data_dir, PathBuf::from("/srv/env"), "env over file");
             assert_eq!(config.log_format, LogFormat::Text, "flag over file");
             assert!(config.database_url.is_some());
@@ -297,13 +308,19 @@ mod tests {
     fn bad_settings_stop_start_up() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("typo.toml", "listn = \"127.0.0.1:1\"\n")?;
-            assert!(load(Some("typo.toml"), &Overrides::default()).is_err(), "unknown file key");
+            assert!(
+                load(Some("typo.toml"), &Overrides::default()).is_err(),
+                "unknown file key"
+            );
             assert!(load(Some("missing.toml"), &Overrides::default()).is_err());
             jail.set_env("DATABASE_URL", "mysql://nope");
             assert!(load(None, &Overrides::default()).is_err());
             jail.set_env("DATABASE_URL", "sqlite://x.db");
             jail.set_env("ASSISTIV_ADMIN_TOKEN", "short");
-            assert!(load(None, &Overrides::default()).is_err(), "admin token too short");
+            assert!(
+                load(None, &Overrides::default()).is_err(),
+                "admin token too short"
+            );
             jail.set_env("ASSISTIV_ADMIN_TOKEN", "long-enough-admin-token");
             jail.set_env("ASSISTIV_LISTEN", "not an address");
             assert!(load(None, &Overrides::default()).is_err());

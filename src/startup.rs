@@ -19,12 +19,14 @@ use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{SharedClock, SystemClock, holds};
 use crate::config::Config;
 use crate::master_key::MasterKey;
+use crate::oauth::{self, Broker};
 use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
 use crate::tenancy::rate_limits::LimitsCache;
-use crate::{admin, health, http, management};
+use crate::usage::UsageLogger;
+use crate::{admin, health, http, management, mcp};
 
 pub struct Application {
     listener: TcpListener,
@@ -54,6 +56,7 @@ impl Application {
             None
         };
 
+        let shutdown = CancellationToken::new();
         let limiter = match &config.redis_url {
             Some(url) => RateLimiter::redis(url.expose_secret())
                 .await
@@ -61,8 +64,9 @@ impl Application {
             None => RateLimiter::in_process(),
         };
         let auth = Authenticator::new(db.clone());
-        let shutdown = CancellationToken::new();
+        let (usage, usage_writer) = UsageLogger::start(db.clone(), shutdown.child_token());
         let background = vec![
+            usage_writer,
             auth.spawn_revocation_sync(shutdown.child_token()),
             holds::spawn_sweeper(
                 db.clone(),
@@ -72,6 +76,14 @@ impl Application {
             ),
         ];
 
+        let apps = AppRegistry::builtin();
+        let oauth = Broker::new(
+            db.clone(),
+            apps.clone(),
+            &master_key,
+            config.public_url(),
+            clock.clone(),
+        )?;
         let state = AppState {
             db,
             auth,
@@ -81,12 +93,14 @@ impl Application {
             clock,
             limits_cache: LimitsCache::default(),
             limiter,
-            apps: AppRegistry::builtin(),
+            apps,
+            oauth,
+            usage,
         };
         let listener = TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("binding {}", state.config.listen))?;
-        let router = router(state.clone());
+        let router = router(state.clone(), shutdown.child_token())?;
         Ok(Self {
             listener,
             router,
@@ -124,17 +138,20 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Router> {
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let mcp = mcp::router(state.clone(), shutdown)?;
+    Ok(Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(management::router(state.clone()))
         .merge(admin::router())
+        .merge(mcp)
+        .merge(oauth::routes::public())
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(http::request_context::middleware))
-        .with_state(state)
+        .with_state(state))
 }
 
 /// A future that completes on Ctrl-C or SIGTERM. The handlers are installed

@@ -7,9 +7,11 @@ use crate::auth::{AdminToken, Authenticator};
 use crate::billing::SharedClock;
 use crate::config::Config;
 use crate::master_key::MasterKey;
+use crate::oauth::Broker;
 use crate::ratelimit::RateLimiter;
 use crate::store::Db;
 use crate::tenancy::rate_limits::LimitsCache;
+use crate::usage::UsageLogger;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +28,10 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The third-party apps this gateway serves.
     pub apps: AppRegistry,
+    /// Usage-log rows, written off the hot path.
+    pub usage: UsageLogger,
+    /// The OAuth broker: app activations, connections, end users' tokens.
+    pub oauth: Broker,
 }
 
 impl AppState {

@@ -27,4 +27,5 @@ pub fn router() -> Router<AppState> {
             "/admin/v1/platforms/{pid}/wallet/transactions",
             get(wallets::transactions),
         )
+        .merge(crate::oauth::routes::admin())
 }

@@ -279,17 +279,8 @@ pub async fn debited_event(
     .await
 }
 
-pub async fn lock_wallet(
-    tx: &mut Tx,
-    platform_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<WalletRow, sqlx::Error> {
-    // Platforms always have a wallet; this only guards rows created before wallets existed.
-    tx.execute(
-        "INSERT INTO wallets (platform_id, updated_at) VALUES ($1, $2) ON CONFLICT (platform_id) DO NOTHING",
-        &args![platform_id, now],
-    )
-    .await?;
+/// Locks the platform's wallet (every platform has one, from its creation).
+pub async fn lock_wallet(tx: &mut Tx, platform_id: Uuid) -> Result<WalletRow, sqlx::Error> {
     let sql = format!(
         "SELECT {WALLET_COLUMNS} FROM wallets WHERE platform_id = $1{}",
         tx.for_update()
@@ -321,6 +312,23 @@ pub async fn save_wallet(
     .map(|_| ())
 }
 
+/// Moves the wallet's held and balance amounts in one statement (no separate
+/// lock: the row is locked only from here to commit) and returns the new row.
+pub async fn apply_to_wallet(
+    tx: &mut Tx,
+    platform_id: Uuid,
+    held_delta: i64,
+    balance_delta: i64,
+    now: DateTime<Utc>,
+) -> Result<WalletRow, sqlx::Error> {
+    let sql = format!(
+        "UPDATE wallets SET held_micros = held_micros + $2, balance_micros = balance_micros + $3, \
+         updated_at = $4 WHERE platform_id = $1 RETURNING {WALLET_COLUMNS}"
+    );
+    tx.fetch_one(&sql, &args![platform_id, held_delta, balance_delta, now])
+        .await
+}
+
 pub async fn post_wallet(
     tx: &mut Tx,
     row: &mut WalletRow,
@@ -328,6 +336,16 @@ pub async fn post_wallet(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     row.balance_micros += entry.amount_micros;
+    ledger_wallet(tx, row, entry, now).await
+}
+
+/// Writes the ledger row of a change already applied to `row`.
+pub async fn ledger_wallet(
+    tx: &mut Tx,
+    row: &WalletRow,
+    entry: Entry,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     tx.execute(
         "INSERT INTO wallet_ledger (id, platform_id, kind, amount_micros, balance_after_micros, \
          reason, actor, idempotency_key, related_id, created_at) \
@@ -347,6 +365,25 @@ pub async fn post_wallet(
     )
     .await
     .map(|_| ())
+}
+
+/// [`wallet_after_change`] for a row written by [`apply_to_wallet`]: saves the
+/// notification flag only when it changed.
+pub async fn wallet_after_change_saving(
+    tx: &mut Tx,
+    row: &mut WalletRow,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let before = row.low_balance_notified;
+    wallet_after_change(tx, row, now).await?;
+    if row.low_balance_notified != before {
+        tx.execute(
+            "UPDATE wallets SET low_balance_notified = $2 WHERE platform_id = $1",
+            &args![row.platform_id, row.low_balance_notified],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// `wallet.low_balance` once per crossing (metered wallets with a threshold only).

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::accounts::{self, Entry};
 use super::clock::SharedClock;
 use super::money::Money;
+use super::period::Period;
 use crate::args;
 use crate::error::{ApiError, PaymentCode};
 use crate::store::Db;
@@ -60,42 +61,43 @@ pub async fn reserve(
     }
     let now = clock.now();
     let mut tx = db.begin().await?;
-    let mut budget = accounts::lock_budget(&mut tx, end_user_id)
-        .await?
-        .filter(|b| b.platform_id == platform_id)
-        .ok_or_else(|| {
-            ApiError::payment_required(PaymentCode::NoBudget, "this end user has no budget")
-        })?;
-    accounts::roll_period(&mut tx, &mut budget, now).await?;
-    if budget.is_suspended {
-        return Err(ApiError::payment_required(
-            PaymentCode::BudgetSuspended,
-            "this end user's budget is suspended",
-        ));
+    // Fast path, one conditional statement: an active budget in its current
+    // period with enough available. Anything else takes the careful path below.
+    let reserved = tx
+        .execute(
+            "UPDATE budgets SET held_micros = held_micros + $3, updated_at = $4 \
+             WHERE end_user_id = $1 AND platform_id = $2 AND NOT is_suspended \
+             AND balance_micros - held_micros >= $3 \
+             AND (period = 'one_time' OR (period = 'daily' AND period_start_ms >= $5) \
+                  OR (period = 'monthly' AND period_start_ms >= $6))",
+            &args![
+                end_user_id,
+                platform_id,
+                amount.micros(),
+                now,
+                Period::Daily.start_of(now).timestamp_millis(),
+                Period::Monthly.start_of(now).timestamp_millis()
+            ],
+        )
+        .await?;
+    if reserved == 0 {
+        reserve_on_locked_budget(&mut tx, platform_id, end_user_id, amount, now).await?;
     }
-    if budget.available() < amount.micros() {
-        return Err(ApiError::payment_required(
-            PaymentCode::BudgetExhausted,
-            format!(
-                "budget exhausted: {} USD needed, {} USD available",
-                amount.to_usd(),
-                Money::from_micros(budget.available().max(0)).to_usd()
-            ),
-        ));
-    }
-    let mut wallet = accounts::lock_wallet(&mut tx, platform_id, now).await?;
-    if wallet.metered && wallet.available() < amount.micros() {
+    let wallet_ok = tx
+        .execute(
+            "UPDATE wallets SET held_micros = held_micros + $2, updated_at = $3 \
+             WHERE platform_id = $1 AND (NOT metered OR balance_micros - held_micros >= $2)",
+            &args![platform_id, amount.micros(), now],
+        )
+        .await?;
+    if wallet_ok == 0 {
         return Err(ApiError::payment_required(
             PaymentCode::WalletInsufficient,
             "the platform wallet has insufficient funds",
         ));
     }
-    budget.held_micros += amount.micros();
-    wallet.held_micros += amount.micros();
-    accounts::save_budget(&mut tx, &mut budget, now).await?;
-    accounts::save_wallet(&mut tx, &mut wallet, now).await?;
     let id = Uuid::now_v7();
-    let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
+    let expires = expires_at(now, ttl);
     tx.execute(
         "INSERT INTO holds (id, platform_id, end_user_id, amount_micros, purpose, created_at_ms, expires_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -119,18 +121,50 @@ pub async fn reserve(
     })
 }
 
+/// The careful path: lock the budget, start a new period if one began, then
+/// reserve or name exactly why not.
+async fn reserve_on_locked_budget(
+    tx: &mut Tx,
+    platform_id: Uuid,
+    end_user_id: Uuid,
+    amount: Money,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let mut budget = accounts::lock_budget(tx, end_user_id)
+        .await?
+        .filter(|b| b.platform_id == platform_id)
+        .ok_or_else(|| {
+            ApiError::payment_required(PaymentCode::NoBudget, "this end user has no budget")
+        })?;
+    accounts::roll_period(tx, &mut budget, now).await?;
+    if budget.is_suspended {
+        return Err(ApiError::payment_required(
+            PaymentCode::BudgetSuspended,
+            "this end user's budget is suspended",
+        ));
+    }
+    if budget.available() < amount.micros() {
+        return Err(ApiError::payment_required(
+            PaymentCode::BudgetExhausted,
+            format!(
+                "budget exhausted: {} USD needed, {} USD available",
+                amount.to_usd(),
+                Money::from_micros(budget.available().max(0)).to_usd()
+            ),
+        ));
+    }
+    budget.held_micros += amount.micros();
+    accounts::save_budget(tx, &mut budget, now).await?;
+    Ok(())
+}
+
 /// Takes the hold row out, or `None` when it was already settled, released or swept.
 async fn take_hold(tx: &mut Tx, id: Uuid) -> Result<Option<HoldRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT id, platform_id, end_user_id, amount_micros, purpose FROM holds WHERE id = $1{}",
-        tx.for_update()
-    );
-    let Some(row) = tx.fetch_optional::<HoldRow>(&sql, &args![id]).await? else {
-        return Ok(None);
-    };
-    tx.execute("DELETE FROM holds WHERE id = $1", &args![id])
-        .await?;
-    Ok(Some(row))
+    tx.fetch_optional(
+        "DELETE FROM holds WHERE id = $1 RETURNING id, platform_id, end_user_id, amount_micros, purpose",
+        &args![id],
+    )
+    .await
 }
 
 /// Charges `actual` against the hold. Above the reservation, it charges up to what
@@ -149,41 +183,54 @@ pub async fn settle(
     let row = take_hold(&mut tx, hold.id)
         .await?
         .ok_or_else(|| ApiError::conflict("this hold was already settled, released or expired"))?;
-    let mut wallet = accounts::lock_wallet(&mut tx, row.platform_id, now).await?;
-    wallet.held_micros -= row.amount_micros;
-    let budget = accounts::lock_budget(&mut tx, row.end_user_id).await?;
-    let Some(mut budget) = budget else {
-        // The end user was deleted mid-operation: nothing left to charge.
-        accounts::save_wallet(&mut tx, &mut wallet, now).await?;
-        tx.commit().await?;
-        return Ok(Settlement {
-            charged: Money::ZERO,
-            shortfall: actual,
-        });
+    let above_hold = actual.micros() > row.amount_micros;
+    // Within the reservation the wallet was already checked at reserve time; only
+    // a charge above it needs the wallet's current availability first.
+    let wallet_cap = if above_hold {
+        let wallet = accounts::lock_wallet(&mut tx, row.platform_id).await?;
+        wallet
+            .metered
+            .then(|| (wallet.available() + row.amount_micros).max(0))
+    } else {
+        None
     };
-    budget.held_micros -= row.amount_micros;
-    let mut coverable = budget.available().max(0);
-    if wallet.metered {
-        coverable = coverable.min(wallet.available().max(0));
-    }
-    // The hold's own amount is back in `available`, so up to the reservation is
-    // always coverable; only the part above it can fall short.
-    let charged = actual.micros().min(coverable);
-    let shortfall = actual.micros() - charged;
-    let related = Some(format!("{}:{}", row.purpose, row.id));
-    if charged > 0 || shortfall > 0 {
+    let budget = accounts::lock_budget(&mut tx, row.end_user_id).await?;
+    let (charged, related) = match budget {
+        None => (0, None), // the end user was deleted mid-operation: nothing to charge
+        Some(mut budget) => {
+            budget.held_micros -= row.amount_micros;
+            // The hold's own amount is back in `available`, so up to the
+            // reservation is always coverable; only more can fall short.
+            let mut coverable = budget.available().max(0);
+            if let Some(cap) = wallet_cap {
+                coverable = coverable.min(cap);
+            }
+            let charged = actual.micros().min(coverable);
+            let related = Some(format!("{}:{}", row.purpose, row.id));
+            if charged > 0 || actual.micros() > 0 {
+                let entry = Entry {
+                    kind: "spend",
+                    amount_micros: -charged,
+                    reason: Some(row.purpose.clone()),
+                    actor: "system".into(),
+                    related_id: related.clone(),
+                    shortfall_micros: actual.micros() - charged,
+                    ..Entry::default()
+                };
+                accounts::post_budget(&mut tx, &mut budget, entry, now).await?;
+                budget.period_spent_micros += charged;
+                accounts::debited_event(&mut tx, &budget, charged, "spend", now).await?;
+            }
+            accounts::after_decrease(&mut tx, &mut budget, now).await?;
+            accounts::save_budget(&mut tx, &mut budget, now).await?;
+            (charged, related)
+        }
+    };
+    let mut wallet =
+        accounts::apply_to_wallet(&mut tx, row.platform_id, -row.amount_micros, -charged, now)
+            .await?;
+    if charged > 0 {
         let entry = Entry {
-            kind: "spend",
-            amount_micros: -charged,
-            reason: Some(row.purpose.clone()),
-            actor: "system".into(),
-            related_id: related.clone(),
-            shortfall_micros: shortfall,
-            ..Entry::default()
-        };
-        accounts::post_budget(&mut tx, &mut budget, entry, now).await?;
-        budget.period_spent_micros += charged;
-        let wallet_entry = Entry {
             kind: "spend",
             amount_micros: -charged,
             reason: Some(row.purpose.clone()),
@@ -191,17 +238,13 @@ pub async fn settle(
             related_id: related,
             ..Entry::default()
         };
-        accounts::post_wallet(&mut tx, &mut wallet, wallet_entry, now).await?;
-        accounts::debited_event(&mut tx, &budget, charged, "spend", now).await?;
+        accounts::ledger_wallet(&mut tx, &wallet, entry, now).await?;
     }
-    accounts::after_decrease(&mut tx, &mut budget, now).await?;
-    accounts::wallet_after_change(&mut tx, &mut wallet, now).await?;
-    accounts::save_budget(&mut tx, &mut budget, now).await?;
-    accounts::save_wallet(&mut tx, &mut wallet, now).await?;
+    accounts::wallet_after_change_saving(&mut tx, &mut wallet, now).await?;
     tx.commit().await?;
     Ok(Settlement {
         charged: Money::from_micros(charged),
-        shortfall: Money::from_micros(shortfall),
+        shortfall: Money::from_micros(actual.micros() - charged),
     })
 }
 
@@ -212,15 +255,14 @@ pub async fn release(db: &Db, clock: &SharedClock, hold_id: Uuid) -> Result<bool
     let Some(row) = take_hold(&mut tx, hold_id).await? else {
         return Ok(false);
     };
-    let mut wallet = accounts::lock_wallet(&mut tx, row.platform_id, now).await?;
-    wallet.held_micros -= row.amount_micros;
     if let Some(mut budget) = accounts::lock_budget(&mut tx, row.end_user_id).await? {
         budget.held_micros -= row.amount_micros;
         accounts::after_increase(&mut budget);
         accounts::save_budget(&mut tx, &mut budget, now).await?;
     }
-    accounts::wallet_after_change(&mut tx, &mut wallet, now).await?;
-    accounts::save_wallet(&mut tx, &mut wallet, now).await?;
+    let mut wallet =
+        accounts::apply_to_wallet(&mut tx, row.platform_id, -row.amount_micros, 0, now).await?;
+    accounts::wallet_after_change_saving(&mut tx, &mut wallet, now).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -52,7 +52,13 @@ async fn locked(tx: &mut Tx, platform_id: Uuid, now: DateTime<Utc>) -> ApiResult
     if exists.is_none() {
         return Err(ApiError::not_found("platform not found"));
     }
-    Ok(accounts::lock_wallet(tx, platform_id, now).await?)
+    // Guards platforms created before wallets existed.
+    tx.execute(
+        "INSERT INTO wallets (platform_id, updated_at) VALUES ($1, $2) ON CONFLICT (platform_id) DO NOTHING",
+        &args![platform_id, now],
+    )
+    .await?;
+    Ok(accounts::lock_wallet(tx, platform_id).await?)
 }
 
 pub async fn get(db: &Db, clock: &SharedClock, platform_id: Uuid) -> ApiResult<WalletView> {

@@ -45,7 +45,7 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async move {
             let response = next.run(request).await;
-            envelope_bare_errors(response, method_ref, path_ref)
+            envelope_bare_errors(response, method_ref, path_ref).await
         })
         .await;
 
@@ -66,16 +66,42 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
 }
 
 /// Gives error responses that did not come from `ApiError` (axum's fallback 404/405,
-/// body-limit 413 and friends) the contract's envelope.
-fn envelope_bare_errors(response: Response, method: &axum::http::Method, path: &str) -> Response {
+/// body-limit 413 and friends) the contract's envelope. JSON and event-stream
+/// bodies (MCP's JSON-RPC errors) are left as they are.
+async fn envelope_bare_errors(
+    response: Response,
+    method: &axum::http::Method,
+    path: &str,
+) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error())
         || response.extensions().get::<Enveloped>().is_some()
     {
         return response;
     }
+    let content_type = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/event-stream")
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let response = Response::from_parts(parts, axum::body::Body::empty());
     let error = match status {
-        StatusCode::NOT_FOUND => ApiError::not_found(format!("no route for {method} {path}")),
+        StatusCode::NOT_FOUND if text.is_none() => {
+            ApiError::not_found(format!("no route for {method} {path}"))
+        }
+        StatusCode::NOT_FOUND => ApiError::not_found(text.clone().unwrap_or_default()),
         StatusCode::METHOD_NOT_ALLOWED => {
             ApiError::method_not_allowed(format!("{method} is not allowed on {path}"))
         }
@@ -83,13 +109,15 @@ fn envelope_bare_errors(response: Response, method: &axum::http::Method, path: &
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ApiError::unsupported_media_type("unsupported content type")
         }
-        StatusCode::UNAUTHORIZED => ApiError::unauthorized("missing or invalid API key"),
-        StatusCode::FORBIDDEN => ApiError::forbidden("forbidden"),
-        s if s.is_client_error() => ApiError::bad_request(
+        StatusCode::UNAUTHORIZED => {
+            ApiError::unauthorized(text.clone().unwrap_or("missing or invalid API key".into()))
+        }
+        StatusCode::FORBIDDEN => ApiError::forbidden(text.clone().unwrap_or("forbidden".into())),
+        s if s.is_client_error() => ApiError::bad_request(text.clone().unwrap_or_else(|| {
             s.canonical_reason()
                 .unwrap_or("bad request")
-                .to_ascii_lowercase(),
-        ),
+                .to_ascii_lowercase()
+        })),
         _ => ApiError::internal(format_args!("unenveloped {status} for {method} {path}")),
     };
     let mut enveloped = error.into_response();

@@ -7,9 +7,11 @@ use axum::routing::{delete, get, post};
 use crate::http::end_user_limits;
 use crate::state::AppState;
 
+mod agents;
 mod api_keys;
 pub mod budgets;
 mod end_users;
+mod logs;
 mod me;
 mod me_money;
 mod platforms;
@@ -22,12 +24,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/me/budget", get(me_money::budget))
         .route("/v1/me/budget/transactions", get(me_money::transactions))
         .route("/v1/me/rate-limits", get(me_money::rate_limits))
+        .route("/v1/me/logs", get(logs::mine))
+        .merge(crate::oauth::routes::me())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             end_user_limits::enforce,
         ));
     Router::new()
         .merge(me)
+        .merge(crate::oauth::routes::platform())
         .route(
             "/v1/platforms/{pid}",
             get(platforms::show).patch(platforms::update),
@@ -76,6 +81,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/v1/platforms/{pid}/end-users/{euid}/budget/transactions",
             get(budgets::transactions),
+        )
+        .route("/v1/platforms/{pid}/logs", get(logs::platform))
+        .route("/v1/platforms/{pid}/agents", get(agents::list).post(agents::create))
+        .route(
+            "/v1/platforms/{pid}/agents/{agent_id}",
+            get(agents::show).patch(agents::update).delete(agents::remove),
         )
         .route(
             "/v1/platforms/{pid}/rate-limits",

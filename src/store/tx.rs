@@ -22,9 +22,13 @@ pub enum Arg {
     Text(String),
     OptText(Option<String>),
     Bool(bool),
+    OptBool(Option<bool>),
     Time(DateTime<Utc>),
     Json(Value),
     OptJson(Option<Value>),
+    /// BLOB on SQLite, BYTEA on PostgreSQL.
+    Bytes(Vec<u8>),
+    OptBytes(Option<Vec<u8>>),
 }
 
 impl From<Uuid> for Arg {
@@ -72,6 +76,11 @@ impl From<bool> for Arg {
         Self::Bool(v)
     }
 }
+impl From<Option<bool>> for Arg {
+    fn from(v: Option<bool>) -> Self {
+        Self::OptBool(v)
+    }
+}
 impl From<DateTime<Utc>> for Arg {
     fn from(v: DateTime<Utc>) -> Self {
         Self::Time(v)
@@ -85,6 +94,16 @@ impl From<Value> for Arg {
 impl From<Option<Value>> for Arg {
     fn from(v: Option<Value>) -> Self {
         Self::OptJson(v)
+    }
+}
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Bytes(v)
+    }
+}
+impl From<Option<Vec<u8>>> for Arg {
+    fn from(v: Option<Vec<u8>>) -> Self {
+        Self::OptBytes(v)
     }
 }
 
@@ -109,9 +128,12 @@ macro_rules! bind_all {
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::OptText(v) => query.bind(v.as_deref()),
                 Arg::Bool(v) => query.bind(*v),
+                Arg::OptBool(v) => query.bind(*v),
                 Arg::Time(v) => query.bind(*v),
                 Arg::Json(v) => query.bind(Json(v)),
                 Arg::OptJson(v) => query.bind(v.as_ref().map(Json)),
+                Arg::Bytes(v) => query.bind(v.as_slice()),
+                Arg::OptBytes(v) => query.bind(v.as_deref()),
             };
         }
         query

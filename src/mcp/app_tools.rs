@@ -1,0 +1,325 @@
+//! App tools (`github_create_issue`, ...): listed for every app the platform
+//! activated, validated against their schema, run as the end user through the
+//! OAuth broker's token, with upstream failures as readable tool errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use assistiv_app_sdk::{App, AppError, CallContext, qualified_tool_name};
+use async_trait::async_trait;
+use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
+use serde_json::{Map, Value, json};
+
+use super::registry::{CallError, McpCaller, McpScope, ToolSource, tool_error};
+use crate::apps::AppSlug;
+use crate::error::ApiError;
+use crate::oauth::{AppToken, TokenError};
+use crate::ratelimit::Limits;
+use crate::state::AppState;
+use crate::usage::UsageRecord;
+
+/// One app tool, prepared once: its MCP definition and compiled input validator.
+struct Entry {
+    app: Arc<dyn App>,
+    slug: AppSlug,
+    action: &'static str,
+    name: String,
+    tool: Tool,
+    validator: jsonschema::Validator,
+    read_only: bool,
+}
+
+pub struct AppTools {
+    state: AppState,
+    entries: Vec<Entry>,
+    http: assistiv_app_sdk::reqwest::Client,
+    timeout: Duration,
+}
+
+fn mcp_tool(
+    app: &dyn App,
+    spec: &assistiv_app_sdk::ToolSpec,
+    name: String,
+) -> Result<Tool, ApiError> {
+    let Value::Object(schema) = spec.input_schema.clone() else {
+        return Err(ApiError::internal(format_args!(
+            "{name}: input schema is not an object"
+        )));
+    };
+    let annotations = ToolAnnotations::with_title(spec.title)
+        .read_only(spec.annotations.read_only)
+        .destructive(spec.annotations.destructive)
+        .idempotent(spec.annotations.idempotent)
+        .open_world(spec.annotations.open_world);
+    let mut tool = Tool::new_with_raw(name, Some(spec.description.into()), schema)
+        .with_title(format!("{}: {}", app.display_name(), spec.title))
+        .with_annotations(annotations);
+    if let Some(Value::Object(output)) = spec.output_schema.clone() {
+        tool = tool.with_raw_output_schema(Arc::new(output));
+    }
+    Ok(tool)
+}
+
+impl AppTools {
+    /// Prepares every tool of every app this gateway has.
+    pub fn new(state: AppState) -> anyhow::Result<Self> {
+        let mut entries = Vec::new();
+        for app in state.apps.all() {
+            let slug = AppSlug::parse(&state.apps, app.slug()).map_err(anyhow::Error::msg)?;
+            for spec in app.tools() {
+                let name = qualified_tool_name(app.slug(), spec.name);
+                let validator = jsonschema::validator_for(&spec.input_schema)
+                    .map_err(|e| anyhow::anyhow!("{name}: invalid input schema: {e}"))?;
+                let tool =
+                    mcp_tool(app.as_ref(), spec, name.clone()).map_err(anyhow::Error::msg)?;
+                entries.push(Entry {
+                    app: Arc::clone(app),
+                    slug: slug.clone(),
+                    action: spec.name,
+                    name,
+                    tool,
+                    validator,
+                    read_only: spec.annotations.read_only,
+                });
+            }
+        }
+        let timeout = Duration::from_secs(state.config.tool_timeout_secs);
+        let http = assistiv_app_sdk::reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("assistiv/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            state,
+            entries,
+            http,
+            timeout,
+        })
+    }
+
+    /// The entries this caller may see: activated for the platform, and allowed by
+    /// the endpoint's scope.
+    async fn visible(&self, caller: &McpCaller) -> Result<Vec<&Entry>, ApiError> {
+        let activated = self.state.oauth.activated_apps(caller.platform_id).await?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| activated.contains(&e.slug))
+            .filter(|e| match &caller.scope {
+                McpScope::All => true,
+                McpScope::Agent {
+                    allowed_apps,
+                    read_only,
+                    ..
+                } => {
+                    allowed_apps.iter().any(|a| a == e.slug.as_str()) && (!read_only || e.read_only)
+                }
+            })
+            .collect())
+    }
+
+    async fn token(&self, caller: &McpCaller, slug: &AppSlug) -> Result<AppToken, CallToolResult> {
+        self.state
+            .oauth
+            .token(caller.platform_id, caller.end_user_id, slug)
+            .await
+            .map_err(|err| token_error(slug, err))
+    }
+
+    async fn run(
+        &self,
+        entry: &Entry,
+        token: &AppToken,
+        args: &Value,
+    ) -> Result<assistiv_app_sdk::ToolOutput, AppError> {
+        let ctx = CallContext {
+            access_token: token.access_token.clone(),
+            api_base_url: token.api_base_url.clone(),
+            http: self.http.clone(),
+            timeout: self.timeout,
+        };
+        entry.app.call(entry.action, args.clone(), &ctx).await
+    }
+}
+
+fn token_error(slug: &AppSlug, err: TokenError) -> CallToolResult {
+    match err {
+        TokenError::NotConnected { connect_url } => tool_error(
+            "not_connected",
+            format!(
+                "{slug} is not connected for this user: open connect_url to connect it, then retry"
+            ),
+            json!({"app": slug.as_str(), "connect_url": connect_url}),
+        ),
+        TokenError::NeedsReauth { connect_url } => tool_error(
+            "needs_reauth",
+            format!(
+                "the {slug} connection expired or was revoked: open connect_url to reconnect, then retry"
+            ),
+            json!({"app": slug.as_str(), "connect_url": connect_url}),
+        ),
+        TokenError::Failed(err) => {
+            tool_error("internal_error", err.message().to_owned(), json!({}))
+        }
+    }
+}
+
+fn app_error(slug: &AppSlug, err: &AppError) -> CallToolResult {
+    let status = err.upstream_status();
+    match err {
+        AppError::InvalidArguments(msg) => tool_error("invalid_arguments", msg.clone(), json!({})),
+        AppError::RateLimited { retry_after_secs } => tool_error(
+            "rate_limited",
+            format!("{slug} is rate limiting this user; retry later"),
+            json!({"retry_after_secs": retry_after_secs, "status": status}),
+        ),
+        AppError::NotFound(msg) => tool_error("not_found", msg.clone(), json!({"status": 404})),
+        other => tool_error(
+            "upstream_error",
+            format!("{slug}: {other}"),
+            json!({"status": status}),
+        ),
+    }
+}
+
+#[async_trait]
+impl ToolSource for AppTools {
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+        Ok(self
+            .visible(caller)
+            .await?
+            .into_iter()
+            .map(|e| e.tool.clone())
+            .collect())
+    }
+
+    async fn call(
+        &self,
+        caller: &McpCaller,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<Option<CallToolResult>, CallError> {
+        if !self.entries.iter().any(|e| e.name == name) {
+            return Ok(None);
+        }
+        let visible = self.visible(caller).await?;
+        let Some(entry) = visible.into_iter().find(|e| e.name == name) else {
+            return Err(CallError::UnknownTool(name.to_owned()));
+        };
+        let started = std::time::Instant::now();
+        let result = self
+            .call_entry(caller, entry, Value::Object(arguments))
+            .await?;
+        let error_code = (result.is_error == Some(true))
+            .then(|| {
+                result
+                    .structured_content
+                    .as_ref()
+                    .and_then(|s| s["code"].as_str().map(str::to_owned))
+            })
+            .flatten();
+        self.state.usage.record(UsageRecord {
+            id: uuid::Uuid::now_v7(),
+            platform_id: caller.platform_id,
+            end_user_id: Some(caller.end_user_id),
+            kind: "tool_call",
+            app: Some(entry.slug.as_str().to_owned()),
+            tool: Some(entry.name.clone()),
+            model: None,
+            status: if error_code.is_some() { "error" } else { "ok" },
+            error_code,
+            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            input_tokens: None,
+            output_tokens: None,
+            cost_micros: None,
+            request_id: caller.request_id.clone(),
+            created_at: self.state.clock.now(),
+        });
+        Ok(Some(result))
+    }
+}
+
+impl AppTools {
+    /// Validate, rate-limit, authorize and run one visible tool.
+    async fn call_entry(
+        &self,
+        caller: &McpCaller,
+        entry: &Entry,
+        args: Value,
+    ) -> Result<CallToolResult, CallError> {
+        let problems: Vec<String> = entry
+            .validator
+            .iter_errors(&args)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        if !problems.is_empty() {
+            return Ok(tool_error(
+                "invalid_arguments",
+                format!("the arguments do not match {}'s input schema", entry.name),
+                json!({"errors": problems}),
+            ));
+        }
+        // Tool calls count against the end user's request limits.
+        let limits = self
+            .state
+            .limits_cache
+            .get(&self.state.db, caller.platform_id, caller.end_user_id)
+            .await?;
+        if let Err(refusal) = self
+            .state
+            .limiter
+            .check_request(
+                caller.end_user_id,
+                &Limits::from(limits),
+                self.state.clock.now(),
+            )
+            .await
+        {
+            return Ok(tool_error(
+                "rate_limited",
+                refusal.to_string(),
+                json!({"retry_after_secs": refusal.retry_after_secs}),
+            ));
+        }
+        let token = match self.token(caller, &entry.slug).await {
+            Ok(token) => token,
+            Err(result) => return Ok(result),
+        };
+        let mut outcome = self.run(entry, &token, &args).await;
+        if matches!(outcome, Err(AppError::Unauthorized)) {
+            // The provider refused the token: refresh once and retry once.
+            match self
+                .state
+                .oauth
+                .refresh_after_unauthorized(
+                    caller.platform_id,
+                    caller.end_user_id,
+                    &entry.slug,
+                    &token,
+                )
+                .await
+            {
+                Ok(fresh) => outcome = self.run(entry, &fresh, &args).await,
+                Err(err) => return Ok(token_error(&entry.slug, err)),
+            }
+        }
+        Ok(match outcome {
+            Ok(output) => {
+                let mut result = CallToolResult::success(vec![ContentBlock::text(output.text)]);
+                result.structured_content = Some(output.structured);
+                result
+            }
+            Err(AppError::Unauthorized) => token_error(
+                &entry.slug,
+                TokenError::NeedsReauth {
+                    connect_url: self.state.oauth.connect_url(
+                        caller.platform_id,
+                        caller.end_user_id,
+                        &entry.slug,
+                    ),
+                },
+            ),
+            Err(err) => app_error(&entry.slug, &err),
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! Auth for the MCP routes: an `sk-eu_*` key (401 with `WWW-Authenticate: Bearer`
+//! when missing or bad, 403 for a platform key), and the endpoint scope (an
+//! agent of the caller's platform, else 404).
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::registry::{McpCaller, McpScope};
+use crate::auth::{Caller, KeyKind};
+use crate::error::ApiError;
+use crate::http::request_context::current_request_id;
+use crate::state::AppState;
+use crate::tenancy::agents;
+
+pub const AGENT_PATH_PREFIX: &str = "/mcp/agents/";
+
+async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<McpScope, ApiError> {
+    let Some(rest) = path.strip_prefix(AGENT_PATH_PREFIX) else {
+        return Ok(McpScope::All);
+    };
+    let id = Uuid::parse_str(rest.trim_end_matches('/'))
+        .map_err(|_| ApiError::not_found("agent not found"))?;
+    let agent = agents::get(&state.db, platform_id, id).await?;
+    Ok(McpScope::Agent {
+        agent_id: agent.id,
+        allowed_apps: agent.allowed_apps,
+        read_only: agent.read_only,
+    })
+}
+
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Caller(key) = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    let (KeyKind::EndUser, Some(end_user_id)) = (key.kind, key.end_user_id) else {
+        return ApiError::forbidden("MCP endpoints need an end-user key (sk-eu_*)").into_response();
+    };
+    let scope = match scope_for(&state, key.platform_id, parts.uri.path()).await {
+        Ok(scope) => scope,
+        Err(err) => return err.into_response(),
+    };
+    parts.extensions.insert(McpCaller {
+        platform_id: key.platform_id,
+        end_user_id,
+        key,
+        scope,
+        request_id: current_request_id(),
+    });
+    next.run(Request::from_parts(parts, body)).await
+}

@@ -1,0 +1,47 @@
+//! The MCP endpoint: rmcp's streamable-HTTP service mounted at `/mcp` and
+//! `/mcp/agents/{agent_id}`, behind an `sk-eu_*` auth layer. Each request's tool
+//! list is built for its end user by merging [`ToolSource`]s.
+
+pub mod app_tools;
+pub mod auth;
+pub mod registry;
+pub mod server;
+
+pub use registry::{McpCaller, McpScope, ToolSource};
+
+use std::sync::Arc;
+
+use axum::Router;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
+
+/// `/mcp` and `/mcp/agents/{agent_id}`, served by one rmcp service.
+pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Router<AppState>> {
+    let app_tools: Arc<dyn ToolSource> = Arc::new(app_tools::AppTools::new(state.clone())?);
+    let registry = registry::Registry::new(vec![app_tools]);
+    let config = &state.config;
+    let mut mcp_config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(true)
+        .with_cancellation_token(shutdown)
+        .with_max_request_body_bytes(config.max_body_bytes)
+        .with_allowed_hosts(config.mcp_allowed_hosts());
+    let origins = config.mcp_allowed_origins();
+    mcp_config = mcp_config
+        .with_allowed_origins(origins)
+        .enforce_origin_validation();
+    let service = StreamableHttpService::new(
+        move || Ok(server::GatewayServer::new(registry.clone())),
+        Arc::new(LocalSessionManager::default()),
+        mcp_config,
+    );
+    Ok(Router::new()
+        .route_service("/mcp", service.clone())
+        .route_service("/mcp/agents/{agent_id}", service)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::authenticate,
+        )))
+}

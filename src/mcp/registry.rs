@@ -1,0 +1,112 @@
+//! Tool sources and their merge. A source owns a set of tool names (apps own
+//! `<app>_<action>`, later skills and capabilities own theirs); the registry asks
+//! every source for its tools for this caller and routes calls by name. New
+//! sources plug in here without changing the server.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rmcp::model::{CallToolResult, Tool};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::auth::cache::AuthContext;
+use crate::error::ApiError;
+
+/// What an MCP endpoint exposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum McpScope {
+    /// `/mcp`: everything the platform activated.
+    All,
+    /// `/mcp/agents/{id}`: only the agent's allowed apps (read-only tools when asked).
+    Agent {
+        agent_id: Uuid,
+        allowed_apps: Vec<String>,
+        read_only: bool,
+    },
+}
+
+/// The authenticated end user behind an MCP request, and the endpoint's scope.
+#[derive(Debug, Clone)]
+pub struct McpCaller {
+    pub key: AuthContext,
+    pub platform_id: Uuid,
+    pub end_user_id: Uuid,
+    pub scope: McpScope,
+    pub request_id: String,
+}
+
+/// A failure that is not a tool result: the call cannot be routed.
+#[derive(Debug)]
+pub enum CallError {
+    /// No such tool for this caller (JSON-RPC -32602).
+    UnknownTool(String),
+    Internal(ApiError),
+}
+
+impl From<ApiError> for CallError {
+    fn from(err: ApiError) -> Self {
+        Self::Internal(err)
+    }
+}
+
+/// One source of tools.
+#[async_trait]
+pub trait ToolSource: Send + Sync {
+    /// Tools this caller may see.
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError>;
+
+    /// Runs `name` when this source owns it (`None` otherwise). Tool-level
+    /// failures are `Ok(Some(result))` with `isError`.
+    async fn call(
+        &self,
+        caller: &McpCaller,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<Option<CallToolResult>, CallError>;
+}
+
+/// The sources behind one endpoint, in listing order.
+#[derive(Clone, Default)]
+pub struct Registry {
+    sources: Vec<Arc<dyn ToolSource>>,
+}
+
+impl Registry {
+    pub fn new(sources: Vec<Arc<dyn ToolSource>>) -> Self {
+        Self { sources }
+    }
+
+    pub async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+        let mut tools = Vec::new();
+        for source in &self.sources {
+            tools.extend(source.list(caller).await?);
+        }
+        Ok(tools)
+    }
+
+    pub async fn call(
+        &self,
+        caller: &McpCaller,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<CallToolResult, CallError> {
+        for source in &self.sources {
+            if let Some(result) = source.call(caller, name, arguments.clone()).await? {
+                return Ok(result);
+            }
+        }
+        Err(CallError::UnknownTool(name.to_owned()))
+    }
+}
+
+/// A tool error the model can read: `isError` with `{code, message, ...}`.
+pub fn tool_error(code: &str, message: impl Into<String>, extra: Value) -> CallToolResult {
+    let mut body = Map::new();
+    body.insert("code".into(), Value::from(code));
+    body.insert("message".into(), Value::from(message.into()));
+    if let Value::Object(extra) = extra {
+        body.extend(extra);
+    }
+    CallToolResult::structured_error(Value::Object(body))
+}

@@ -1,0 +1,75 @@
+//! The rmcp `ServerHandler`: tools listed and dispatched per request for the end
+//! user the auth layer put in the request's extensions.
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+
+use super::registry::{CallError, McpCaller, Registry};
+
+#[derive(Clone)]
+pub struct GatewayServer {
+    registry: Registry,
+}
+
+impl GatewayServer {
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+/// The caller the auth layer attached to this HTTP request.
+fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, McpError> {
+    ctx.extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<McpCaller>())
+        .cloned()
+        .ok_or_else(|| McpError::internal_error("request is not authenticated", None))
+}
+
+impl ServerHandler for GatewayServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("assistiv", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Tools act as the connected end user. A tool answering `not_connected` carries a \
+                 `connect_url` the user must open to connect that app before retrying.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let caller = caller(&context)?;
+        let tools = self
+            .registry
+            .list(&caller)
+            .await
+            .map_err(|e| McpError::internal_error(e.message().to_owned(), None))?;
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let caller = caller(&context)?;
+        let arguments = request.arguments.unwrap_or_default();
+        match self.registry.call(&caller, &request.name, arguments).await {
+            Ok(result) => Ok(result.into()),
+            Err(CallError::UnknownTool(name)) => Err(McpError::invalid_params(
+                format!("unknown tool: {name}"),
+                None,
+            )),
+            Err(CallError::Internal(err)) => {
+                Err(McpError::internal_error(err.message().to_owned(), None))
+            }
+        }
+    }
+}

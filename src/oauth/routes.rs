@@ -1,0 +1,218 @@
+//! HTTP handlers of the broker: operator activation, platform and end-user views,
+//! and the browser's `/oauth/start` and `/oauth/callback`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::activations::{ActivateInput, ActivationView, Deactivated};
+use super::flow::{Authorization, CallbackParams, ConnectionView, MyAppView, PlatformAppView};
+use crate::auth::{Admin, EndUserKey, PlatformScope};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::response::{Created, Data};
+use crate::state::AppState;
+
+/// `/admin/v1/platforms/{pid}/apps[/{app}]`.
+pub fn admin() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/platforms/{pid}/apps", get(list_activations))
+        .route(
+            "/admin/v1/platforms/{pid}/apps/{app}",
+            get(show_activation).put(activate).delete(deactivate),
+        )
+}
+
+/// `/v1/platforms/{pid}/mcp/apps` and end users' connections (platform key).
+pub fn platform() -> Router<AppState> {
+    Router::new()
+        .route("/v1/platforms/{pid}/mcp/apps", get(platform_apps))
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/connections",
+            get(list_connections),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/connections/{app}",
+            get(show_connection).delete(delete_connection),
+        )
+}
+
+/// `/v1/me/apps...` (end-user key; mounted under the self-service rate limits).
+pub fn me() -> Router<AppState> {
+    Router::new()
+        .route("/v1/me/apps", get(my_apps))
+        .route("/v1/me/apps/{app}/connect", post(connect))
+        .route("/v1/me/apps/{app}", axum::routing::delete(disconnect))
+}
+
+/// The browser's side: no API key, ever.
+pub fn public() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/start", get(start))
+        .route("/oauth/callback", get(callback))
+}
+
+#[derive(Serialize)]
+struct Removed {
+    app: String,
+    deleted: bool,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath((pid, app)): ApiPath<(Uuid, String)>,
+    ApiJson(input): ApiJson<ActivateInput>,
+) -> ApiResult<Response> {
+    let (view, created) = state.oauth.activate(pid, &app, input).await?;
+    Ok(if created {
+        Created(view).into_response()
+    } else {
+        Data(view).into_response()
+    })
+}
+
+async fn show_activation(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath((pid, app)): ApiPath<(Uuid, String)>,
+) -> ApiResult<Data<ActivationView>> {
+    state.oauth.activation_view(pid, &app).await.map(Data)
+}
+
+async fn list_activations(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(pid): ApiPath<Uuid>,
+) -> ApiResult<Data<Vec<ActivationView>>> {
+    state.oauth.activation_views(pid).await.map(Data)
+}
+
+async fn deactivate(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath((pid, app)): ApiPath<(Uuid, String)>,
+) -> ApiResult<Data<Deactivated>> {
+    state.oauth.deactivate(pid, &app).await.map(Data)
+}
+
+async fn platform_apps(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+) -> ApiResult<Data<Vec<PlatformAppView>>> {
+    state.oauth.platform_apps(scope.platform_id).await.map(Data)
+}
+
+async fn list_connections(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid)): ApiPath<(String, Uuid)>,
+) -> ApiResult<Data<Vec<ConnectionView>>> {
+    state
+        .oauth
+        .connections(scope.platform_id, euid)
+        .await
+        .map(Data)
+}
+
+async fn show_connection(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid, app)): ApiPath<(String, Uuid, String)>,
+) -> ApiResult<Data<ConnectionView>> {
+    state
+        .oauth
+        .connection(scope.platform_id, euid, &app)
+        .await
+        .map(Data)
+}
+
+async fn delete_connection(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid, app)): ApiPath<(String, Uuid, String)>,
+) -> ApiResult<Data<Removed>> {
+    state
+        .oauth
+        .disconnect(scope.platform_id, euid, &app)
+        .await?;
+    Ok(Data(Removed { app, deleted: true }))
+}
+
+async fn my_apps(
+    State(state): State<AppState>,
+    key: EndUserKey,
+) -> ApiResult<Data<Vec<MyAppView>>> {
+    state
+        .oauth
+        .my_apps(key.ctx.platform_id, key.end_user_id)
+        .await
+        .map(Data)
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    key: EndUserKey,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Data<Authorization>> {
+    state
+        .oauth
+        .begin(key.ctx.platform_id, key.end_user_id, &app)
+        .await
+        .map(Data)
+}
+
+async fn disconnect(
+    State(state): State<AppState>,
+    key: EndUserKey,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Data<Removed>> {
+    state
+        .oauth
+        .disconnect(key.ctx.platform_id, key.end_user_id, &app)
+        .await?;
+    Ok(Data(Removed { app, deleted: true }))
+}
+
+#[derive(Deserialize)]
+struct StartParams {
+    t: Option<String>,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<StartParams>,
+) -> ApiResult<Response> {
+    let token = params
+        .t
+        .ok_or_else(|| ApiError::bad_request("missing connect link token"))?;
+    let url = state.oauth.begin_from_link(&token).await?;
+    found(&url)
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<CallbackParams>,
+) -> ApiResult<Response> {
+    let url = state.oauth.callback(params).await?;
+    found(&url)
+}
+
+/// 302 to `url`, uncached, without leaking this URL as a referrer.
+fn found(url: &str) -> ApiResult<Response> {
+    let location =
+        HeaderValue::from_str(url).map_err(|_| ApiError::internal("unencodable redirect"))?;
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, location);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}

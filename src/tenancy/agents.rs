@@ -1,0 +1,231 @@
+//! Agents: a name, an opaque `config`, and the apps (and whether only read-only
+//! tools) that its MCP URL `/mcp/agents/{id}` exposes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::apps::{AppRegistry, AppSlug};
+use crate::args;
+use crate::domain::DisplayName;
+use crate::error::{ApiError, ApiResult};
+use crate::http::response::PageRequest;
+use crate::store::Db;
+
+const CONFIG_MAX_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, sqlx::FromRow)]
+struct AgentRow {
+    id: Uuid,
+    platform_id: Uuid,
+    name: String,
+    config: Json<Value>,
+    allowed_apps: Json<Vec<String>>,
+    read_only: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Agent {
+    pub id: Uuid,
+    pub platform_id: Uuid,
+    pub name: String,
+    pub config: Value,
+    pub allowed_apps: Vec<String>,
+    pub read_only: bool,
+    /// Path of this agent's MCP endpoint.
+    pub mcp_path: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AgentRow> for Agent {
+    fn from(row: AgentRow) -> Self {
+        Self {
+            mcp_path: format!("/mcp/agents/{}", row.id),
+            id: row.id,
+            platform_id: row.platform_id,
+            name: row.name,
+            config: row.config.0,
+            allowed_apps: row.allowed_apps.0,
+            read_only: row.read_only,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, platform_id, name, config, allowed_apps, read_only, created_at, updated_at";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentInput {
+    pub name: Option<String>,
+    pub config: Option<Value>,
+    pub allowed_apps: Option<Vec<String>>,
+    pub read_only: Option<bool>,
+}
+
+struct Valid {
+    name: Option<String>,
+    config: Option<Value>,
+    allowed_apps: Option<Vec<String>>,
+}
+
+fn validate(apps: &AppRegistry, input: &AgentInput) -> ApiResult<Valid> {
+    let name = input
+        .name
+        .clone()
+        .map(|n| DisplayName::parse("name", n).map(DisplayName::into_inner))
+        .transpose()?;
+    if let Some(config) = &input.config
+        && (!config.is_object() || config.to_string().len() > CONFIG_MAX_BYTES)
+    {
+        return Err(ApiError::bad_request(format!(
+            "config must be a JSON object of at most {CONFIG_MAX_BYTES} bytes"
+        )));
+    }
+    let allowed_apps = input
+        .allowed_apps
+        .as_ref()
+        .map(|list| {
+            let mut slugs: Vec<String> = list
+                .iter()
+                .map(|raw| {
+                    AppSlug::parse(apps, raw)
+                        .map(|s| s.as_str().to_owned())
+                        .map_err(|_| {
+                            ApiError::bad_request(format!("allowed_apps: unknown app '{raw}'"))
+                        })
+                })
+                .collect::<ApiResult<_>>()?;
+            slugs.sort();
+            slugs.dedup();
+            Ok::<_, ApiError>(slugs)
+        })
+        .transpose()?;
+    Ok(Valid {
+        name,
+        config: input.config.clone(),
+        allowed_apps,
+    })
+}
+
+pub async fn create(
+    db: &Db,
+    apps: &AppRegistry,
+    platform_id: Uuid,
+    input: &AgentInput,
+    now: DateTime<Utc>,
+) -> ApiResult<Agent> {
+    let valid = validate(apps, input)?;
+    let name = valid
+        .name
+        .ok_or_else(|| ApiError::bad_request("name is required"))?;
+    let sql = format!(
+        "INSERT INTO agents (id, platform_id, name, config, allowed_apps, read_only, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin().await?;
+    let row: AgentRow = tx
+        .fetch_one(
+            &sql,
+            &args![
+                Uuid::now_v7(),
+                platform_id,
+                name,
+                valid
+                    .config
+                    .unwrap_or_else(|| Value::Object(Default::default())),
+                Value::from(valid.allowed_apps.unwrap_or_default()),
+                input.read_only.unwrap_or(false),
+                now
+            ],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<Agent> {
+    let sql = format!("SELECT {COLUMNS} FROM agents WHERE platform_id = $1 AND id = $2");
+    db.fetch_optional::<AgentRow>(&sql, &args![platform_id, id])
+        .await?
+        .map(Into::into)
+        .ok_or_else(|| ApiError::not_found("agent not found"))
+}
+
+pub async fn list(db: &Db, platform_id: Uuid, page: PageRequest) -> ApiResult<(Vec<Agent>, i64)> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM agents WHERE platform_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+    );
+    let rows: Vec<AgentRow> = db
+        .fetch_all(
+            &sql,
+            &args![platform_id, i64::from(page.limit), page.offset()],
+        )
+        .await?;
+    let total: Vec<(i64,)> = db
+        .fetch_all(
+            "SELECT COUNT(*) FROM agents WHERE platform_id = $1",
+            &args![platform_id],
+        )
+        .await?;
+    Ok((
+        rows.into_iter().map(Into::into).collect(),
+        total.first().map_or(0, |t| t.0),
+    ))
+}
+
+pub async fn update(
+    db: &Db,
+    apps: &AppRegistry,
+    platform_id: Uuid,
+    id: Uuid,
+    input: &AgentInput,
+    now: DateTime<Utc>,
+) -> ApiResult<Agent> {
+    let valid = validate(apps, input)?;
+    let sql = format!(
+        "UPDATE agents SET name = COALESCE($3, name), config = COALESCE($4, config), \
+         allowed_apps = COALESCE($5, allowed_apps), read_only = COALESCE($6, read_only), updated_at = $7 \
+         WHERE platform_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin().await?;
+    let row: Option<AgentRow> = tx
+        .fetch_optional(
+            &sql,
+            &args![
+                platform_id,
+                id,
+                valid.name,
+                valid.config,
+                valid.allowed_apps.map(Value::from),
+                input.read_only,
+                now
+            ],
+        )
+        .await?;
+    tx.commit().await?;
+    row.map(Into::into)
+        .ok_or_else(|| ApiError::not_found("agent not found"))
+}
+
+pub async fn delete(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<()> {
+    let mut tx = db.begin().await?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM agents WHERE platform_id = $1 AND id = $2",
+            &args![platform_id, id],
+        )
+        .await?;
+    tx.commit().await?;
+    if deleted == 0 {
+        return Err(ApiError::not_found("agent not found"));
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Reading usage logs: filters, newest first, opaque cursor.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::args;
+use crate::billing::Money;
+use crate::error::{ApiError, ApiResult};
+use crate::http::response::CursorPage;
+use crate::store::Db;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    pub end_user_id: Option<Uuid>,
+    pub model: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    /// RFC 3339; `start` is accepted as an alias.
+    #[serde(alias = "start")]
+    pub since: Option<DateTime<Utc>>,
+    #[serde(alias = "end")]
+    pub until: Option<DateTime<Utc>>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct LogRow {
+    seq: i64,
+    id: Uuid,
+    end_user_id: Option<Uuid>,
+    kind: String,
+    app: Option<String>,
+    tool: Option<String>,
+    model: Option<String>,
+    status: String,
+    error_code: Option<String>,
+    latency_ms: i64,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    cost_micros: Option<i64>,
+    request_id: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogEntry {
+    pub id: Uuid,
+    pub end_user_id: Option<Uuid>,
+    pub kind: String,
+    pub app: Option<String>,
+    pub tool: Option<String>,
+    pub model: Option<String>,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub latency_ms: i64,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cost_usd: Option<Money>,
+    pub request_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<LogRow> for LogEntry {
+    fn from(r: LogRow) -> Self {
+        Self {
+            id: r.id,
+            end_user_id: r.end_user_id,
+            kind: r.kind,
+            app: r.app,
+            tool: r.tool,
+            model: r.model,
+            status: r.status,
+            error_code: r.error_code,
+            latency_ms: r.latency_ms,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            cost_usd: r.cost_micros.map(Money::from_micros),
+            request_id: r.request_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const MAX_LIMIT: u32 = 500;
+
+fn decode_cursor(cursor: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("log:")?
+        .parse()
+        .ok()
+}
+
+/// Logs of a platform (optionally of one end user), newest first.
+pub async fn list(db: &Db, platform_id: Uuid, query: &LogQuery) -> ApiResult<CursorPage<LogEntry>> {
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let before = match &query.cursor {
+        None => i64::MAX,
+        Some(c) => decode_cursor(c).ok_or_else(|| ApiError::bad_request("invalid cursor"))?,
+    };
+    if let Some(status) = &query.status
+        && status != "ok"
+        && status != "error"
+    {
+        return Err(ApiError::bad_request("status must be ok or error"));
+    }
+    let rows: Vec<LogRow> = db
+        .fetch_all(
+            "SELECT seq, id, end_user_id, kind, app, tool, model, status, error_code, latency_ms, \
+             input_tokens, output_tokens, cost_micros, request_id, created_at FROM usage_logs \
+             WHERE platform_id = $1 AND seq < $2 \
+             AND ($3 IS NULL OR end_user_id = $3) AND ($4 IS NULL OR model = $4) \
+             AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR status = $6) \
+             AND ($7 IS NULL OR created_at_ms >= $7) AND ($8 IS NULL OR created_at_ms < $8) \
+             ORDER BY seq DESC LIMIT $9",
+            &args![
+                platform_id,
+                before,
+                query.end_user_id,
+                query.model.clone(),
+                query.kind.clone(),
+                query.status.clone(),
+                query.since.map(|t| t.timestamp_millis()),
+                query.until.map(|t| t.timestamp_millis()),
+                i64::from(limit) + 1
+            ],
+        )
+        .await?;
+    let more = rows.len() > limit as usize;
+    let mut rows = rows;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| {
+            rows.last()
+                .map(|r| URL_SAFE_NO_PAD.encode(format!("log:{}", r.seq)))
+        })
+        .flatten();
+    Ok(CursorPage {
+        data: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    })
+}
