@@ -19,7 +19,10 @@ use secrecy::SecretString;
 use sqlx::Connection;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn run(label: &str, config: Config, ops: usize, concurrency: usize) {
@@ -47,7 +50,9 @@ async fn run(label: &str, config: Config, ops: usize, concurrency: usize) {
             budget: None,
             rate_limits: None,
         };
-        let (user, _) = end_users::create_or_get(&db, &clock, pid, request, &actor).await.expect("user");
+        let (user, _) = end_users::create_or_get(&db, &clock, pid, request, &actor)
+            .await
+            .expect("user");
         let input = BudgetInput {
             max_usd: serde_json::Number::from(1_000_000),
             period: Period::Monthly,
@@ -55,7 +60,9 @@ async fn run(label: &str, config: Config, ops: usize, concurrency: usize) {
             replenish_amount: None,
             low_balance_threshold: None,
         };
-        budgets::create(&db, &clock, pid, user.end_user.id, &input, &actor).await.expect("budget");
+        budgets::create(&db, &clock, pid, user.end_user.id, &input, &actor)
+            .await
+            .expect("budget");
         users.push(user.end_user.id);
     }
 
@@ -68,10 +75,20 @@ async fn run(label: &str, config: Config, ops: usize, concurrency: usize) {
             for _ in 0..per_task {
                 let t = Instant::now();
                 let amount = Money::from_micros(1_000);
-                let hold = holds::reserve(&db, &clock, pid, euid, amount, "bench", Duration::from_secs(60))
+                let hold = holds::reserve(
+                    &db,
+                    &clock,
+                    pid,
+                    euid,
+                    amount,
+                    "bench",
+                    Duration::from_secs(60),
+                )
+                .await
+                .expect("reserve");
+                holds::settle(&db, &clock, &hold, amount)
                     .await
-                    .expect("reserve");
-                holds::settle(&db, &clock, &hold, amount).await.expect("settle");
+                    .expect("settle");
                 latencies.push(t.elapsed());
             }
             latencies
@@ -103,13 +120,22 @@ async fn main() {
     let sqlite = Config::for_data_dir(dir.path().to_path_buf());
     run("sqlite", sqlite, ops, concurrency).await;
 
-    let base = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let base = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("assistiv_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.expect("PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create db");
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await
+        .expect("create db");
     let mut postgres = Config::for_data_dir(dir.path().to_path_buf());
     postgres.database_url = Some(SecretString::from(format!("{base}/{name}")));
     postgres.database_max_connections = 16;
     run("postgres", postgres, ops, concurrency).await;
-    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut admin).await.expect("drop db");
+    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop db");
 }

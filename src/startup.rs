@@ -46,7 +46,15 @@ impl Application {
     }
 
     /// As [`Application::build`], with a chosen clock (tests move time).
-    pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(mut config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        // Links we hand out (OAuth callback, connect URLs) must name the port we
+        // really got when none was configured (port 0 picks one).
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
         let master_key = Arc::new(MasterKey::load(&config)?);
         let db = Db::connect(&config).await?;
         db.migrate().await?;
@@ -97,9 +105,6 @@ impl Application {
             oauth,
             usage,
         };
-        let listener = TcpListener::bind(state.config.listen)
-            .await
-            .with_context(|| format!("binding {}", state.config.listen))?;
         let router = router(state.clone(), shutdown.child_token())?;
         Ok(Self {
             listener,

@@ -83,10 +83,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(budgets::transactions),
         )
         .route("/v1/platforms/{pid}/logs", get(logs::platform))
-        .route("/v1/platforms/{pid}/agents", get(agents::list).post(agents::create))
+        .route(
+            "/v1/platforms/{pid}/agents",
+            get(agents::list).post(agents::create),
+        )
         .route(
             "/v1/platforms/{pid}/agents/{agent_id}",
-            get(agents::show).patch(agents::update).delete(agents::remove),
+            get(agents::show)
+                .patch(agents::update)
+                .delete(agents::remove),
         )
         .route(
             "/v1/platforms/{pid}/rate-limits",

@@ -375,6 +375,17 @@ impl Broker {
                 })
             }
             Err(ProviderError::Refused(code)) => {
+                // Another instance (sharing PostgreSQL) may have refreshed, and rotated
+                // the refresh token we used, meanwhile: then its tokens are good.
+                if let Some(latest) =
+                    store::connection_fresh(&self.inner.db, platform_id, end_user_id, app.as_str())
+                        .await?
+                    && latest.id == current.id
+                    && latest.status != STATUS_NEEDS_REAUTH
+                    && latest.refresh_token_enc != current.refresh_token_enc
+                {
+                    return self.app_token(&latest, endpoints);
+                }
                 tracing::warn!(connection_id = %current.id, app = %app, error = %code,
                     "the provider refused a token refresh; the connection needs re-authorization");
                 store::mark_needs_reauth(&self.inner.db, current.id, self.inner.clock.now())

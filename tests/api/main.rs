@@ -15,6 +15,7 @@ mod end_users;
 mod health;
 mod holds;
 mod isolation;
+mod mcp;
 mod oauth;
 mod periods;
 mod platforms;

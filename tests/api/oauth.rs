@@ -804,29 +804,23 @@ async fn activation_input_and_tenancy_are_checked(backend: Backend) {
     w.app.stop().await;
 }
 
-
 async fn a_ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
-    let w = world(backend, None).await;
+    let mut w = world(backend, None).await;
     assert_eq!(w.activate().await.status, 201);
     w.connect().await;
+    let first_euid = w.euid;
     // A second end user connects too.
     let (other_euid, other_key) = w.app.create_end_user("second-user").await;
-    let other = World {
-        euid: other_euid,
-        eu_key: other_key,
-        app: w.app.clone_handle(),
-        clock: w.clock.clone(),
-        provider: w.provider.clone(),
-        browser: w.browser.clone(),
-    };
-    other.connect().await;
-    assert!(other.token().await.is_ok());
+    w.euid = other_euid;
+    w.eu_key = other_key;
+    w.connect().await;
+    assert!(w.token().await.is_ok());
     // Copy the first user's sealed access token onto the second user's row.
     let mut tx = w.app.state.db.begin().await.unwrap();
     let first: (Vec<u8>,) = tx
         .fetch_one(
             "SELECT access_token_enc FROM app_connections WHERE end_user_id = $1",
-            &assistiv::args![w.euid],
+            &assistiv::args![first_euid],
         )
         .await
         .unwrap();
@@ -837,10 +831,11 @@ async fn a_ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    match other.token().await {
+    match w.token().await {
         Err(TokenError::Failed(e)) => assert_eq!(e.code(), "internal_error"),
         r => panic!("a moved ciphertext must not decrypt: {:?}", r.map(|_| ())),
     }
+    w.euid = first_euid;
     assert!(w.token().await.is_ok(), "the original row still decrypts");
     w.app.stop().await;
 }
@@ -882,7 +877,15 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
     let activate = |extra: &[&str]| {
         let mut command = assistiv_cli();
         command
-            .args(["admin", "app", "activate", "--platform", &pid, "--app", "github"])
+            .args([
+                "admin",
+                "app",
+                "activate",
+                "--platform",
+                &pid,
+                "--app",
+                "github",
+            ])
             .args(["--client-id", CLIENT_ID, "--base-url", BASE_URL])
             .args(extra)
             .args(&store)
@@ -901,8 +904,23 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
     assert!(!stdout.contains(CLIENT_SECRET));
     // No secret on first activation elsewhere: refused.
     let refused = assistiv_cli()
-        .args(["admin", "app", "activate", "--platform", &pid, "--app", "github"])
-        .args(["--client-id", "x", "--base-url", BASE_URL, "--client-secret-env", "UNSET_VAR_X"])
+        .args([
+            "admin",
+            "app",
+            "activate",
+            "--platform",
+            &pid,
+            "--app",
+            "github",
+        ])
+        .args([
+            "--client-id",
+            "x",
+            "--base-url",
+            BASE_URL,
+            "--client-secret-env",
+            "UNSET_VAR_X",
+        ])
         .args(&store)
         .output()
         .unwrap();
@@ -911,7 +929,10 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
     let text = activate(&[]).output().unwrap();
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
-    assert!(text.contains("Updated.") && text.contains("client secret: set"), "{text}");
+    assert!(
+        text.contains("Updated.") && text.contains("client secret: set"),
+        "{text}"
+    );
     assert!(!text.contains(CLIENT_SECRET));
 
     let (listed, _) = cli_json(
@@ -922,7 +943,16 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let (done, _) = cli_json(
         assistiv_cli()
-            .args(["admin", "app", "deactivate", "--platform", &pid, "--app", "github", "--json"])
+            .args([
+                "admin",
+                "app",
+                "deactivate",
+                "--platform",
+                &pid,
+                "--app",
+                "github",
+                "--json",
+            ])
             .args(&store),
     );
     assert_eq!(done["deactivated"], true);
