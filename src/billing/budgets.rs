@@ -15,8 +15,8 @@ use super::money::Money;
 use super::period::Period;
 use crate::args;
 use crate::error::{ApiError, ApiResult, PaymentCode};
-use crate::store::Db;
 use crate::store::tx::Tx;
+use crate::store::{Db, end_users};
 
 /// `POST .../budget` body (also the `budget` of the one-call bootstrap).
 #[derive(Debug, Deserialize)]
@@ -148,15 +148,11 @@ impl From<&BudgetRow> for BudgetView {
 pub struct Actor(pub String);
 
 async fn ensure_end_user(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
-    let found: Option<(Uuid,)> = tx
-        .fetch_optional(
-            "SELECT id FROM end_users WHERE platform_id = $1 AND id = $2",
-            &args![platform_id, end_user_id],
-        )
-        .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("end user not found"))
+    if end_users::exists_in(tx, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("end user not found"))
+    }
 }
 
 /// The end user's budget, locked and rolled into the current period.

@@ -185,3 +185,25 @@ pub async fn delete(
         Ok(Some(hashes))
     })
 }
+
+/// Whether the end user exists on this platform, inside a transaction.
+pub async fn exists_in(tx: &mut Tx, platform_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let found: Option<(Uuid,)> = tx
+        .fetch_optional(
+            "SELECT id FROM end_users WHERE platform_id = $1 AND id = $2",
+            &args![platform_id, id],
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Whether the end user exists on this platform.
+pub async fn exists(db: &Db, platform_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let found: Option<(Uuid,)> = db
+        .fetch_optional(
+            "SELECT id FROM end_users WHERE platform_id = $1 AND id = $2",
+            &args![platform_id, id],
+        )
+        .await?;
+    Ok(found.is_some())
+}

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::args;
 use crate::error::{ApiError, ApiResult};
-use crate::store::Db;
 use crate::store::tx::Tx;
+use crate::store::{Db, end_users};
 
 const MAX_LIMIT: u64 = 1_000_000_000;
 
@@ -151,15 +151,11 @@ pub async fn set_end_user_in(
 }
 
 async fn ensure_end_user(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
-    let found: Option<(Uuid,)> = tx
-        .fetch_optional(
-            "SELECT id FROM end_users WHERE platform_id = $1 AND id = $2",
-            &args![platform_id, end_user_id],
-        )
-        .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("end user not found"))
+    if end_users::exists_in(tx, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("end user not found"))
+    }
 }
 
 pub async fn set_end_user(
@@ -194,15 +190,11 @@ pub async fn clear_end_user(
 
 /// 404 unless the end user belongs to the platform (for reads).
 pub async fn check_end_user(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
-    let found: Option<(Uuid,)> = db
-        .fetch_optional(
-            "SELECT id FROM end_users WHERE platform_id = $1 AND id = $2",
-            &args![platform_id, end_user_id],
-        )
-        .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("end user not found"))
+    if end_users::exists(db, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("end user not found"))
+    }
 }
 
 /// Effective limits per end user, cached briefly so enforcement costs no query
