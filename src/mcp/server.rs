@@ -1,9 +1,10 @@
 //! The rmcp `ServerHandler`: tools listed and dispatched per request for the end
 //! user the auth layer put in the request's extensions.
 
+#[allow(deprecated)] // SetLevelRequestParams, see `set_level`
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -31,13 +32,31 @@ fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, McpError> {
 }
 
 impl ServerHandler for GatewayServer {
+    // Logging (deprecated by SEP-2577) is still advertised: clients on the older
+    // revisions we serve may call `logging/setLevel`.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("assistiv", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Tools act as the connected end user. A tool answering `not_connected` carries a \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+        .with_server_info(Implementation::new("assistiv", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Tools act as the connected end user. A tool answering `not_connected` carries a \
                  `connect_url` the user must open to connect that app before retrying.",
-            )
+        )
+    }
+
+    /// Accepted so clients may set a level; the gateway sends no log messages.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Ok(())
     }
 
     async fn list_tools(

@@ -16,6 +16,7 @@ mod health;
 mod holds;
 mod isolation;
 mod mcp;
+mod mcp_clients;
 mod oauth;
 mod periods;
 mod platforms;
