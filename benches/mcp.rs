@@ -20,6 +20,13 @@ use axum::routing::{get, post};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+/// JSON-RPC ids must be unique within a session: concurrent requests share one.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(10);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 const ADMIN: &str = "bench-admin-token-0123456789";
 const ACCEPT: &str = "application/json, text/event-stream";
 
@@ -299,7 +306,7 @@ async fn main() {
                     &client,
                     &gw,
                     &sid,
-                    json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/list"}),
                 )
                 .await;
             }
@@ -314,11 +321,11 @@ async fn main() {
                     &client,
                     &gw,
                     &sid,
-                    json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/call",
                     "params": {"name": "github_get_me", "arguments": {}}}),
                 )
                 .await;
-                assert!(body.contains("octocat"));
+                assert!(body.contains("octocat"), "{body}");
             }
         }
     };
