@@ -18,6 +18,7 @@ mod isolation;
 mod mcp;
 mod mcp_clients;
 mod oauth;
+mod oauth_mock_server;
 mod periods;
 mod platforms;
 mod rate_limits;
