@@ -323,6 +323,83 @@ impl Broker {
         if !still_needed(&current, self.now_ms()) {
             return self.app_token(&current, endpoints);
         }
+        // Across instances: one holds a lease while it refreshes; the others wait
+        // for its result instead of refreshing (and rotating tokens) themselves.
+        let current = match self.lease_or_wait(app, &current, &still_needed).await? {
+            Leased::Taken(row) => row,
+            Leased::RefreshedElsewhere(row) => return self.app_token(&row, endpoints),
+        };
+        let result = self
+            .refresh_leased(activation, endpoints, app, &current)
+            .await;
+        store::release_refresh_lease(&self.inner.db, current.id).await?;
+        result
+    }
+
+    /// Takes the connection's refresh lease, or waits while another instance
+    /// holds it and returns its refreshed row once `still_needed` no longer holds.
+    async fn lease_or_wait(
+        &self,
+        app: &AppSlug,
+        row: &ConnectionRow,
+        still_needed: &impl Fn(&ConnectionRow, i64) -> bool,
+    ) -> Result<Leased, TokenError> {
+        let (platform_id, end_user_id) = (row.platform_id, row.end_user_id);
+        loop {
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            if store::take_refresh_lease(&self.inner.db, row.id, now_ms, now_ms + REFRESH_LEASE_MS)
+                .await?
+            {
+                // Re-read under the lease: a refresh may have landed just before it.
+                return match store::connection_fresh(
+                    &self.inner.db,
+                    platform_id,
+                    end_user_id,
+                    app.as_str(),
+                )
+                .await?
+                {
+                    Some(current) if current.status != STATUS_NEEDS_REAUTH => {
+                        Ok(Leased::Taken(current))
+                    }
+                    Some(_) => {
+                        store::release_refresh_lease(&self.inner.db, row.id).await?;
+                        Err(self.needs_reauth(platform_id, end_user_id, app))
+                    }
+                    None => Err(TokenError::NotConnected {
+                        connect_url: self.connect_url(platform_id, end_user_id, app),
+                    }),
+                };
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+            match store::connection_fresh(&self.inner.db, platform_id, end_user_id, app.as_str())
+                .await?
+            {
+                None => {
+                    return Err(TokenError::NotConnected {
+                        connect_url: self.connect_url(platform_id, end_user_id, app),
+                    });
+                }
+                Some(current) if current.status == STATUS_NEEDS_REAUTH => {
+                    return Err(self.needs_reauth(platform_id, end_user_id, app));
+                }
+                Some(current) if !still_needed(&current, self.now_ms()) => {
+                    return Ok(Leased::RefreshedElsewhere(current));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The refresh itself, with this instance holding the connection's lease.
+    async fn refresh_leased(
+        &self,
+        activation: &ActivationRow,
+        endpoints: &Endpoints,
+        app: &AppSlug,
+        current: &ConnectionRow,
+    ) -> Result<AppToken, TokenError> {
+        let (platform_id, end_user_id) = (current.platform_id, current.end_user_id);
         let Some(refresh_enc) = &current.refresh_token_enc else {
             // Nothing to refresh with: the user must connect again.
             store::mark_needs_reauth(&self.inner.db, current.id, self.inner.clock.now()).await?;
@@ -401,6 +478,15 @@ impl Broker {
         }
     }
 }
+
+enum Leased {
+    Taken(ConnectionRow),
+    RefreshedElsewhere(ConnectionRow),
+}
+
+/// How long an instance may hold a refresh lease (longer than a token request).
+const REFRESH_LEASE_MS: i64 = 30_000;
+const LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 fn expires_soon(row: &ConnectionRow, now_ms: i64) -> bool {
     row.expires_at_ms

@@ -291,6 +291,36 @@ pub async fn save_refreshed(
     tx.commit().await
 }
 
+/// Takes the connection's refresh lease until `until_ms` unless another instance
+/// holds an unexpired one; whether it was taken.
+pub async fn take_refresh_lease(
+    db: &Db,
+    id: Uuid,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let taken = tx
+        .execute(
+            "UPDATE app_connections SET refresh_lease_until_ms = $3 \
+             WHERE id = $1 AND (refresh_lease_until_ms IS NULL OR refresh_lease_until_ms < $2)",
+            &args![id, now_ms, until_ms],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(taken == 1)
+}
+
+pub async fn release_refresh_lease(db: &Db, id: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    tx.execute(
+        "UPDATE app_connections SET refresh_lease_until_ms = NULL WHERE id = $1",
+        &args![id],
+    )
+    .await?;
+    tx.commit().await
+}
+
 pub async fn mark_needs_reauth(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     tx.execute(

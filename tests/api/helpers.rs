@@ -144,6 +144,16 @@ pub async fn spawn_on_database(
     .await
 }
 
+/// Another instance on an existing PostgreSQL database with a given clock.
+pub async fn spawn_on_database_with_clock(
+    database_url: Option<String>,
+    clock: SharedClock,
+    customise: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_on(Backend::Postgres, database_url, dir, clock, customise).await
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }

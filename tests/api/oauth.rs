@@ -973,3 +973,47 @@ both_backends!(
     a_ciphertext_copied_to_another_row_does_not_decrypt,
     admin_app_commands_work_on_the_database,
 );
+
+/// Two gateways on one PostgreSQL database refresh a connection once between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_refresh_once_between_them() {
+    let w = world(Backend::Postgres, Some(3600)).await;
+    assert_eq!(w.activate().await.status, 201);
+    w.connect().await;
+    // Instances sharing a database share the master key.
+    let key = std::fs::read_to_string(w.app.data_dir.join("master.key")).unwrap();
+    let other = crate::helpers::spawn_on_database_with_clock(
+        w.app.database_url.clone(),
+        w.clock.clone(),
+        |c| {
+            c.bootstrap = false;
+            c.public_url = Some(PUBLIC_URL.into());
+            c.master_key = Some(secrecy::SecretString::from(key));
+        },
+    )
+    .await;
+    w.clock.advance(chrono::Duration::seconds(3560));
+    let slug = w.github();
+    let (pid, euid) = (w.app.platform_id, w.euid);
+    let calls = (0..20).map(|i| {
+        let broker = if i % 2 == 0 {
+            &w.app.state.oauth
+        } else {
+            &other.state.oauth
+        };
+        broker.token(pid, euid, &slug)
+    });
+    let results = futures::future::join_all(calls).await;
+    assert_eq!(
+        w.provider.refresh_calls(),
+        1,
+        "one refresh across both instances"
+    );
+    let tokens: Vec<String> = results
+        .into_iter()
+        .map(|r| r.unwrap().access_token.expose_secret().to_owned())
+        .collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+    other.stop().await;
+    w.app.stop().await;
+}
