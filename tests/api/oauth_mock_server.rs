@@ -193,6 +193,25 @@ async fn consent_against_oauth2_mock_server(backend: Backend) {
         after["result"]["structuredContent"]["login"],
         "mock-octocat"
     );
+
+    // Another platform's user, same app, same provider: never this user's token.
+    let (other, other_key) = app.create_platform("other-platform").await;
+    let activated = app
+        .send(
+            app.request(reqwest::Method::PUT, &format!("/admin/v1/platforms/{other}/apps/github"), Some(ADMIN_TOKEN))
+                .json(&json!({"client_id": "other-client", "client_secret": "other-secret", "base_url": "https://other.example",
+                    "authorize_url": format!("{}/authorize", mock.url), "token_url": format!("{}/token", mock.url),
+                    "api_base_url": api})),
+        )
+        .await;
+    assert!(activated.status.is_success(), "{}", activated.body);
+    let (_, stranger_key) = app.create_end_user_on(other, &other_key, "mock-user").await;
+    let mut stranger = McpSession::open(&app, "/mcp", &stranger_key).await;
+    let theirs = stranger.call("github_get_me", json!({})).await;
+    assert_eq!(
+        theirs["result"]["structuredContent"]["code"], "not_connected",
+        "{theirs}"
+    );
     app.stop().await;
 }
 
