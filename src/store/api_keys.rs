@@ -19,27 +19,9 @@ pub struct NewApiKey {
     pub created_at: DateTime<Utc>,
 }
 
-pub const INSERT_SQL: &str = "INSERT INTO api_keys \
+const INSERT_SQL: &str = "INSERT INTO api_keys \
     (id, platform_id, end_user_id, kind, name, key_hash, key_prefix, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
-/// The insert of a [`NewApiKey`] as a query for either backend, so it can run
-/// inside another module's transaction.
-#[macro_export]
-macro_rules! insert_api_key {
-    ($key:expr) => {{
-        let key: &$crate::store::api_keys::NewApiKey = $key;
-        sqlx::query($crate::store::api_keys::INSERT_SQL)
-            .bind(key.id)
-            .bind(key.platform_id)
-            .bind(key.end_user_id)
-            .bind(key.kind)
-            .bind(&key.name)
-            .bind(&key.key_hash)
-            .bind(&key.key_prefix)
-            .bind(key.created_at)
-    }};
-}
 
 /// Inserts a key inside a transaction.
 pub async fn insert_in(tx: &mut super::tx::Tx, key: &NewApiKey) -> Result<(), sqlx::Error> {
@@ -94,7 +76,9 @@ pub async fn find_active_by_hash(
 }
 
 pub async fn insert(db: &Db, key: &NewApiKey) -> Result<(), sqlx::Error> {
-    with_pool!(db.write(), pool => insert_api_key!(key).execute(pool).await.map(|_| ()))
+    let mut tx = db.begin().await?;
+    insert_in(&mut tx, key).await?;
+    tx.commit().await
 }
 
 pub async fn count_platform_keys(db: &Db, platform_id: Uuid) -> Result<i64, sqlx::Error> {

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::Db;
-use super::api_keys::NewApiKey;
+use super::api_keys::{self, NewApiKey};
+use crate::args;
 use crate::with_pool;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -59,27 +60,28 @@ pub async fn insert_with_key(
          credits_per_usd, markup_bps, created_at, updated_at) \
          VALUES ($1, $2, $3, FALSE, $4, $5, 0, $6, $6) RETURNING {COLUMNS}"
     );
-    with_pool!(db.write(), pool => {
-        let mut tx = pool.begin().await?;
-        let row: PlatformRow = sqlx::query_as(&sql)
-            .bind(platform.id)
-            .bind(&platform.name)
-            .bind(&platform.display_name)
-            .bind(&platform.display_unit)
-            .bind(platform.credits_per_usd)
-            .bind(platform.created_at)
-            .fetch_one(&mut *tx)
-            .await?;
-        crate::insert_api_key!(key).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO wallets (platform_id, metered, updated_at) VALUES ($1, $2, $3)")
-            .bind(platform.id)
-            .bind(metered_wallet)
-            .bind(platform.created_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(row)
-    })
+    let mut tx = db.begin().await?;
+    let row: PlatformRow = tx
+        .fetch_one(
+            &sql,
+            &args![
+                platform.id,
+                platform.name.as_str(),
+                platform.display_name.as_str(),
+                platform.display_unit.as_str(),
+                platform.credits_per_usd,
+                platform.created_at
+            ],
+        )
+        .await?;
+    api_keys::insert_in(&mut tx, key).await?;
+    tx.execute(
+        "INSERT INTO wallets (platform_id, metered, updated_at) VALUES ($1, $2, $3)",
+        &args![platform.id, metered_wallet, platform.created_at],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 pub async fn get(db: &Db, id: Uuid) -> Result<Option<PlatformRow>, sqlx::Error> {

@@ -19,6 +19,7 @@ pub enum Arg {
     OptUuid(Option<Uuid>),
     I64(i64),
     OptI64(Option<i64>),
+    F64(f64),
     Text(String),
     OptText(Option<String>),
     Bool(bool),
@@ -49,6 +50,11 @@ impl From<i64> for Arg {
 impl From<Option<i64>> for Arg {
     fn from(v: Option<i64>) -> Self {
         Self::OptI64(v)
+    }
+}
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Self::F64(v)
     }
 }
 impl From<&str> for Arg {
@@ -125,6 +131,7 @@ macro_rules! bind_all {
                 Arg::OptUuid(v) => query.bind(*v),
                 Arg::I64(v) => query.bind(*v),
                 Arg::OptI64(v) => query.bind(*v),
+                Arg::F64(v) => query.bind(*v),
                 Arg::Text(v) => query.bind(v.as_str()),
                 Arg::OptText(v) => query.bind(v.as_deref()),
                 Arg::Bool(v) => query.bind(*v),
