@@ -15,8 +15,8 @@ use super::money::Money;
 use super::period::Period;
 use crate::args;
 use crate::error::{ApiError, ApiResult, PaymentCode};
+use crate::store::Db;
 use crate::store::tx::Tx;
-use crate::store::{Db, end_users};
 
 /// `POST .../budget` body (also the `budget` of the one-call bootstrap).
 #[derive(Debug, Deserialize)]
@@ -147,14 +147,6 @@ impl From<&BudgetRow> for BudgetView {
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
-async fn ensure_end_user(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
-    if end_users::exists_in(tx, platform_id, end_user_id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("end user not found"))
-    }
-}
-
 /// The end user's budget, locked and rolled into the current period.
 async fn current(
     tx: &mut Tx,
@@ -162,7 +154,7 @@ async fn current(
     end_user_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<BudgetRow> {
-    ensure_end_user(tx, platform_id, end_user_id).await?;
+    crate::tenancy::end_users::ensure_in(tx, platform_id, end_user_id).await?;
     let mut row = accounts::lock_budget(tx, end_user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
@@ -228,7 +220,7 @@ pub async fn create(
     let config = BudgetConfig::parse(input)?;
     let now = clock.now();
     let mut tx = db.begin().await?;
-    ensure_end_user(&mut tx, platform_id, end_user_id).await?;
+    crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     let row = create_in(&mut tx, platform_id, end_user_id, &config, actor, now).await?;
     tx.commit().await?;
     Ok((&row).into())
@@ -319,7 +311,7 @@ pub async fn patch(
 
 pub async fn delete(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
     let mut tx = db.begin().await?;
-    ensure_end_user(&mut tx, platform_id, end_user_id).await?;
+    crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     let row = accounts::lock_budget(&mut tx, end_user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;

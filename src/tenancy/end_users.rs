@@ -240,3 +240,21 @@ pub async fn delete(db: &Db, auth: &Authenticator, platform_id: Uuid, id: Uuid) 
     auth.evict(&hashes);
     Ok(())
 }
+
+/// 404 unless the end user exists on this platform (inside a transaction).
+pub async fn ensure_in(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+    if end_users::exists_in(tx, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("end user not found"))
+    }
+}
+
+/// 404 unless the end user exists on this platform.
+pub async fn ensure(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+    if end_users::exists(db, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("end user not found"))
+    }
+}

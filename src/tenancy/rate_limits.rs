@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::args;
 use crate::error::{ApiError, ApiResult};
+use crate::store::Db;
 use crate::store::tx::Tx;
-use crate::store::{Db, end_users};
 
 const MAX_LIMIT: u64 = 1_000_000_000;
 
@@ -150,14 +150,6 @@ pub async fn set_end_user_in(
     Ok(())
 }
 
-async fn ensure_end_user(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
-    if end_users::exists_in(tx, platform_id, end_user_id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("end user not found"))
-    }
-}
-
 pub async fn set_end_user(
     db: &Db,
     platform_id: Uuid,
@@ -166,7 +158,7 @@ pub async fn set_end_user(
     now: DateTime<Utc>,
 ) -> ApiResult<EndUserLimitsView> {
     let mut tx = db.begin().await?;
-    ensure_end_user(&mut tx, platform_id, end_user_id).await?;
+    crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     set_end_user_in(&mut tx, platform_id, end_user_id, limits, now).await?;
     tx.commit().await?;
     end_user_view(db, platform_id, end_user_id).await
@@ -178,7 +170,7 @@ pub async fn clear_end_user(
     end_user_id: Uuid,
 ) -> ApiResult<EndUserLimitsView> {
     let mut tx = db.begin().await?;
-    ensure_end_user(&mut tx, platform_id, end_user_id).await?;
+    crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     tx.execute(
         "DELETE FROM end_user_rate_limits WHERE end_user_id = $1",
         &args![end_user_id],
@@ -190,11 +182,7 @@ pub async fn clear_end_user(
 
 /// 404 unless the end user belongs to the platform (for reads).
 pub async fn check_end_user(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
-    if end_users::exists(db, platform_id, end_user_id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("end user not found"))
-    }
+    crate::tenancy::end_users::ensure(db, platform_id, end_user_id).await
 }
 
 /// Effective limits per end user, cached briefly so enforcement costs no query
