@@ -100,6 +100,9 @@ impl AppTools {
     /// The entries this caller may see: activated for the platform, and allowed by
     /// the endpoint's scope.
     async fn visible(&self, caller: &McpCaller) -> Result<Vec<&Entry>, ApiError> {
+        if matches!(caller.scope, McpScope::Skills | McpScope::Capabilities) {
+            return Ok(Vec::new());
+        }
         let activated = self.state.oauth.activated_apps(caller.platform_id).await?;
         Ok(self
             .entries
@@ -107,6 +110,7 @@ impl AppTools {
             .filter(|e| activated.contains(&e.slug))
             .filter(|e| match &caller.scope {
                 McpScope::All => true,
+                McpScope::Skills | McpScope::Capabilities => false,
                 McpScope::Agent {
                     allowed_apps,
                     read_only,

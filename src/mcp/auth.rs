@@ -15,10 +15,16 @@ use crate::state::AppState;
 use crate::tenancy::agents;
 
 pub const AGENT_PATH_PREFIX: &str = "/mcp/agents/";
+pub const SKILLS_PATH: &str = "/mcp/skills";
+pub const CAPABILITIES_PATH: &str = "/mcp/capabilities";
 
 async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<McpScope, ApiError> {
     let Some(rest) = path.strip_prefix(AGENT_PATH_PREFIX) else {
-        return Ok(McpScope::All);
+        return Ok(match path.trim_end_matches('/') {
+            SKILLS_PATH => McpScope::Skills,
+            CAPABILITIES_PATH => McpScope::Capabilities,
+            _ => McpScope::All,
+        });
     };
     let id = Uuid::parse_str(rest.trim_end_matches('/'))
         .map_err(|_| ApiError::not_found("agent not found"))?;

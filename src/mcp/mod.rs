@@ -1,5 +1,6 @@
-//! The MCP endpoint: rmcp's streamable-HTTP service mounted at `/mcp` and
-//! `/mcp/agents/{agent_id}`, behind an `sk-eu_*` auth layer. Each request's tool
+//! The MCP endpoint: rmcp's streamable-HTTP service mounted at `/mcp`,
+//! `/mcp/skills`, `/mcp/capabilities` and `/mcp/agents/{agent_id}`, behind an
+//! `sk-eu_*` auth layer; the path decides the [`McpScope`]. Each request's tool
 //! list is built for its end user by merging [`ToolSource`]s.
 
 pub mod app_tools;
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
 
-/// `/mcp` and `/mcp/agents/{agent_id}`, served by one rmcp service.
+/// Every MCP path, served by one rmcp service; sources filter by the caller's scope.
 pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Router<AppState>> {
     let app_tools: Arc<dyn ToolSource> = Arc::new(app_tools::AppTools::new(state.clone())?);
     let registry = registry::Registry::new(vec![app_tools]);
@@ -39,6 +40,8 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
     );
     Ok(Router::new()
         .route_service("/mcp", service.clone())
+        .route_service(auth::SKILLS_PATH, service.clone())
+        .route_service(auth::CAPABILITIES_PATH, service.clone())
         .route_service("/mcp/agents/{agent_id}", service)
         .route_layer(axum::middleware::from_fn_with_state(
             state,

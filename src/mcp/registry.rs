@@ -16,8 +16,12 @@ use crate::error::ApiError;
 /// What an MCP endpoint exposes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum McpScope {
-    /// `/mcp`: everything the platform activated.
+    /// `/mcp`: everything the platform activated and enabled.
     All,
+    /// `/mcp/skills`: only the skills tools.
+    Skills,
+    /// `/mcp/capabilities`: only the capability-marketplace tools.
+    Capabilities,
     /// `/mcp/agents/{id}`: only the agent's allowed apps (read-only tools when asked).
     Agent {
         agent_id: Uuid,
