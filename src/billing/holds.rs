@@ -16,8 +16,8 @@ use super::money::Money;
 use super::period::Period;
 use crate::args;
 use crate::error::{ApiError, PaymentCode};
-use crate::store::Db;
 use crate::store::tx::Tx;
+use crate::store::{Db, batch};
 
 /// A reservation that must be settled or released.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,29 @@ pub async fn reserve(
         return Err(ApiError::bad_request("a hold cannot be negative"));
     }
     let now = clock.now();
-    let mut tx = db.begin().await?;
+    let hold = Hold {
+        id: Uuid::now_v7(),
+        platform_id,
+        end_user_id,
+        amount,
+    };
+    let purpose = purpose.to_owned();
+    let expires = expires_at(now, ttl);
+    db.transact(batch::op(move |tx| {
+        let (hold, purpose) = (hold.clone(), purpose.clone());
+        Box::pin(async move { reserve_in(tx, hold, &purpose, now, expires).await })
+    }))
+    .await?
+}
+
+async fn reserve_in(
+    tx: &mut Tx,
+    hold: Hold,
+    purpose: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<Result<Hold, ApiError>, sqlx::Error> {
+    let amount = hold.amount.micros();
     // Fast path, one conditional statement: an active budget in its current
     // period with enough available. Anything else takes the careful path below.
     let reserved = tx
@@ -71,91 +93,100 @@ pub async fn reserve(
              AND (period = 'one_time' OR (period = 'daily' AND period_start_ms >= $5) \
                   OR (period = 'monthly' AND period_start_ms >= $6))",
             &args![
-                end_user_id,
-                platform_id,
-                amount.micros(),
+                hold.end_user_id,
+                hold.platform_id,
+                amount,
                 now,
                 Period::Daily.start_of(now).timestamp_millis(),
                 Period::Monthly.start_of(now).timestamp_millis()
             ],
         )
         .await?;
-    if reserved == 0 {
-        reserve_on_locked_budget(&mut tx, platform_id, end_user_id, amount, now).await?;
+    if reserved == 0
+        && let Err(refusal) = reserve_on_locked_budget(tx, &hold, now).await?
+    {
+        return Ok(Err(refusal));
     }
     let wallet_ok = tx
         .execute(
             "UPDATE wallets SET held_micros = held_micros + $2, updated_at = $3 \
              WHERE platform_id = $1 AND (NOT metered OR balance_micros - held_micros >= $2)",
-            &args![platform_id, amount.micros(), now],
+            &args![hold.platform_id, amount, now],
         )
         .await?;
     if wallet_ok == 0 {
-        return Err(ApiError::payment_required(
+        // The refusal commits nothing of this hold: give the budget its share back.
+        tx.execute(
+            "UPDATE budgets SET held_micros = held_micros - $2 WHERE end_user_id = $1",
+            &args![hold.end_user_id, amount],
+        )
+        .await?;
+        return Ok(Err(ApiError::payment_required(
             PaymentCode::WalletInsufficient,
             "the platform wallet has insufficient funds",
-        ));
+        )));
     }
-    let id = Uuid::now_v7();
-    let expires = expires_at(now, ttl);
     tx.execute(
         "INSERT INTO holds (id, platform_id, end_user_id, amount_micros, purpose, created_at_ms, expires_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &args![
-            id,
-            platform_id,
-            end_user_id,
-            amount.micros(),
+            hold.id,
+            hold.platform_id,
+            hold.end_user_id,
+            amount,
             purpose,
             now.timestamp_millis(),
             expires.timestamp_millis()
         ],
     )
     .await?;
-    tx.commit().await?;
-    Ok(Hold {
-        id,
-        platform_id,
-        end_user_id,
-        amount,
-    })
+    Ok(Ok(hold))
 }
 
 /// The careful path: lock the budget, start a new period if one began, then
-/// reserve or name exactly why not.
+/// reserve or name exactly why not. A new period is kept even when refused.
 async fn reserve_on_locked_budget(
     tx: &mut Tx,
-    platform_id: Uuid,
-    end_user_id: Uuid,
-    amount: Money,
+    hold: &Hold,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let mut budget = accounts::lock_budget(tx, end_user_id)
+) -> Result<Result<(), ApiError>, sqlx::Error> {
+    let Some(mut budget) = accounts::lock_budget(tx, hold.end_user_id)
         .await?
-        .filter(|b| b.platform_id == platform_id)
-        .ok_or_else(|| {
-            ApiError::payment_required(PaymentCode::NoBudget, "this end user has no budget")
-        })?;
+        .filter(|b| b.platform_id == hold.platform_id)
+    else {
+        return Ok(Err(ApiError::payment_required(
+            PaymentCode::NoBudget,
+            "this end user has no budget",
+        )));
+    };
+    let period_started = budget.period_start_ms;
     accounts::roll_period(tx, &mut budget, now).await?;
-    if budget.is_suspended {
-        return Err(ApiError::payment_required(
+    let refusal = if budget.is_suspended {
+        Some(ApiError::payment_required(
             PaymentCode::BudgetSuspended,
             "this end user's budget is suspended",
-        ));
-    }
-    if budget.available() < amount.micros() {
-        return Err(ApiError::payment_required(
+        ))
+    } else if budget.available() < hold.amount.micros() {
+        Some(ApiError::payment_required(
             PaymentCode::BudgetExhausted,
             format!(
                 "budget exhausted: {} USD needed, {} USD available",
-                amount.to_usd(),
+                hold.amount.to_usd(),
                 Money::from_micros(budget.available().max(0)).to_usd()
             ),
-        ));
+        ))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        if budget.period_start_ms != period_started {
+            accounts::save_budget(tx, &mut budget, now).await?;
+        }
+        return Ok(Err(refusal));
     }
-    budget.held_micros += amount.micros();
+    budget.held_micros += hold.amount.micros();
     accounts::save_budget(tx, &mut budget, now).await?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// Takes the hold row out, or `None` when it was already settled, released or swept.
@@ -179,22 +210,36 @@ pub async fn settle(
         return Err(ApiError::bad_request("a charge cannot be negative"));
     }
     let now = clock.now();
-    let mut tx = db.begin().await?;
-    let row = take_hold(&mut tx, hold.id)
-        .await?
-        .ok_or_else(|| ApiError::conflict("this hold was already settled, released or expired"))?;
+    let hold_id = hold.id;
+    db.transact(batch::op(move |tx| {
+        Box::pin(async move { settle_in(tx, hold_id, actual, now).await })
+    }))
+    .await?
+}
+
+async fn settle_in(
+    tx: &mut Tx,
+    hold_id: Uuid,
+    actual: Money,
+    now: DateTime<Utc>,
+) -> Result<Result<Settlement, ApiError>, sqlx::Error> {
+    let Some(row) = take_hold(tx, hold_id).await? else {
+        return Ok(Err(ApiError::conflict(
+            "this hold was already settled, released or expired",
+        )));
+    };
     let above_hold = actual.micros() > row.amount_micros;
     // Within the reservation the wallet was already checked at reserve time; only
     // a charge above it needs the wallet's current availability first.
     let wallet_cap = if above_hold {
-        let wallet = accounts::lock_wallet(&mut tx, row.platform_id).await?;
+        let wallet = accounts::lock_wallet(tx, row.platform_id).await?;
         wallet
             .metered
             .then(|| (wallet.available() + row.amount_micros).max(0))
     } else {
         None
     };
-    let budget = accounts::lock_budget(&mut tx, row.end_user_id).await?;
+    let budget = accounts::lock_budget(tx, row.end_user_id).await?;
     let (charged, related) = match budget {
         None => (0, None), // the end user was deleted mid-operation: nothing to charge
         Some(mut budget) => {
@@ -217,18 +262,17 @@ pub async fn settle(
                     shortfall_micros: actual.micros() - charged,
                     ..Entry::default()
                 };
-                accounts::post_budget(&mut tx, &mut budget, entry, now).await?;
+                accounts::post_budget(tx, &mut budget, entry, now).await?;
                 budget.period_spent_micros += charged;
-                accounts::debited_event(&mut tx, &budget, charged, "spend", now).await?;
+                accounts::debited_event(tx, &budget, charged, "spend", now).await?;
             }
-            accounts::after_decrease(&mut tx, &mut budget, now).await?;
-            accounts::save_budget(&mut tx, &mut budget, now).await?;
+            accounts::after_decrease(tx, &mut budget, now).await?;
+            accounts::save_budget(tx, &mut budget, now).await?;
             (charged, related)
         }
     };
     let mut wallet =
-        accounts::apply_to_wallet(&mut tx, row.platform_id, -row.amount_micros, -charged, now)
-            .await?;
+        accounts::apply_to_wallet(tx, row.platform_id, -row.amount_micros, -charged, now).await?;
     if charged > 0 {
         let entry = Entry {
             kind: "spend",
@@ -238,32 +282,37 @@ pub async fn settle(
             related_id: related,
             ..Entry::default()
         };
-        accounts::ledger_wallet(&mut tx, &wallet, entry, now).await?;
+        accounts::ledger_wallet(tx, &wallet, entry, now).await?;
     }
-    accounts::wallet_after_change_saving(&mut tx, &mut wallet, now).await?;
-    tx.commit().await?;
-    Ok(Settlement {
+    accounts::wallet_after_change_saving(tx, &mut wallet, now).await?;
+    Ok(Ok(Settlement {
         charged: Money::from_micros(charged),
         shortfall: Money::from_micros(actual.micros() - charged),
-    })
+    }))
 }
 
 /// Returns the reservation untouched. Releasing a hold that is already gone is a no-op.
 pub async fn release(db: &Db, clock: &SharedClock, hold_id: Uuid) -> Result<bool, ApiError> {
     let now = clock.now();
-    let mut tx = db.begin().await?;
-    let Some(row) = take_hold(&mut tx, hold_id).await? else {
+    Ok(db
+        .transact(batch::op(move |tx| {
+            Box::pin(async move { release_in(tx, hold_id, now).await })
+        }))
+        .await?)
+}
+
+async fn release_in(tx: &mut Tx, hold_id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let Some(row) = take_hold(tx, hold_id).await? else {
         return Ok(false);
     };
-    if let Some(mut budget) = accounts::lock_budget(&mut tx, row.end_user_id).await? {
+    if let Some(mut budget) = accounts::lock_budget(tx, row.end_user_id).await? {
         budget.held_micros -= row.amount_micros;
         accounts::after_increase(&mut budget);
-        accounts::save_budget(&mut tx, &mut budget, now).await?;
+        accounts::save_budget(tx, &mut budget, now).await?;
     }
     let mut wallet =
-        accounts::apply_to_wallet(&mut tx, row.platform_id, -row.amount_micros, 0, now).await?;
-    accounts::wallet_after_change_saving(&mut tx, &mut wallet, now).await?;
-    tx.commit().await?;
+        accounts::apply_to_wallet(tx, row.platform_id, -row.amount_micros, 0, now).await?;
+    accounts::wallet_after_change_saving(tx, &mut wallet, now).await?;
     Ok(true)
 }
 

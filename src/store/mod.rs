@@ -18,6 +18,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::config::Config;
 
 pub mod api_keys;
+pub mod batch;
 pub mod end_users;
 pub mod platforms;
 pub mod revocations;
@@ -55,6 +56,8 @@ pub enum Backend {
 pub struct Db {
     read: Pool,
     write: Pool,
+    /// SQLite's group commit for [`Db::transact`]; `None` on PostgreSQL.
+    batcher: Option<batch::WriteBatcher>,
 }
 
 impl Db {
@@ -93,6 +96,7 @@ impl Db {
         Ok(Self {
             read: pool.clone(),
             write: pool,
+            batcher: None,
         })
     }
 
@@ -114,9 +118,14 @@ impl Db {
             .connect_with(options.read_only(true))
             .await
             .context("opening the SQLite database for reading")?;
-        Ok(Self {
+        let unbatched = Self {
             read: Pool::Sqlite(read),
             write: Pool::Sqlite(write),
+            batcher: None,
+        };
+        Ok(Self {
+            batcher: Some(batch::WriteBatcher::start(unbatched.clone())),
+            ..unbatched
         })
     }
 

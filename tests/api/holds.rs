@@ -114,6 +114,77 @@ async fn concurrent_reserves_never_overspend(backend: Backend) {
     app.stop().await;
 }
 
+/// Many users, one metered wallet that covers ten holds: refusals by the wallet
+/// land in the same group-committed transactions as the successes and must give
+/// each budget its reservation back.
+async fn wallet_refusals_leave_budgets_untouched(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = crate::helpers::ADMIN_TOKEN;
+    let wallet_path = format!("/admin/v1/platforms/{}/wallet", app.platform_id);
+    let metered = app
+        .send(
+            app.request(reqwest::Method::PUT, &wallet_path, Some(admin))
+                .json(&json!({"metered": true})),
+        )
+        .await;
+    assert_eq!(metered.status, 200, "{}", metered.body);
+    let topup = app
+        .post(
+            &format!("{wallet_path}/topup"),
+            admin,
+            &json!({"amount_usd": 0.1}),
+        )
+        .await;
+    assert_eq!(topup.status, 200, "{}", topup.body);
+    let mut users = Vec::new();
+    for i in 0..50 {
+        users.push(user_with_budget(&app, &format!("user-{i}"), 1.0).await);
+    }
+    let tasks = users.iter().map(|&euid| {
+        let state = app.state.clone();
+        let pid = app.platform_id;
+        tokio::spawn(async move {
+            let ttl = Duration::from_secs(60);
+            holds::reserve(&state.db, &state.clock, pid, euid, CENT, "t", ttl).await
+        })
+    });
+    let results = futures::future::join_all(tasks).await;
+    let (held, refused): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .partition(Result::is_ok);
+    assert_eq!(held.len(), 10, "the wallet covers ten cents");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.as_ref().is_err_and(|e| e.code() == "wallet_insufficient"))
+    );
+    let budgets: Vec<(i64,)> = app
+        .state
+        .db
+        .fetch_all(
+            "SELECT CAST(COALESCE(SUM(held_micros), 0) AS BIGINT) FROM budgets WHERE platform_id = $1",
+            &assistiv::args![app.platform_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        budgets[0].0,
+        10 * CENT.micros(),
+        "only the ten holds stay held"
+    );
+    let wallet = app.get(&wallet_path, admin).await;
+    assert_eq!(wallet.data()["held_usd"], 0.1);
+    for hold in held.into_iter().flatten() {
+        holds::release(&app.state.db, &app.state.clock, hold.id)
+            .await
+            .unwrap();
+    }
+    let wallet = app.get(&wallet_path, admin).await;
+    assert_eq!(wallet.data()["held_usd"], 0.0);
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_postgres_never_overspend() {
     let a = spawn_app(Backend::Postgres).await;
@@ -258,6 +329,7 @@ async fn a_crash_mid_hold_leaves_nothing_held_after_restart(backend: Backend) {
 
 both_backends!(
     concurrent_reserves_never_overspend,
+    wallet_refusals_leave_budgets_untouched,
     refusals_carry_the_precise_code,
     a_crash_mid_hold_leaves_nothing_held_after_restart,
 );
