@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
-use super::registry::{CallError, McpCaller, McpScope, ToolSource, tool_error};
+use super::registry::{
+    CallError, McpCaller, McpScope, ToolSource, result_or_tool_error, tool_error,
+};
 use crate::apps::AppSlug;
 use crate::error::ApiError;
 use crate::oauth::{AppToken, TokenError};
@@ -55,7 +57,7 @@ fn mcp_tool(
         .with_title(format!("{}: {}", app.display_name(), spec.title))
         .with_annotations(annotations);
     if let Some(Value::Object(output)) = spec.output_schema.clone() {
-        tool = tool.with_raw_output_schema(Arc::new(output));
+        tool = tool.with_raw_output_schema(Arc::new(result_or_tool_error(output)));
     }
     Ok(tool)
 }

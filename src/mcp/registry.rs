@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, Tool};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::auth::cache::AuthContext;
@@ -113,4 +113,28 @@ pub fn tool_error(code: &str, message: impl Into<String>, extra: Value) -> CallT
         body.extend(extra);
     }
     CallToolResult::structured_error(Value::Object(body))
+}
+
+/// A tool's listed `outputSchema`: its result's schema, or a [`tool_error`] body. Some
+/// clients (the TypeScript SDK among them) validate `structuredContent` against the
+/// output schema even on `isError` results, so the error shape must fit it too.
+pub fn result_or_tool_error(mut result: Map<String, Value>) -> Map<String, Value> {
+    let mut schema = Map::new();
+    // The dialect belongs at the root, not inside a branch.
+    if let Some(dialect) = result.remove("$schema") {
+        schema.insert("$schema".into(), dialect);
+    }
+    schema.insert("type".into(), Value::from("object"));
+    let tool_error = json!({
+        "type": "object",
+        "description": "A failed call (isError): a stable code, e.g. not_connected with its \
+                        connect_url, upstream_error with the upstream status.",
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        "required": ["code", "message"]
+    });
+    schema.insert(
+        "anyOf".into(),
+        Value::Array(vec![Value::Object(result), tool_error]),
+    );
+    schema
 }

@@ -138,6 +138,14 @@ async fn tool_lists_follow_activation_and_agent_scope(backend: Backend) {
         .unwrap();
     assert_eq!(get_me["annotations"]["readOnlyHint"], true);
     assert_eq!(get_me["inputSchema"]["type"], "object");
+    // The app's output schema, or the gateway's tool error (clients validate both).
+    let output = &get_me["outputSchema"];
+    assert_eq!(output["type"], "object", "{get_me}");
+    assert_eq!(
+        output["anyOf"][0]["properties"]["login"]["type"], "string",
+        "{get_me}"
+    );
+    assert_eq!(output["anyOf"][1]["required"], json!(["code", "message"]));
 
     let agents = format!("/v1/platforms/{}/agents", app.platform_id);
     let reader = app

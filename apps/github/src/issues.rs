@@ -3,15 +3,15 @@
 use assistiv_app_sdk::{AppError, ToolAnnotations, ToolOutput, ToolSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::api::{Api, Query, repo_route};
-use crate::compact::{self, list, obj};
-use crate::{Direction, s, str_enum, tool};
+use crate::compact::{self, Comment, Issue, SearchPage, list, output};
+use crate::{Direction, str_enum, tool};
 
 pub(crate) fn specs() -> Vec<ToolSpec> {
     vec![
-        tool::<ListIssues>(
+        tool::<ListIssues, Issues>(
             "list_issues",
             "List issues",
             "List a repository's issues (open by default), filtered by state, labels, \
@@ -19,13 +19,13 @@ pub(crate) fn specs() -> Vec<ToolSpec> {
              `is_pull_request: true`.",
             ToolAnnotations::READ,
         ),
-        tool::<IssueRef>(
+        tool::<IssueRef, Issue>(
             "get_issue",
             "Get an issue",
             "Get one issue with its body, labels, assignees and state.",
             ToolAnnotations::READ,
         ),
-        tool::<SearchIssues>(
+        tool::<SearchIssues, SearchPage<Issue>>(
             "search_issues",
             "Search issues",
             "Search issues across GitHub with issue search syntax (e.g. `repo:o/r is:open \
@@ -33,13 +33,13 @@ pub(crate) fn specs() -> Vec<ToolSpec> {
              `is:issue`, `is:pr`, `type:issue` or `type:pr`.",
             ToolAnnotations::READ,
         ),
-        tool::<CreateIssue>(
+        tool::<CreateIssue, Issue>(
             "create_issue",
             "Create an issue",
             "Open a new issue in a repository.",
             ToolAnnotations::CREATE,
         ),
-        tool::<UpdateIssue>(
+        tool::<UpdateIssue, Issue>(
             "update_issue",
             "Update an issue",
             "Change an issue's title, body, state (close or reopen), labels, assignees or \
@@ -47,7 +47,7 @@ pub(crate) fn specs() -> Vec<ToolSpec> {
              current lists.",
             ToolAnnotations::UPDATE,
         ),
-        tool::<AddIssueComment>(
+        tool::<AddIssueComment, Comment>(
             "add_issue_comment",
             "Comment on an issue",
             "Add a comment to an issue or pull request (Markdown).",
@@ -94,6 +94,12 @@ pub(crate) struct ListIssues {
     per_page: Option<u32>,
 }
 
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Issues {
+    issues: Vec<Issue>,
+}
+
 pub(crate) async fn list_issues(api: &Api, a: ListIssues) -> Result<ToolOutput, AppError> {
     let route = format!("{}/issues", repo_route(&a.owner, &a.repo)?);
     let query = Query::new()
@@ -110,7 +116,7 @@ pub(crate) async fn list_issues(api: &Api, a: ListIssues) -> Result<ToolOutput, 
         compact::issue(i, false)
     });
     let text = format!("{} issues in {}/{}", issues.len(), a.owner, a.repo);
-    Ok(ToolOutput::new(json!({ "issues": issues }), text))
+    output(&Issues { issues }, text)
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -133,16 +139,16 @@ pub(crate) async fn get_issue(api: &Api, a: IssueRef) -> Result<ToolOutput, AppE
     );
     let issue = compact::issue(&api.get(&route, &Query::new()).await?, true);
     let text = summary(&issue, &a.owner, &a.repo);
-    Ok(ToolOutput::new(issue, text))
+    output(&issue, text)
 }
 
 /// "o/r#12 Title (open)".
-fn summary(issue: &Value, owner: &str, repo: &str) -> String {
+fn summary(issue: &Issue, owner: &str, repo: &str) -> String {
     format!(
         "{owner}/{repo}#{} {} ({})",
-        issue["number"],
-        s(&issue["title"]),
-        s(&issue["state"])
+        issue.number.unwrap_or_default(),
+        issue.title.as_deref().unwrap_or_default(),
+        issue.state.as_deref().unwrap_or_default()
     )
 }
 
@@ -191,19 +197,15 @@ pub(crate) async fn search_issues(api: &Api, a: SearchIssues) -> Result<ToolOutp
         .opt("sort", a.sort)
         .opt("order", a.order)
         .page(a.page, a.per_page);
-    let found = api.get("/search/issues", &query).await?;
-    let items = list(&found["items"], |i| compact::issue(i, false));
+    let found = compact::search_page(&api.get("/search/issues", &query).await?, |i| {
+        compact::issue(i, false)
+    });
     let text = format!(
         "{} issues match `{q}`; {} on this page",
-        found["total_count"].as_u64().unwrap_or_default(),
-        items.len()
+        found.total_count.unwrap_or_default(),
+        found.items.len()
     );
-    let structured = obj([
-        ("total_count", found["total_count"].clone()),
-        ("incomplete_results", found["incomplete_results"].clone()),
-        ("items", json!(items)),
-    ]);
-    Ok(ToolOutput::new(structured, text))
+    output(&found, text)
 }
 
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -238,9 +240,9 @@ pub(crate) async fn create_issue(api: &Api, a: CreateIssue) -> Result<ToolOutput
     let text = format!(
         "Created {}: {}",
         summary(&issue, &a.owner, &a.repo),
-        s(&issue["html_url"])
+        issue.html_url.as_deref().unwrap_or_default()
     );
-    Ok(ToolOutput::new(issue, text))
+    output(&issue, text)
 }
 
 str_enum!(
@@ -309,7 +311,7 @@ pub(crate) async fn update_issue(api: &Api, a: UpdateIssue) -> Result<ToolOutput
     }
     let issue = compact::issue(&api.patch(&route, &changes).await?, false);
     let text = format!("Updated {}", summary(&issue, &a.owner, &a.repo));
-    Ok(ToolOutput::new(issue, text))
+    output(&issue, text)
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -342,7 +344,7 @@ pub(crate) async fn add_issue_comment(
         a.owner,
         a.repo,
         a.issue_number,
-        s(&comment["html_url"])
+        comment.html_url.as_deref().unwrap_or_default()
     );
-    Ok(ToolOutput::new(comment, text))
+    output(&comment, text)
 }

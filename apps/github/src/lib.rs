@@ -9,6 +9,7 @@
 
 mod api;
 mod compact;
+mod files;
 mod issues;
 mod pulls;
 mod repos;
@@ -105,8 +106,8 @@ async fn dispatch(api: &Api, tool: &str, args: Value) -> Result<ToolOutput, AppE
         "get_repository" => repos::get_repository(api, parse_args(args)?).await,
         "list_branches" => repos::list_branches(api, parse_args(args)?).await,
         "create_branch" => repos::create_branch(api, parse_args(args)?).await,
-        "get_file_contents" => repos::get_file_contents(api, parse_args(args)?).await,
-        "create_or_update_file" => repos::create_or_update_file(api, parse_args(args)?).await,
+        "get_file_contents" => files::get_file_contents(api, parse_args(args)?).await,
+        "create_or_update_file" => files::create_or_update_file(api, parse_args(args)?).await,
         "list_commits" => repos::list_commits(api, parse_args(args)?).await,
         "search_code" => repos::search_code(api, parse_args(args)?).await,
         "list_issues" => issues::list_issues(api, parse_args(args)?).await,
@@ -130,24 +131,19 @@ async fn dispatch(api: &Api, tool: &str, args: Value) -> Result<ToolOutput, AppE
     }
 }
 
-/// A tool whose input schema is derived from its argument type `A` (the same type
-/// `call` deserializes, so the schema and the parser cannot drift): JSON Schema draft
-/// 2020-12, subschemas inlined, `additionalProperties: false` from
-/// `#[serde(deny_unknown_fields)]`, field docs as descriptions.
-fn tool<A: JsonSchema>(
+/// A tool whose schemas are derived from its argument type `A` (the same type `call`
+/// deserializes, so the schema and the parser cannot drift) and its output type `O` (the
+/// type the tool serializes into `structuredContent`): JSON Schema draft 2020-12,
+/// subschemas inlined, `additionalProperties: false` from `deny_unknown_fields`, field
+/// docs as descriptions.
+fn tool<A: JsonSchema, O: JsonSchema>(
     name: &'static str,
     title: &'static str,
     description: &'static str,
     annotations: ToolAnnotations,
 ) -> ToolSpec {
-    let mut input_schema = SchemaSettings::draft2020_12()
-        .with(|s| s.inline_subschemas = true)
-        .into_generator()
-        .into_root_schema_for::<A>()
-        .to_value();
-    tidy(&mut input_schema);
+    let mut input_schema = schema_for::<A>();
     if let Some(schema) = input_schema.as_object_mut() {
-        schema.remove("title"); // the Rust type's name
         // Some MCP clients and model APIs insist on `properties`, even when empty.
         schema
             .entry("properties")
@@ -158,13 +154,28 @@ fn tool<A: JsonSchema>(
         title,
         description,
         input_schema,
-        output_schema: None,
+        output_schema: Some(schema_for::<O>()),
         annotations,
     }
 }
 
+/// The schema of `T` with `Option` fields optional and non-null: for arguments serde reads
+/// a missing field as `None`; for outputs [`compact::output`] leaves `None` fields out.
+fn schema_for<T: JsonSchema>() -> Value {
+    let mut schema = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    tidy(&mut schema);
+    if let Some(schema) = schema.as_object_mut() {
+        schema.remove("title"); // the Rust type's name
+    }
+    schema
+}
+
 /// Makes a generated schema plainer for model APIs with partial JSON Schema support:
-/// optional arguments are their plain type (`"string"`, not `["string", "null"]`; serde
+/// optional fields are their plain type (`"string"`, not `["string", "null"]`; serde
 /// still reads an explicit null as absent), and schemars' non-standard integer formats
 /// (`uint32`, ...) are dropped (the bounds stay as `minimum`/`maximum`).
 fn tidy(schema: &mut Value) {

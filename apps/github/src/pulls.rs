@@ -3,53 +3,52 @@
 use assistiv_app_sdk::{AppError, ToolAnnotations, ToolOutput, ToolSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::api::{Api, Query, repo_route};
-use crate::compact::{self, list, obj};
-use crate::{Direction, s, short, str_enum, tool};
+use crate::compact::{self, Pull, PullFile, Review, get, list, output};
+use crate::{Direction, short, str_enum, tool};
 
 pub(crate) fn specs() -> Vec<ToolSpec> {
     vec![
-        tool::<ListPullRequests>(
+        tool::<ListPullRequests, PullRequests>(
             "list_pull_requests",
             "List pull requests",
             "List a repository's pull requests (open by default), filtered by state, head \
              or base branch.",
             ToolAnnotations::READ,
         ),
-        tool::<PullRef>(
+        tool::<PullRef, Pull>(
             "get_pull_request",
             "Get a pull request",
             "Get one pull request: body, head and base, merge state, change counts.",
             ToolAnnotations::READ,
         ),
-        tool::<PullFiles>(
+        tool::<PullFiles, ChangedFiles>(
             "get_pull_request_files",
             "List pull request files",
             "List the files a pull request changes, with their status, line counts and patch.",
             ToolAnnotations::READ,
         ),
-        tool::<PullRef>(
+        tool::<PullRef, Diff>(
             "get_pull_request_diff",
             "Get a pull request diff",
             "Get the unified diff of a pull request.",
             ToolAnnotations::READ,
         ),
-        tool::<CreatePullRequest>(
+        tool::<CreatePullRequest, Pull>(
             "create_pull_request",
             "Create a pull request",
             "Open a pull request merging `head` into `base`.",
             ToolAnnotations::CREATE,
         ),
-        tool::<MergePullRequest>(
+        tool::<MergePullRequest, Merge>(
             "merge_pull_request",
             "Merge a pull request",
             "Merge a pull request into its base branch (merge commit, squash or rebase). \
              Irreversible: the base branch changes for everyone.",
             ToolAnnotations::DESTRUCTIVE,
         ),
-        tool::<CreateReview>(
+        tool::<CreateReview, Review>(
             "create_pull_request_review",
             "Review a pull request",
             "Submit a review: approve, request changes or comment, with optional line \
@@ -96,6 +95,12 @@ pub(crate) struct ListPullRequests {
     per_page: Option<u32>,
 }
 
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct PullRequests {
+    pull_requests: Vec<Pull>,
+}
+
 pub(crate) async fn list_pull_requests(
     api: &Api,
     a: ListPullRequests,
@@ -110,7 +115,12 @@ pub(crate) async fn list_pull_requests(
         .page(a.page, a.per_page);
     let pulls = list(&api.get(&route, &query).await?, |p| compact::pull(p, false));
     let text = format!("{} pull requests in {}/{}", pulls.len(), a.owner, a.repo);
-    Ok(ToolOutput::new(json!({ "pull_requests": pulls }), text))
+    output(
+        &PullRequests {
+            pull_requests: pulls,
+        },
+        text,
+    )
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -136,25 +146,25 @@ impl PullRef {
 }
 
 /// "o/r#7 Title (open, feature -> main)".
-fn summary(pull: &serde_json::Value, owner: &str, repo: &str) -> String {
-    let state = if pull["merged"] == json!(true) {
+fn summary(pull: &Pull, owner: &str, repo: &str) -> String {
+    let state = if pull.merged == Some(true) {
         "merged"
     } else {
-        s(&pull["state"])
+        pull.state.as_deref().unwrap_or_default()
     };
     format!(
         "{owner}/{repo}#{} {} ({state}, {} -> {})",
-        pull["number"],
-        s(&pull["title"]),
-        s(&pull["head"]["ref"]),
-        s(&pull["base"]["ref"])
+        pull.number.unwrap_or_default(),
+        pull.title.as_deref().unwrap_or_default(),
+        pull.head.branch.as_deref().unwrap_or_default(),
+        pull.base.branch.as_deref().unwrap_or_default()
     )
 }
 
 pub(crate) async fn get_pull_request(api: &Api, a: PullRef) -> Result<ToolOutput, AppError> {
     let pull = compact::pull(&api.get(&a.route()?, &Query::new()).await?, true);
     let text = summary(&pull, &a.owner, &a.repo);
-    Ok(ToolOutput::new(pull, text))
+    output(&pull, text)
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -175,6 +185,12 @@ pub(crate) struct PullFiles {
     per_page: Option<u32>,
 }
 
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct ChangedFiles {
+    files: Vec<PullFile>,
+}
+
 pub(crate) async fn get_pull_request_files(
     api: &Api,
     a: PullFiles,
@@ -188,8 +204,8 @@ pub(crate) async fn get_pull_request_files(
     let files = list(&api.get(&route, &query).await?, compact::pull_file);
     let (added, removed) = files.iter().fold((0, 0), |(add, del), f| {
         (
-            add + f["additions"].as_u64().unwrap_or_default(),
-            del + f["deletions"].as_u64().unwrap_or_default(),
+            add + f.additions.unwrap_or_default(),
+            del + f.deletions.unwrap_or_default(),
         )
     });
     let text = format!(
@@ -199,15 +215,26 @@ pub(crate) async fn get_pull_request_files(
         a.repo,
         a.pull_number
     );
-    Ok(ToolOutput::new(json!({ "files": files }), text))
+    output(&ChangedFiles { files }, text)
+}
+
+/// A pull request's unified diff.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Diff {
+    pull_number: u64,
+    diff: String,
 }
 
 pub(crate) async fn get_pull_request_diff(api: &Api, a: PullRef) -> Result<ToolOutput, AppError> {
     let diff = api
         .get_text(&a.route()?, "application/vnd.github.diff")
         .await?;
-    let structured = json!({ "pull_number": a.pull_number, "diff": diff });
-    Ok(ToolOutput::new(structured, diff))
+    let out = Diff {
+        pull_number: a.pull_number,
+        diff,
+    };
+    output(&out, out.diff.clone())
 }
 
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -248,9 +275,9 @@ pub(crate) async fn create_pull_request(
     let text = format!(
         "Opened {}: {}",
         summary(&pull, &a.owner, &a.repo),
-        s(&pull["html_url"])
+        pull.html_url.as_deref().unwrap_or_default()
     );
-    Ok(ToolOutput::new(pull, text))
+    output(&pull, text)
 }
 
 str_enum!(
@@ -284,6 +311,16 @@ pub(crate) struct MergePullRequest {
     sha: Option<String>,
 }
 
+/// GitHub's answer to a merge.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Merge {
+    merged: Option<bool>,
+    /// The merge (or squash, or last rebased) commit.
+    sha: Option<String>,
+    message: Option<String>,
+}
+
 pub(crate) async fn merge_pull_request(
     api: &Api,
     a: MergePullRequest,
@@ -294,20 +331,20 @@ pub(crate) async fn merge_pull_request(
         a.pull_number
     );
     let merged = api.put(&route, &a).await?;
-    let structured = obj([
-        ("merged", merged["merged"].clone()),
-        ("sha", merged["sha"].clone()),
-        ("message", merged["message"].clone()),
-    ]);
+    let out = Merge {
+        merged: get(&merged["merged"]),
+        sha: get(&merged["sha"]),
+        message: get(&merged["message"]),
+    };
     let text = format!(
         "{}/{}#{}: {} ({})",
         a.owner,
         a.repo,
         a.pull_number,
-        s(&merged["message"]),
-        short(s(&merged["sha"]))
+        out.message.as_deref().unwrap_or_default(),
+        short(out.sha.as_deref().unwrap_or_default())
     );
-    Ok(ToolOutput::new(structured, text))
+    output(&out, text)
 }
 
 str_enum!(
@@ -381,11 +418,11 @@ pub(crate) async fn create_pull_request_review(
     let review = compact::review(&api.post(&route, &a).await?);
     let text = format!(
         "Review {} on {}/{}#{}: {}",
-        s(&review["state"]),
+        review.state.as_deref().unwrap_or_default(),
         a.owner,
         a.repo,
         a.pull_number,
-        s(&review["html_url"])
+        review.html_url.as_deref().unwrap_or_default()
     );
-    Ok(ToolOutput::new(review, text))
+    output(&review, text)
 }

@@ -53,15 +53,13 @@ impl TestGitHub {
         self.app.call(tool, args, &self.ctx).await
     }
 
-    /// Calls and expects success.
+    /// Calls and expects success: a non-empty text and a structured output that fits the
+    /// tool's output schema.
     pub async fn ok(&self, tool: &str, args: Value) -> ToolOutput {
         match self.call(tool, args).await {
             Ok(out) => {
-                assert!(
-                    out.structured.is_object(),
-                    "{tool}: structured must be an object"
-                );
                 assert!(!out.text.is_empty(), "{tool}: empty text");
+                assert_fits_output_schema(&self.app, tool, &out.structured);
                 out
             }
             Err(e) => panic!("{tool} failed: {e:?}"),
@@ -75,6 +73,27 @@ impl TestGitHub {
             .mount(&self.server)
             .await;
     }
+}
+
+/// The output schema `tool` declares, compiled.
+pub fn output_validator(app: &GitHubApp, tool: &str) -> jsonschema::Validator {
+    let spec = app.tools().iter().find(|t| t.name == tool).unwrap();
+    let schema = spec
+        .output_schema
+        .as_ref()
+        .unwrap_or_else(|| panic!("{tool} has no output schema"));
+    jsonschema::validator_for(schema).unwrap()
+}
+
+pub fn assert_fits_output_schema(app: &GitHubApp, tool: &str, structured: &Value) {
+    let problems: Vec<String> = output_validator(app, tool)
+        .iter_errors(structured)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{tool}: the output does not fit the output schema: {problems:?}\n{structured:#}"
+    );
 }
 
 /// A request matcher for `verb path` that also requires the bearer token and the API

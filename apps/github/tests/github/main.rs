@@ -7,6 +7,7 @@
 mod errors;
 mod helpers;
 mod issues;
+mod outputs;
 mod pulls;
 mod repos;
 mod specs;
