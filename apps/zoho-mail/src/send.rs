@@ -153,9 +153,12 @@ pub(crate) async fn reply_to_message(
 fn sent_output(account: ZohoId, data: &Value, verb: &str) -> ToolOutput {
     let mut sent = compact::sent(data);
     sent["account_id"] = json!(account.segment());
+    let subject = match s(&sent["subject"]) {
+        "" => String::new(),
+        subject => format!(" \"{subject}\""),
+    };
     let text = format!(
-        "{verb}: \"{}\" from {} to {} (message {})",
-        s(&sent["subject"]),
+        "{verb}:{subject} from {} to {} (message {})",
         s(&sent["from"]),
         s(&sent["to"]),
         s(&sent["message_id"])

@@ -125,11 +125,9 @@ async fn reply_to_message_posts_the_reply_action_to_the_message() {
 
     assert_eq!(out.structured["message_id"], "1709880699813100003");
     assert_eq!(out.structured["to"], "paula@zylker.com");
-    assert!(
-        out.text
-            .starts_with("Replied to message 1709876190693100009"),
-        "{}",
-        out.text
+    assert_eq!(
+        out.text,
+        "Replied to message 1709876190693100009: from rebecca@zylker.com to paula@zylker.com (message 1709880699813100003)"
     );
 }
 
