@@ -4,7 +4,9 @@
 //! start (no coordinated omission), then closed-loop saturation. Budgets, rate
 //! limits (a generous RPM) and usage logging stay on.
 //!
-//! `cargo bench --bench mcp` (`BENCH_RATE`, `BENCH_SECS`, `BENCH_WORKERS` tune it).
+//! `cargo bench --bench mcp` (`BENCH_RATE`, `BENCH_SECS`, `BENCH_WORKERS` tune it;
+//! `BENCH_APPS=github,zoho-mail,zendesk` activates and connects more apps, so
+//! `tools/list` carries all their tools, and adds `tools/call zendesk_get_me`).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,18 +39,29 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// GitHub's token endpoint and `GET /user`, answering documented shapes.
+/// The apps' token endpoints, GitHub's `GET /user` and Zendesk's `GET
+/// /api/v2/users/me.json`, answering documented shapes.
 async fn github_stand_in() -> String {
+    let token = |token: &'static str| {
+        post(move || async move { Json(json!({"access_token": token, "token_type": "bearer"})) })
+    };
     let router = axum::Router::new()
-        .route(
-            "/login/oauth/access_token",
-            post(|| async { Json(json!({"access_token": "gho_bench", "token_type": "bearer", "scope": "repo,read:user"})) }),
-        )
+        .route("/login/oauth/access_token", token("gho_bench"))
+        .route("/oauth/tokens", token("zendesk_bench"))
+        .route("/oauth/v2/token", token("zoho_bench"))
         .route(
             "/user",
             get(|| async {
                 Json(json!({"login": "octocat", "id": 1, "name": "The Octocat", "public_repos": 8,
                     "followers": 20, "following": 0, "html_url": "https://github.com/octocat", "type": "User"}))
+            }),
+        )
+        .route(
+            "/api/v2/users/me.json",
+            get(|| async {
+                Json(json!({"user": {"id": 35436, "name": "Johnny Agent", "email": "johnny@example.com",
+                    "role": "agent", "active": true, "time_zone": "Copenhagen", "locale": "en-US",
+                    "created_at": "2009-07-20T22:55:29Z", "url": "https://company.zendesk.com/api/v2/users/35436.json"}}))
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -62,7 +75,7 @@ struct Gateway {
     eu_key: String,
 }
 
-async fn gateway(stand_in: &str) -> Gateway {
+async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_data_dir(dir.path().to_path_buf());
     config.admin_token = Some(SecretString::from(ADMIN));
@@ -90,35 +103,45 @@ async fn gateway(stand_in: &str) -> Gateway {
         .as_str()
         .unwrap()
         .to_owned();
-    client
-        .put(format!("{url}/admin/v1/platforms/{pid}/apps/github"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"client_id": "bench", "client_secret": "bench-secret", "base_url": "https://platform.example",
-            "token_url": format!("{stand_in}/login/oauth/access_token"), "api_base_url": stand_in}))
-        .send()
-        .await
-        .unwrap();
-    // The real consent flow, with the stand-in as the provider.
-    let connect: Value = client
-        .post(format!("{url}/v1/me/apps/github/connect"))
-        .bearer_auth(&eu_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let authorize = connect["data"]["authorize_url"].as_str().unwrap();
-    let query: HashMap<String, String> = url_query(authorize);
-    let callback = client
-        .get(format!(
-            "{url}/oauth/callback?code=bench-code&state={}",
-            query["state"]
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(callback.status(), 302);
+    for (app, token_path) in [
+        ("github", "/login/oauth/access_token"),
+        ("zoho-mail", "/oauth/v2/token"),
+        ("zendesk", "/oauth/tokens"),
+    ] {
+        if !apps.contains(&app) {
+            continue;
+        }
+        client
+            .put(format!("{url}/admin/v1/platforms/{pid}/apps/{app}"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"client_id": "bench", "client_secret": "bench-secret", "base_url": "https://platform.example",
+                "authorize_url": format!("{stand_in}/authorize"),
+                "token_url": format!("{stand_in}{token_path}"), "api_base_url": stand_in}))
+            .send()
+            .await
+            .unwrap();
+        // The real consent flow, with the stand-in as the provider.
+        let connect: Value = client
+            .post(format!("{url}/v1/me/apps/{app}/connect"))
+            .bearer_auth(&eu_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let authorize = connect["data"]["authorize_url"].as_str().unwrap();
+        let query: HashMap<String, String> = url_query(authorize);
+        let callback = client
+            .get(format!(
+                "{url}/oauth/callback?code=bench-code&state={}",
+                query["state"]
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(callback.status(), 302);
+    }
     Gateway { url, eu_key }
 }
 
@@ -270,9 +293,24 @@ async fn main() {
     let rate = env_u64("BENCH_RATE", 500);
     let secs = env_u64("BENCH_SECS", 10);
     let workers = env_u64("BENCH_WORKERS", 32);
+    let apps_env = std::env::var("BENCH_APPS").unwrap_or_else(|_| "github".to_owned());
+    let apps: Vec<&str> = apps_env.split(',').map(str::trim).collect();
+    assert!(apps.contains(&"github"), "BENCH_APPS must include github");
     let stand_in = github_stand_in().await;
-    let gw = Arc::new(gateway(&stand_in).await);
+    let gw = Arc::new(gateway(&stand_in, &apps).await);
     let (client, sid) = session(&gw).await;
+    let listed = mcp(
+        &client,
+        &gw,
+        &sid,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    println!(
+        "apps {apps_env}: tools/list answers {} tools in {} bytes",
+        listed.matches("\"inputSchema\"").count(),
+        listed.len()
+    );
     let check = mcp(&client, &gw, &sid, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "github_get_me", "arguments": {}}})).await;
     assert!(
         check.contains("octocat") && !check.contains("\"isError\":true"),
@@ -336,6 +374,25 @@ async fn main() {
     report("MCP tools/list", Some(rate), l, e);
     let (l, e) = open_loop(rate, secs, call.clone()).await;
     report("MCP tools/call github_get_me", Some(rate), l, e);
+    if apps.contains(&"zendesk") {
+        let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
+        let zendesk = move || {
+            let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
+            async move {
+                let body = mcp(
+                    &client,
+                    &gw,
+                    &sid,
+                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/call",
+                    "params": {"name": "zendesk_get_me", "arguments": {}}}),
+                )
+                .await;
+                assert!(body.contains("Johnny Agent"), "{body}");
+            }
+        };
+        let (l, e) = open_loop(rate, secs, zendesk).await;
+        report("MCP tools/call zendesk_get_me", Some(rate), l, e);
+    }
     let (l, e) = saturate(workers, secs, direct).await;
     report("direct GET /user on the stand-in", None, l, e);
     let (l, e) = saturate(workers, secs, list).await;
