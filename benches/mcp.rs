@@ -4,12 +4,9 @@
 //! start (no coordinated omission), then closed-loop saturation. Budgets, rate
 //! limits (a generous RPM) and usage logging stay on.
 //!
-//! The gateway is the release `assistiv serve` binary in its own process (SQLite in
-//! a temporary data directory), so its CPU time per request is measured apart from
-//! the load generator's: user + system time from `/proc/<pid>/stat` before and
-//! after each scenario, divided by the requests served.
-//!
-//! `cargo bench --bench mcp` (`BENCH_RATE`, `BENCH_SECS`, `BENCH_WORKERS` tune it).
+//! `cargo bench --bench mcp` (`BENCH_RATE`, `BENCH_SECS`, `BENCH_WORKERS` tune it;
+//! `BENCH_APPS=github,zoho-mail,zendesk` activates and connects more apps, so
+//! `tools/list` carries all their tools, and adds `tools/call zendesk_get_me`).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,11 +15,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use assistiv::config::Config;
+use assistiv::startup::Application;
 use axum::Json;
 use axum::routing::{get, post};
+use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 /// JSON-RPC ids must be unique within a session: concurrent requests share one.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(10);
@@ -41,18 +39,29 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// GitHub's token endpoint and `GET /user`, answering documented shapes.
+/// The apps' token endpoints, GitHub's `GET /user` and Zendesk's `GET
+/// /api/v2/users/me.json`, answering documented shapes.
 async fn github_stand_in() -> String {
+    let token = |token: &'static str| {
+        post(move || async move { Json(json!({"access_token": token, "token_type": "bearer"})) })
+    };
     let router = axum::Router::new()
-        .route(
-            "/login/oauth/access_token",
-            post(|| async { Json(json!({"access_token": "gho_bench", "token_type": "bearer", "scope": "repo,read:user"})) }),
-        )
+        .route("/login/oauth/access_token", token("gho_bench"))
+        .route("/oauth/tokens", token("zendesk_bench"))
+        .route("/oauth/v2/token", token("zoho_bench"))
         .route(
             "/user",
             get(|| async {
                 Json(json!({"login": "octocat", "id": 1, "name": "The Octocat", "public_repos": 8,
                     "followers": 20, "following": 0, "html_url": "https://github.com/octocat", "type": "User"}))
+            }),
+        )
+        .route(
+            "/api/v2/users/me.json",
+            get(|| async {
+                Json(json!({"user": {"id": 35436, "name": "Johnny Agent", "email": "johnny@example.com",
+                    "role": "agent", "active": true, "time_zone": "Copenhagen", "locale": "en-US",
+                    "created_at": "2009-07-20T22:55:29Z", "url": "https://company.zendesk.com/api/v2/users/35436.json"}}))
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,63 +73,18 @@ async fn github_stand_in() -> String {
 struct Gateway {
     url: String,
     eu_key: String,
-    /// The `assistiv serve` process (killed on drop).
-    process: Child,
-    _data_dir: tempfile::TempDir,
 }
 
-impl Gateway {
-    /// CPU time (user + system) the gateway process has used so far.
-    fn cpu_time(&self) -> Duration {
-        let pid = self.process.id().unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        // Fields after the command name (which may hold spaces) in parentheses.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        let hz = 100; // USER_HZ on Linux
-        Duration::from_secs_f64(ticks as f64 / hz as f64)
-    }
-}
-
-/// Starts `assistiv serve` on a free port and reads the first-start platform from
-/// what it prints.
-async fn start_gateway() -> (Child, String, String, String, tempfile::TempDir) {
+async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
-    let mut process = Command::new(env!("CARGO_BIN_EXE_assistiv"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("ASSISTIV_DATA_DIR", dir.path())
-        .env("ASSISTIV_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
-    let (mut pid, mut key, mut url) = (None, None, None);
-    while url.is_none() {
-        let line = lines.next_line().await.unwrap().expect("gateway exited");
-        let line = line.trim();
-        if let Some(v) = line.strip_prefix("platform id:") {
-            pid = Some(v.trim().to_owned());
-        } else if let Some(v) = line.strip_prefix("platform key:") {
-            key = Some(v.trim().to_owned());
-        } else if let Some(v) = line.strip_prefix("Assistiv is listening on ") {
-            url = Some(v.trim().to_owned());
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (process, url.unwrap(), pid.unwrap(), key.unwrap(), dir)
-}
-
-async fn gateway(stand_in: &str) -> Gateway {
-    let (process, url, pid, key, data_dir) = start_gateway().await;
+    let mut config = Config::for_data_dir(dir.path().to_path_buf());
+    config.admin_token = Some(SecretString::from(ADMIN));
+    std::mem::forget(dir);
+    let app = Application::build(config).await.unwrap();
+    let url = format!("http://{}", app.addr().unwrap());
+    let created = app.provisioned.as_ref().unwrap();
+    let (pid, key) = (created.platform.id, created.api_key.raw_key.clone());
+    tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -139,41 +103,46 @@ async fn gateway(stand_in: &str) -> Gateway {
         .as_str()
         .unwrap()
         .to_owned();
-    client
-        .put(format!("{url}/admin/v1/platforms/{pid}/apps/github"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"client_id": "bench", "client_secret": "bench-secret", "base_url": "https://platform.example",
-            "token_url": format!("{stand_in}/login/oauth/access_token"), "api_base_url": stand_in}))
-        .send()
-        .await
-        .unwrap();
-    // The real consent flow, with the stand-in as the provider.
-    let connect: Value = client
-        .post(format!("{url}/v1/me/apps/github/connect"))
-        .bearer_auth(&eu_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let authorize = connect["data"]["authorize_url"].as_str().unwrap();
-    let query: HashMap<String, String> = url_query(authorize);
-    let callback = client
-        .get(format!(
-            "{url}/oauth/callback?code=bench-code&state={}",
-            query["state"]
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(callback.status(), 302);
-    Gateway {
-        url,
-        eu_key,
-        process,
-        _data_dir: data_dir,
+    for (app, token_path) in [
+        ("github", "/login/oauth/access_token"),
+        ("zoho-mail", "/oauth/v2/token"),
+        ("zendesk", "/oauth/tokens"),
+    ] {
+        if !apps.contains(&app) {
+            continue;
+        }
+        client
+            .put(format!("{url}/admin/v1/platforms/{pid}/apps/{app}"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"client_id": "bench", "client_secret": "bench-secret", "base_url": "https://platform.example",
+                "authorize_url": format!("{stand_in}/authorize"),
+                "token_url": format!("{stand_in}{token_path}"), "api_base_url": stand_in}))
+            .send()
+            .await
+            .unwrap();
+        // The real consent flow, with the stand-in as the provider.
+        let connect: Value = client
+            .post(format!("{url}/v1/me/apps/{app}/connect"))
+            .bearer_auth(&eu_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let authorize = connect["data"]["authorize_url"].as_str().unwrap();
+        let query: HashMap<String, String> = url_query(authorize);
+        let callback = client
+            .get(format!(
+                "{url}/oauth/callback?code=bench-code&state={}",
+                query["state"]
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(callback.status(), 302);
     }
+    Gateway { url, eu_key }
 }
 
 fn url_query(url: &str) -> HashMap<String, String> {
@@ -247,27 +216,15 @@ async fn mcp(client: &reqwest::Client, gw: &Gateway, session: &str, body: Value)
         .unwrap()
 }
 
-fn report(
-    name: &str,
-    offered: Option<u64>,
-    mut latencies: Vec<Duration>,
-    elapsed: Duration,
-    gateway_cpu: Option<Duration>,
-) {
+fn report(name: &str, offered: Option<u64>, mut latencies: Vec<Duration>, elapsed: Duration) {
     latencies.sort();
     let pct = |p: f64| {
         latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
             * 1e3
     };
     let offered = offered.map_or("saturation".to_owned(), |r| format!("{r} req/s"));
-    let cpu = gateway_cpu.map_or(String::new(), |cpu| {
-        format!(
-            "  gateway CPU {:.3} ms/request",
-            cpu.as_secs_f64() * 1e3 / latencies.len() as f64
-        )
-    });
     println!(
-        "{name:<34} {offered:>12}  {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests){cpu}",
+        "{name:<34} {offered:>12}  {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
         latencies.len() as f64 / elapsed.as_secs_f64(),
         pct(0.50),
         pct(0.99),
@@ -336,9 +293,24 @@ async fn main() {
     let rate = env_u64("BENCH_RATE", 500);
     let secs = env_u64("BENCH_SECS", 10);
     let workers = env_u64("BENCH_WORKERS", 32);
+    let apps_env = std::env::var("BENCH_APPS").unwrap_or_else(|_| "github".to_owned());
+    let apps: Vec<&str> = apps_env.split(',').map(str::trim).collect();
+    assert!(apps.contains(&"github"), "BENCH_APPS must include github");
     let stand_in = github_stand_in().await;
-    let gw = Arc::new(gateway(&stand_in).await);
+    let gw = Arc::new(gateway(&stand_in, &apps).await);
     let (client, sid) = session(&gw).await;
+    let listed = mcp(
+        &client,
+        &gw,
+        &sid,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    println!(
+        "apps {apps_env}: tools/list answers {} tools in {} bytes",
+        listed.matches("\"inputSchema\"").count(),
+        listed.len()
+    );
     let check = mcp(&client, &gw, &sid, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "github_get_me", "arguments": {}}})).await;
     assert!(
         check.contains("octocat") && !check.contains("\"isError\":true"),
@@ -397,37 +369,34 @@ async fn main() {
     };
 
     let (l, e) = open_loop(rate, secs, direct.clone()).await;
-    report("direct GET /user on the stand-in", Some(rate), l, e, None);
-    let cpu = gw.cpu_time();
+    report("direct GET /user on the stand-in", Some(rate), l, e);
     let (l, e) = open_loop(rate, secs, list.clone()).await;
-    report(
-        "MCP tools/list",
-        Some(rate),
-        l,
-        e,
-        Some(gw.cpu_time() - cpu),
-    );
-    let cpu = gw.cpu_time();
+    report("MCP tools/list", Some(rate), l, e);
     let (l, e) = open_loop(rate, secs, call.clone()).await;
-    report(
-        "MCP tools/call github_get_me",
-        Some(rate),
-        l,
-        e,
-        Some(gw.cpu_time() - cpu),
-    );
+    report("MCP tools/call github_get_me", Some(rate), l, e);
+    if apps.contains(&"zendesk") {
+        let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
+        let zendesk = move || {
+            let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
+            async move {
+                let body = mcp(
+                    &client,
+                    &gw,
+                    &sid,
+                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/call",
+                    "params": {"name": "zendesk_get_me", "arguments": {}}}),
+                )
+                .await;
+                assert!(body.contains("Johnny Agent"), "{body}");
+            }
+        };
+        let (l, e) = open_loop(rate, secs, zendesk).await;
+        report("MCP tools/call zendesk_get_me", Some(rate), l, e);
+    }
     let (l, e) = saturate(workers, secs, direct).await;
-    report("direct GET /user on the stand-in", None, l, e, None);
-    let cpu = gw.cpu_time();
+    report("direct GET /user on the stand-in", None, l, e);
     let (l, e) = saturate(workers, secs, list).await;
-    report("MCP tools/list", None, l, e, Some(gw.cpu_time() - cpu));
-    let cpu = gw.cpu_time();
+    report("MCP tools/list", None, l, e);
     let (l, e) = saturate(workers, secs, call).await;
-    report(
-        "MCP tools/call github_get_me",
-        None,
-        l,
-        e,
-        Some(gw.cpu_time() - cpu),
-    );
+    report("MCP tools/call github_get_me", None, l, e);
 }

@@ -1,4 +1,4 @@
-//! The third-party apps the gateway serves (GitHub, ...), by slug. App crates know
+//! The third-party apps the gateway serves (GitHub, Zoho Mail, Zendesk, ...), by slug. App crates know
 //! nothing of tenants or storage; the gateway hands them a token and a client.
 
 use std::sync::Arc;
@@ -40,7 +40,11 @@ pub struct AppRegistry {
 impl AppRegistry {
     pub fn builtin() -> Self {
         Self {
-            apps: vec![Arc::new(assistiv_app_github::GitHubApp::new())],
+            apps: vec![
+                Arc::new(assistiv_app_github::GitHubApp::new()),
+                Arc::new(assistiv_app_zoho_mail::ZohoMailApp::new()),
+                Arc::new(assistiv_app_zendesk::ZendeskApp::new()),
+            ],
         }
     }
 

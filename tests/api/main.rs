@@ -7,6 +7,7 @@
 mod helpers;
 
 mod api_keys;
+mod app_catalog;
 mod auth;
 mod bad_input;
 mod budgets;
