@@ -11,6 +11,7 @@ pub mod flow;
 pub mod link;
 pub mod provider;
 pub mod routes;
+pub mod settings;
 pub mod store;
 pub mod vault;
 
