@@ -1,4 +1,5 @@
-//! MCP latency and throughput: `tools/list`, and `tools/call github_get_me` through
+//! MCP latency and throughput: `tools/list` (GitHub and Slack activated: 32 tools), and
+//! `tools/call github_get_me` through
 //! the gateway to a local GitHub stand-in, beside a direct call to that stand-in.
 //! Open loop at a fixed rate with latency measured from each request's scheduled
 //! start (no coordinated omission), then closed-loop saturation. Budgets, rate
@@ -95,6 +96,14 @@ async fn gateway(stand_in: &str) -> Gateway {
         .bearer_auth(ADMIN)
         .json(&json!({"client_id": "bench", "client_secret": "bench-secret", "base_url": "https://platform.example",
             "token_url": format!("{stand_in}/login/oauth/access_token"), "api_base_url": stand_in}))
+        .send()
+        .await
+        .unwrap();
+    // Slack too: tools/list covers every tool of both apps (32).
+    client
+        .put(format!("{url}/admin/v1/platforms/{pid}/apps/slack"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"client_id": "bench", "client_secret": "bench-secret", "base_url": "https://platform.example"}))
         .send()
         .await
         .unwrap();
@@ -277,6 +286,18 @@ async fn main() {
     assert!(
         check.contains("octocat") && !check.contains("\"isError\":true"),
         "{check}"
+    );
+    let listed = mcp(
+        &client,
+        &gw,
+        &sid,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(
+        listed.matches("\"inputSchema\"").count(),
+        32,
+        "GitHub's 22 and Slack's 10 tools"
     );
 
     let direct = {

@@ -679,7 +679,89 @@ async fn zendesk_subdomain_at_connect_time(backend: Backend) {
     app.stop().await;
 }
 
+// ------------------------------------------------------ an app that hangs
+
+/// An app that ignores `ctx.timeout`: the gateway's own bound must still answer.
+struct Hangs {
+    tools: Vec<ToolSpec>,
+}
+
+static HANGS_OAUTH: OAuthSpec = OAuthSpec {
+    authorize_url: "https://hangs.example/authorize",
+    token_url: "https://hangs.example/token",
+    revoke_url: None,
+    api_base_url: "https://hangs.example/api",
+    default_scopes: &[],
+    scope_separator: " ",
+    pkce_s256: false,
+    extra_authorize_params: &[],
+};
+
+#[async_trait]
+impl App for Hangs {
+    fn slug(&self) -> &'static str {
+        "test-hangs"
+    }
+    fn display_name(&self) -> &'static str {
+        "Hangs"
+    }
+    fn oauth(&self) -> &OAuthSpec {
+        &HANGS_OAUTH
+    }
+    fn tools(&self) -> &[ToolSpec] {
+        &self.tools
+    }
+    async fn call(&self, _: &str, _: Value, _: &CallContext) -> Result<ToolOutput, AppError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Err(AppError::Transport("unreachable".into()))
+    }
+}
+
+async fn a_hanging_app_answers_within_the_tool_timeout(backend: Backend) {
+    let apps = AppRegistry::builtin()
+        .with(Arc::new(Hangs {
+            tools: whoami_tool(),
+        }))
+        .unwrap();
+    let codes = DataCentre::start().await;
+    let app = spawn_app_with_apps(backend, ManualClock::new(chrono::Utc::now()), apps, |c| {
+        c.tool_timeout_secs = 1;
+    })
+    .await;
+    activate(
+        &app,
+        "test-hangs",
+        json!({"client_id": "c", "client_secret": "s", "base_url": "https://platform.example",
+            "token_url": format!("{}/oauth/v2/token", codes.url)}),
+    )
+    .await;
+    let (_, key) = app.create_end_user("patient-user").await;
+    // Connect through the data-centre stand-in's token endpoint (no expiry matters here).
+    let reply = app
+        .post("/v1/me/apps/test-hangs/connect", &key, &json!({}))
+        .await;
+    let params = query_of(reply.data()["authorize_url"].as_str().unwrap());
+    let landed = landing(
+        &app,
+        &format!("code={}&state={}", codes.issue_code(), params["state"]),
+    )
+    .await;
+    assert!(landed.ends_with("status=connected"), "{landed}");
+    let mut mcp = McpSession::open(&app, "/mcp", &key).await;
+    let result = tokio::time::timeout(
+        Duration::from_secs(20),
+        mcp.call("test_hangs_whoami", json!({})),
+    )
+    .await
+    .expect("the gateway bounds the call");
+    let error = &result["result"]["structuredContent"];
+    assert_eq!(error["code"], "upstream_error", "{result}");
+    assert_eq!(error["status"], 504);
+    app.stop().await;
+}
+
 both_backends!(
     zoho_data_centres_refresh_and_revocation,
-    zendesk_subdomain_at_connect_time
+    zendesk_subdomain_at_connect_time,
+    a_hanging_app_answers_within_the_tool_timeout
 );
