@@ -1,10 +1,9 @@
-//! The connect flow (authorize URL with state + PKCE, the callback's code exchange)
-//! and the connection listings and removals around it.
+//! The connect flow: authorize URL with state + PKCE and connect-time settings, the
+//! callback's code exchange, and removing a connection (revoked at the provider).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use assistiv_app_sdk::ConnectField;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
@@ -26,6 +25,7 @@ use super::store::{
     StateRow,
 };
 use super::vault::aad;
+pub use super::views::{ConnectFieldView, ConnectionView, MyAppView, PlatformAppView};
 
 use crate::apps::{App, AppSlug};
 use crate::error::{ApiError, ApiResult};
@@ -71,86 +71,6 @@ pub enum ReturnTo {
     ConnectPage,
 }
 
-/// A connect field as shown to UIs.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnectFieldView {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub help: &'static str,
-}
-
-pub fn field_views(fields: &[ConnectField]) -> Vec<ConnectFieldView> {
-    fields
-        .iter()
-        .map(|f| ConnectFieldView {
-            name: f.name,
-            label: f.label,
-            help: f.help,
-        })
-        .collect()
-}
-
-#[derive(Debug, Serialize)]
-pub struct ConnectionView {
-    pub id: Uuid,
-    pub end_user_id: Uuid,
-    pub app: String,
-    pub status: String,
-    pub scopes: Vec<String>,
-    pub account_login: Option<String>,
-    pub account_label: Option<String>,
-    /// Per-connection settings (a Zendesk subdomain, a Zoho data centre).
-    pub settings: BTreeMap<String, String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&ConnectionRow> for ConnectionView {
-    fn from(row: &ConnectionRow) -> Self {
-        Self {
-            id: row.id,
-            end_user_id: row.end_user_id,
-            app: row.app.clone(),
-            status: row.status.clone(),
-            scopes: split_scopes(&row.scopes),
-            account_login: row.account_login.clone(),
-            account_label: row.account_label.clone(),
-            settings: settings::parse(&row.settings_json),
-            expires_at: row.expires_at_ms.and_then(DateTime::from_timestamp_millis),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-/// An activated app, for a platform's connect UI.
-#[derive(Debug, Serialize)]
-pub struct PlatformAppView {
-    pub app: String,
-    pub display_name: String,
-    pub scopes: Vec<String>,
-    pub tool_count: usize,
-    /// What a connect UI must ask the end user for before connecting.
-    pub connect_fields: Vec<ConnectFieldView>,
-}
-
-/// An activated app as one end user sees it.
-#[derive(Debug, Serialize)]
-pub struct MyAppView {
-    pub app: String,
-    pub display_name: String,
-    pub scopes: Vec<String>,
-    pub tool_count: usize,
-    pub connect_fields: Vec<ConnectFieldView>,
-    pub connected: bool,
-    /// `connected`, `needs_reauth` or `not_connected`.
-    pub status: String,
-    pub account_login: Option<String>,
-    pub account_label: Option<String>,
-    pub connect_url: String,
-}
-
 fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
@@ -171,28 +91,22 @@ fn safe_code(raw: &str) -> String {
 
 /// `{base_url}/mcp/oauth-callback?app=..&status=..[&error=..]`.
 fn landing_url(base_url: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
-    let mut url = oauth2::url::Url::parse(&format!(
-        "{}/mcp/oauth-callback",
-        base_url.trim_end_matches('/')
-    ))
-    .map_err(ApiError::internal)?;
-    {
-        let mut query = url.query_pairs_mut();
-        query.append_pair("app", app);
-        match error {
-            None => query.append_pair("status", "connected"),
-            Some(code) => query
-                .append_pair("status", "error")
-                .append_pair("error", &safe_code(code)),
-        };
-    }
-    Ok(url.into())
+    result_url(
+        &format!("{}/mcp/oauth-callback", base_url.trim_end_matches('/')),
+        app,
+        error,
+    )
 }
 
 /// `{public_url}/connect?app=..&status=..[&error=..]`: back on the hosted page.
 fn connect_page_landing(public_url: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
-    let mut url =
-        oauth2::url::Url::parse(&format!("{public_url}/connect")).map_err(ApiError::internal)?;
+    result_url(&format!("{public_url}/connect"), app, error)
+}
+
+/// `page` with the outcome in its query: `status=connected`, or `status=error` and a
+/// URL-safe `error` code.
+fn result_url(page: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
+    let mut url = oauth2::url::Url::parse(page).map_err(ApiError::internal)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("app", app);
@@ -536,77 +450,6 @@ impl Broker {
             tracing::warn!(app = %activation.app, connection_id = %connection.id, %reason,
                 "revoking a token at the provider failed; the connection is removed anyway");
         }
-    }
-
-    /// The platform's activated apps, for connect UIs.
-    pub async fn platform_apps(&self, platform_id: Uuid) -> ApiResult<Vec<PlatformAppView>> {
-        Ok(store::activations(&self.inner.db, platform_id)
-            .await?
-            .iter()
-            .filter_map(|row| {
-                let app = self.inner.apps.get(&row.app)?;
-                Some(PlatformAppView {
-                    app: row.app.clone(),
-                    display_name: app.display_name().to_owned(),
-                    scopes: split_scopes(&row.scopes),
-                    tool_count: app.tools().len(),
-                    connect_fields: field_views(app.connect_fields()),
-                })
-            })
-            .collect())
-    }
-
-    /// Every activated app with this end user's connection state and a connect link.
-    pub async fn my_apps(&self, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<Vec<MyAppView>> {
-        let connections = store::connections_of(&self.inner.db, platform_id, end_user_id).await?;
-        let mut out = Vec::new();
-        for app in self.platform_apps(platform_id).await? {
-            let connection = connections.iter().find(|c| c.app == app.app);
-            let slug = AppSlug::parse(&self.inner.apps, &app.app)?;
-            out.push(MyAppView {
-                connected: connection.is_some_and(|c| c.status == STATUS_CONNECTED),
-                status: connection.map_or_else(|| "not_connected".to_owned(), |c| c.status.clone()),
-                account_login: connection.and_then(|c| c.account_login.clone()),
-                account_label: connection.and_then(|c| c.account_label.clone()),
-                connect_url: self.connect_url(platform_id, end_user_id, &slug),
-                app: app.app,
-                display_name: app.display_name,
-                scopes: app.scopes,
-                tool_count: app.tool_count,
-                connect_fields: app.connect_fields,
-            });
-        }
-        Ok(out)
-    }
-
-    pub async fn connections(
-        &self,
-        platform_id: Uuid,
-        end_user_id: Uuid,
-    ) -> ApiResult<Vec<ConnectionView>> {
-        check_end_user(&self.inner.db, platform_id, end_user_id).await?;
-        Ok(
-            store::connections_of(&self.inner.db, platform_id, end_user_id)
-                .await?
-                .iter()
-                .map(ConnectionView::from)
-                .collect(),
-        )
-    }
-
-    pub async fn connection(
-        &self,
-        platform_id: Uuid,
-        end_user_id: Uuid,
-        app: &str,
-    ) -> ApiResult<ConnectionView> {
-        let slug = AppSlug::parse(&self.inner.apps, app)?;
-        check_end_user(&self.inner.db, platform_id, end_user_id).await?;
-        store::connection(&self.inner.db, platform_id, end_user_id, slug.as_str())
-            .await?
-            .as_ref()
-            .map(ConnectionView::from)
-            .ok_or_else(|| ApiError::not_found(format!("no {slug} connection")))
     }
 
     /// Removes the end user's connection (revoking at the provider when it can).

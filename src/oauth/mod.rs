@@ -14,5 +14,6 @@ pub mod routes;
 pub mod settings;
 pub mod store;
 pub mod vault;
+pub mod views;
 
 pub use broker::{AppToken, Broker, TokenError};
