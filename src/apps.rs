@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-pub use assistiv_app_sdk::{App, AppError, CallContext, OAuthSpec, ToolOutput, ToolSpec};
+pub use assistiv_app_sdk::{
+    App, AppError, CallContext, ConnectField, OAuthSpec, ToolOutput, ToolSpec,
+};
 
 use crate::error::ApiError;
 
@@ -44,8 +46,21 @@ impl AppRegistry {
                 Arc::new(assistiv_app_github::GitHubApp::new()),
                 Arc::new(assistiv_app_zoho_mail::ZohoMailApp::new()),
                 Arc::new(assistiv_app_zendesk::ZendeskApp::new()),
+                Arc::new(assistiv_app_slack::SlackApp::new()),
             ],
         }
+    }
+
+    /// This registry plus `app` (an embedder's own app, or a test double). A slug
+    /// already taken is refused.
+    pub fn with(mut self, app: Arc<dyn App>) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            self.get(app.slug()).is_none(),
+            "an app with the slug '{}' is already registered",
+            app.slug()
+        );
+        self.apps.push(app);
+        Ok(self)
     }
 
     pub fn get(&self, slug: &str) -> Option<&Arc<dyn App>> {

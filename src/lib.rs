@@ -7,6 +7,7 @@ pub mod auth;
 pub mod billing;
 pub mod cli;
 pub mod config;
+pub mod connect_page;
 pub mod domain;
 pub mod error;
 pub mod health;

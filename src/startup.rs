@@ -27,7 +27,7 @@ use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
 use crate::tenancy::rate_limits::LimitsCache;
 use crate::usage::UsageLogger;
-use crate::{admin, health, http, management, mcp};
+use crate::{admin, connect_page, health, http, management, mcp};
 
 pub struct Application {
     listener: TcpListener,
@@ -47,7 +47,16 @@ impl Application {
     }
 
     /// As [`Application::build`], with a chosen clock (tests move time).
-    pub async fn build_with_clock(mut config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        Self::build_with_apps(config, clock, AppRegistry::builtin()).await
+    }
+
+    /// As [`Application::build_with_clock`], serving the given apps.
+    pub async fn build_with_apps(
+        mut config: Config,
+        clock: SharedClock,
+        apps: AppRegistry,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -85,7 +94,6 @@ impl Application {
             ),
         ];
 
-        let apps = AppRegistry::builtin();
         let oauth = Broker::new(
             db.clone(),
             apps.clone(),
@@ -161,6 +169,7 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .merge(admin::router())
         .merge(mcp)
         .merge(oauth::routes::public())
+        .merge(connect_page::router())
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(http::request_context::middleware))

@@ -144,7 +144,13 @@ impl AppTools {
             http: self.http.clone(),
             timeout: self.timeout,
         };
-        entry.app.call(entry.action, args.clone(), &ctx).await
+        // Apps keep to `ctx.timeout` themselves; this bounds one that would not.
+        tokio::time::timeout(
+            self.timeout,
+            entry.app.call(entry.action, args.clone(), &ctx),
+        )
+        .await
+        .unwrap_or(Err(AppError::Timeout))
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::broker::{Broker, Endpoints};
+use super::settings;
 use super::store::{self, ActivationRow};
 use super::vault::aad;
 use crate::apps::AppSlug;
@@ -169,8 +170,14 @@ impl Broker {
                 "client_id must be 1 to 500 characters",
             ));
         }
+        // Overrides may name connection settings as `{name}` (a per-customer host).
         let optional = |field: &str, value: Option<String>| -> ApiResult<Option<String>> {
-            value.map(|v| parse_url(field, &v)).transpose()
+            value
+                .map(|v| {
+                    settings::check_template(field, &v)?;
+                    Ok(v.trim().trim_end_matches('/').to_owned())
+                })
+                .transpose()
         };
         let base_url = parse_url("base_url", &input.base_url)?;
         let authorize_url = optional("authorize_url", input.authorize_url)?;

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::link::{LinkSigner, StartClaims};
 use super::provider::{self, ClientCredentials, ProviderError};
-use super::store::{self, ActivationRow, ConnectionRow, STATUS_NEEDS_REAUTH};
+use super::settings;
+use super::store::{self, ActivationRow, ConnectionRow, Refreshed, STATUS_NEEDS_REAUTH};
 use super::vault::{Vault, aad};
 use crate::apps::{App, AppRegistry, AppSlug, OAuthSpec};
 use crate::billing::SharedClock;
@@ -57,6 +58,7 @@ impl From<sqlx::Error> for TokenError {
 }
 
 /// The effective endpoints of an activation: its overrides, else the app's defaults.
+/// They may hold `{name}` placeholders, filled per connection ([`settings::fill_url`]).
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub authorize_url: String,
@@ -149,6 +151,11 @@ impl Broker {
             .apps
             .get(slug)
             .ok_or_else(|| ApiError::not_found(format!("unknown app '{slug}'")))
+    }
+
+    /// The gateway's public base URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
     }
 
     /// `{public_url}/oauth/callback`.
@@ -280,7 +287,7 @@ impl Broker {
             .map_err(ApiError::internal)?;
         Ok(AppToken {
             access_token,
-            api_base_url: endpoints.api_base_url.clone(),
+            api_base_url: api_base_url(endpoints, &row.settings_json)?,
             connection_id: row.id,
         })
     }
@@ -415,12 +422,16 @@ impl Broker {
                 &aad::client_secret(platform_id, app.as_str()),
             )
             .map_err(ApiError::internal)?;
+        let known = settings::parse(&current.settings_json);
+        let token_url = settings::fill_url("token_url", &endpoints.token_url, &known)
+            .map_err(ApiError::internal)?;
         let credentials = ClientCredentials {
             client_id: &activation.client_id,
             client_secret: &client_secret,
-            token_url: &endpoints.token_url,
+            token_url: &token_url,
         };
-        match provider::refresh(&self.inner.http, &credentials, &refresh_token).await {
+        let app_impl = Arc::clone(self.app(app.as_str())?);
+        match provider::refresh(&self.inner.http, &app_impl, &credentials, &refresh_token).await {
             Ok(tokens) => {
                 let now = self.inner.clock.now();
                 let access_enc = vault
@@ -434,20 +445,28 @@ impl Broker {
                 let expires_at_ms = tokens
                     .expires_in
                     .map(|d| now.timestamp_millis() + d.as_millis() as i64);
+                // A refresh answer may move settings too (Zoho repeats `api_domain`).
+                let mut merged = known;
+                merged.extend(app_impl.token_details(&tokens.raw).settings);
+                let settings_json = settings::to_json(&merged);
+                let api_base_url = api_base_url(endpoints, &settings_json)?;
                 store::save_refreshed(
                     &self.inner.db,
                     current.id,
-                    access_enc,
-                    Some(refresh_enc),
-                    expires_at_ms,
-                    tokens.scopes,
+                    Refreshed {
+                        access_token_enc: access_enc,
+                        refresh_token_enc: Some(refresh_enc),
+                        expires_at_ms,
+                        scopes: tokens.scopes,
+                        settings_json,
+                    },
                     now,
                 )
                 .await?;
                 tracing::info!(connection_id = %current.id, app = %app, "refreshed an app token");
                 Ok(AppToken {
                     access_token: tokens.access_token,
-                    api_base_url: endpoints.api_base_url.clone(),
+                    api_base_url,
                     connection_id: current.id,
                 })
             }
@@ -487,6 +506,16 @@ enum Leased {
 /// How long an instance may hold a refresh lease (longer than a token request).
 const REFRESH_LEASE_MS: i64 = 30_000;
 const LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The connection's API base URL: the endpoint template with its settings filled in.
+fn api_base_url(endpoints: &Endpoints, settings_json: &str) -> Result<String, TokenError> {
+    settings::fill_url(
+        "api_base_url",
+        &endpoints.api_base_url,
+        &settings::parse(settings_json),
+    )
+    .map_err(|reason| TokenError::Failed(ApiError::internal(reason)))
+}
 
 fn expires_soon(row: &ConnectionRow, now_ms: i64) -> bool {
     row.expires_at_ms

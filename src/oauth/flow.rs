@@ -1,5 +1,8 @@
-//! The connect flow (authorize URL with state + PKCE, the callback's code exchange)
-//! and the connection listings and removals around it.
+//! The connect flow: authorize URL with state + PKCE and connect-time settings, the
+//! callback's code exchange, and removing a connection (revoked at the provider).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -15,10 +18,16 @@ use uuid::Uuid;
 use super::activations::split_scopes;
 use super::broker::{Broker, Endpoints};
 use super::link::LinkError;
-use super::provider::{self, ClientCredentials};
-use super::store::{self, ActivationRow, ConnectionRow, Consumed, STATUS_CONNECTED, StateRow};
+use super::provider::{self, ClientCredentials, RevokeRequest};
+use super::settings;
+use super::store::{
+    self, ActivationRow, ConnectionRow, Consumed, RETURN_TO_CONNECT_PAGE, STATUS_CONNECTED,
+    StateRow,
+};
 use super::vault::aad;
-use crate::apps::AppSlug;
+pub use super::views::{ConnectFieldView, ConnectionView, MyAppView, PlatformAppView};
+
+use crate::apps::{App, AppSlug};
 use crate::error::{ApiError, ApiResult};
 use crate::tenancy::rate_limits::check_end_user;
 
@@ -38,60 +47,28 @@ pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
+    /// Everything else the provider sent (Zoho's `accounts-server`, `location`), for
+    /// the app's `settings_from_callback`.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ConnectionView {
-    pub id: Uuid,
-    pub end_user_id: Uuid,
-    pub app: String,
-    pub status: String,
-    pub scopes: Vec<String>,
-    pub account_login: Option<String>,
-    pub account_label: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+/// `POST /v1/me/apps/{app}/connect` body (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectInput {
+    /// Values for the app's connect fields, e.g. `{"subdomain": "acme"}` for Zendesk.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
 }
 
-impl From<&ConnectionRow> for ConnectionView {
-    fn from(row: &ConnectionRow) -> Self {
-        Self {
-            id: row.id,
-            end_user_id: row.end_user_id,
-            app: row.app.clone(),
-            status: row.status.clone(),
-            scopes: split_scopes(&row.scopes),
-            account_login: row.account_login.clone(),
-            account_label: row.account_label.clone(),
-            expires_at: row.expires_at_ms.and_then(DateTime::from_timestamp_millis),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-/// An activated app, for a platform's connect UI.
-#[derive(Debug, Serialize)]
-pub struct PlatformAppView {
-    pub app: String,
-    pub display_name: String,
-    pub scopes: Vec<String>,
-    pub tool_count: usize,
-}
-
-/// An activated app as one end user sees it.
-#[derive(Debug, Serialize)]
-pub struct MyAppView {
-    pub app: String,
-    pub display_name: String,
-    pub scopes: Vec<String>,
-    pub tool_count: usize,
-    pub connected: bool,
-    /// `connected`, `needs_reauth` or `not_connected`.
-    pub status: String,
-    pub account_login: Option<String>,
-    pub connect_url: String,
+/// Where the browser lands after the provider's callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnTo {
+    /// `{base_url}/mcp/oauth-callback` of the platform's activation.
+    Platform,
+    /// The hosted connect page.
+    ConnectPage,
 }
 
 fn state_hash(state: &str) -> String {
@@ -114,11 +91,22 @@ fn safe_code(raw: &str) -> String {
 
 /// `{base_url}/mcp/oauth-callback?app=..&status=..[&error=..]`.
 fn landing_url(base_url: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
-    let mut url = oauth2::url::Url::parse(&format!(
-        "{}/mcp/oauth-callback",
-        base_url.trim_end_matches('/')
-    ))
-    .map_err(ApiError::internal)?;
+    result_url(
+        &format!("{}/mcp/oauth-callback", base_url.trim_end_matches('/')),
+        app,
+        error,
+    )
+}
+
+/// `{public_url}/connect?app=..&status=..[&error=..]`: back on the hosted page.
+fn connect_page_landing(public_url: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
+    result_url(&format!("{public_url}/connect"), app, error)
+}
+
+/// `page` with the outcome in its query: `status=connected`, or `status=error` and a
+/// URL-safe `error` code.
+fn result_url(page: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
+    let mut url = oauth2::url::Url::parse(page).map_err(ApiError::internal)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("app", app);
@@ -143,26 +131,35 @@ impl Broker {
             })
     }
 
-    /// Starts a connection: a single-use `state` (10 min) and the authorize URL.
+    /// Starts a connection: a single-use `state` (10 min) and the authorize URL,
+    /// with the end user's connect-time settings (a Zendesk subdomain) checked and
+    /// bound to the state.
     pub async fn begin(
         &self,
         platform_id: Uuid,
         end_user_id: Uuid,
         app: &str,
+        input: &ConnectInput,
+        return_to: ReturnTo,
     ) -> ApiResult<Authorization> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
-        let spec = self.app(slug.as_str())?.oauth().clone();
+        let app = Arc::clone(self.app(slug.as_str())?);
+        let spec = app.oauth().clone();
         let activation = self.activation_of(platform_id, &slug).await?;
         check_end_user(&self.inner.db, platform_id, end_user_id).await?;
         let endpoints = Endpoints::of(&spec, &activation);
+        let connect_settings = settings::from_connect_input(app.as_ref(), &input.settings)?;
+        let authorize_url =
+            settings::fill_url("authorize_url", &endpoints.authorize_url, &connect_settings)
+                .map_err(ApiError::bad_request)?;
 
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let state = B64.encode(raw);
         let hash = state_hash(&state);
 
-        let auth_url = AuthUrl::new(endpoints.authorize_url.clone())
-            .map_err(|_| ApiError::internal("invalid authorize URL"))?;
+        let auth_url =
+            AuthUrl::new(authorize_url).map_err(|_| ApiError::internal("invalid authorize URL"))?;
         let redirect = RedirectUrl::new(self.redirect_uri())
             .map_err(|_| ApiError::internal("invalid public URL"))?;
         let client = BasicClient::new(ClientId::new(activation.client_id.clone()))
@@ -173,7 +170,7 @@ impl Broker {
         let scopes = split_scopes(&activation.scopes);
         if !scopes.is_empty() {
             // Joined with the provider's own separator (not always a space).
-            request = request.add_extra_param("scope", spec.join_scopes(&scopes));
+            request = request.add_extra_param(app.scope_param(), spec.join_scopes(&scopes));
         }
         let mut pkce_verifier_enc = None;
         if spec.pkce_s256 {
@@ -203,6 +200,9 @@ impl Broker {
                 app: slug.as_str().to_owned(),
                 pkce_verifier_enc,
                 expires_at_ms,
+                settings_json: settings::to_json(&connect_settings),
+                return_to: (return_to == ReturnTo::ConnectPage)
+                    .then(|| RETURN_TO_CONNECT_PAGE.to_owned()),
             },
             now_ms,
         )
@@ -213,8 +213,9 @@ impl Broker {
         })
     }
 
-    /// `GET /oauth/start?t=`: a valid signed link becomes a fresh authorize URL.
-    pub async fn begin_from_link(&self, token: &str) -> ApiResult<String> {
+    /// `GET /oauth/start?t=`: a valid signed link becomes a fresh authorize URL (with
+    /// the connect-time settings the start page asked for).
+    pub async fn begin_from_link(&self, token: &str, input: &ConnectInput) -> ApiResult<String> {
         let claims = self
             .inner
             .links
@@ -225,9 +226,25 @@ impl Broker {
                     ApiError::bad_request("this connect link has expired; ask for a new one")
                 }
             })?;
-        self.begin(claims.platform_id, claims.end_user_id, &claims.app)
-            .await
-            .map(|a| a.authorize_url)
+        self.begin(
+            claims.platform_id,
+            claims.end_user_id,
+            &claims.app,
+            input,
+            ReturnTo::Platform,
+        )
+        .await
+        .map(|a| a.authorize_url)
+    }
+
+    /// The app a valid start link names, to ask for its connect fields first.
+    pub fn link_app(&self, token: &str) -> ApiResult<Arc<dyn App>> {
+        let claims = self
+            .inner
+            .links
+            .verify(token, self.now_ms())
+            .map_err(|_| ApiError::bad_request("invalid or expired connect link"))?;
+        self.app(&claims.app).cloned()
     }
 
     /// `GET /oauth/callback`: where to send the browser. Refusals that cannot name a
@@ -255,7 +272,13 @@ impl Broker {
         let activation = store::activation(&self.inner.db, row.platform_id, slug.as_str())
             .await?
             .ok_or_else(|| ApiError::bad_request("this app is no longer activated"))?;
-        let fail = |code: &str| landing_url(&activation.base_url, slug.as_str(), Some(code));
+        let landing = |error: Option<&str>| match row.return_to.as_deref() {
+            Some(RETURN_TO_CONNECT_PAGE) => {
+                connect_page_landing(&self.inner.public_url, slug.as_str(), error)
+            }
+            _ => landing_url(&activation.base_url, slug.as_str(), error),
+        };
+        let fail = |code: &str| landing(Some(code));
         if replayed {
             return fail("state_used");
         }
@@ -268,8 +291,11 @@ impl Broker {
         let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
             return fail("missing_code");
         };
-        match self.exchange(&row, &hash, &slug, &activation, code).await {
-            Ok(()) => landing_url(&activation.base_url, slug.as_str(), None),
+        match self
+            .exchange(&row, &hash, &slug, &activation, code, &params.extra)
+            .await
+        {
+            Ok(()) => landing(None),
             Err(code) => fail(code),
         }
     }
@@ -283,13 +309,24 @@ impl Broker {
         slug: &AppSlug,
         activation: &ActivationRow,
         code: &str,
+        callback_query: &BTreeMap<String, String>,
     ) -> Result<(), &'static str> {
-        let spec = self
-            .app(slug.as_str())
-            .map_err(|_| "server_error")?
-            .oauth()
-            .clone();
-        let endpoints = Endpoints::of(&spec, activation);
+        let app = Arc::clone(self.app(slug.as_str()).map_err(|_| "server_error")?);
+        let endpoints = Endpoints::of(app.oauth(), activation);
+        // Connect-time settings, then what the callback reports (Zoho's data centre).
+        let mut known = settings::parse(&row.settings_json);
+        let reported = app
+            .settings_from_callback(callback_query)
+            .map_err(|reason| {
+                tracing::warn!(app = %slug, %reason, "refused the callback's parameters");
+                "invalid_callback"
+            })?;
+        known.extend(reported);
+        let token_url =
+            settings::fill_url("token_url", &endpoints.token_url, &known).map_err(|reason| {
+                tracing::warn!(app = %slug, %reason, "no usable token URL for this connection");
+                "invalid_callback"
+            })?;
         let vault = &self.inner.vault;
         let verifier = row
             .pkce_verifier_enc
@@ -306,10 +343,11 @@ impl Broker {
         let credentials = ClientCredentials {
             client_id: &activation.client_id,
             client_secret: &client_secret,
-            token_url: &endpoints.token_url,
+            token_url: &token_url,
         };
         let tokens = provider::exchange_code(
             &self.inner.http,
+            &app,
             &credentials,
             &self.redirect_uri(),
             code,
@@ -320,6 +358,8 @@ impl Broker {
             tracing::warn!(app = %slug, error = ?e, "authorization code exchange failed");
             "token_exchange_failed"
         })?;
+        let details = app.token_details(&tokens.raw);
+        known.extend(details.settings);
 
         let now = self.inner.clock.now();
         let id = Uuid::now_v7();
@@ -347,8 +387,9 @@ impl Broker {
                 .scopes
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| activation.scopes.clone()),
-            account_login: None,
-            account_label: None,
+            account_login: details.account_login,
+            account_label: details.account_label,
+            settings_json: settings::to_json(&known),
             created_at: now,
             updated_at: now,
         };
@@ -366,7 +407,7 @@ impl Broker {
         Ok(())
     }
 
-    /// Best-effort revocation of a connection's tokens at the provider.
+    /// Best-effort revocation of a connection's tokens at the provider, in its style.
     pub(super) async fn revoke_at_provider(
         &self,
         activation: &ActivationRow,
@@ -376,11 +417,13 @@ impl Broker {
             return;
         };
         let endpoints = Endpoints::of(app.oauth(), activation);
-        let Some(revoke_url) = endpoints.revoke_url else {
+        let Some(template) = endpoints.revoke_url else {
             return;
         };
+        let known = settings::parse(&connection.settings_json);
         let vault = &self.inner.vault;
-        let (Ok(secret), Ok(token)) = (
+        let (Ok(revoke_url), Ok(secret), Ok(token)) = (
+            settings::fill_url("revoke_url", &template, &known),
             vault.open(
                 &activation.client_secret_enc,
                 &aad::client_secret(activation.platform_id, &activation.app),
@@ -392,102 +435,21 @@ impl Broker {
         ) else {
             return;
         };
-        let mut result = provider::revoke(
-            &self.inner.http,
-            &revoke_url,
-            &activation.client_id,
-            &secret,
-            &token,
-            "access_token",
-        )
-        .await;
-        if let Some(enc) = &connection.refresh_token_enc
-            && let Ok(refresh) = vault.open(enc, &aad::refresh_token(connection.id))
-        {
-            result = result.and(
-                provider::revoke(
-                    &self.inner.http,
-                    &revoke_url,
-                    &activation.client_id,
-                    &secret,
-                    &refresh,
-                    "refresh_token",
-                )
-                .await,
-            );
-        }
-        if let Err(reason) = result {
+        let refresh = connection
+            .refresh_token_enc
+            .as_ref()
+            .and_then(|enc| vault.open(enc, &aad::refresh_token(connection.id)).ok());
+        let request = RevokeRequest {
+            revoke_url: &revoke_url,
+            client_id: &activation.client_id,
+            client_secret: &secret,
+            access_token: &token,
+            refresh_token: refresh.as_ref(),
+        };
+        if let Err(reason) = provider::revoke(&self.inner.http, app.revocation(), &request).await {
             tracing::warn!(app = %activation.app, connection_id = %connection.id, %reason,
                 "revoking a token at the provider failed; the connection is removed anyway");
         }
-    }
-
-    /// The platform's activated apps, for connect UIs.
-    pub async fn platform_apps(&self, platform_id: Uuid) -> ApiResult<Vec<PlatformAppView>> {
-        Ok(store::activations(&self.inner.db, platform_id)
-            .await?
-            .iter()
-            .filter_map(|row| {
-                let app = self.inner.apps.get(&row.app)?;
-                Some(PlatformAppView {
-                    app: row.app.clone(),
-                    display_name: app.display_name().to_owned(),
-                    scopes: split_scopes(&row.scopes),
-                    tool_count: app.tools().len(),
-                })
-            })
-            .collect())
-    }
-
-    /// Every activated app with this end user's connection state and a connect link.
-    pub async fn my_apps(&self, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<Vec<MyAppView>> {
-        let connections = store::connections_of(&self.inner.db, platform_id, end_user_id).await?;
-        let mut out = Vec::new();
-        for app in self.platform_apps(platform_id).await? {
-            let connection = connections.iter().find(|c| c.app == app.app);
-            let slug = AppSlug::parse(&self.inner.apps, &app.app)?;
-            out.push(MyAppView {
-                connected: connection.is_some_and(|c| c.status == STATUS_CONNECTED),
-                status: connection.map_or_else(|| "not_connected".to_owned(), |c| c.status.clone()),
-                account_login: connection.and_then(|c| c.account_login.clone()),
-                connect_url: self.connect_url(platform_id, end_user_id, &slug),
-                app: app.app,
-                display_name: app.display_name,
-                scopes: app.scopes,
-                tool_count: app.tool_count,
-            });
-        }
-        Ok(out)
-    }
-
-    pub async fn connections(
-        &self,
-        platform_id: Uuid,
-        end_user_id: Uuid,
-    ) -> ApiResult<Vec<ConnectionView>> {
-        check_end_user(&self.inner.db, platform_id, end_user_id).await?;
-        Ok(
-            store::connections_of(&self.inner.db, platform_id, end_user_id)
-                .await?
-                .iter()
-                .map(ConnectionView::from)
-                .collect(),
-        )
-    }
-
-    pub async fn connection(
-        &self,
-        platform_id: Uuid,
-        end_user_id: Uuid,
-        app: &str,
-    ) -> ApiResult<ConnectionView> {
-        let slug = AppSlug::parse(&self.inner.apps, app)?;
-        check_end_user(&self.inner.db, platform_id, end_user_id).await?;
-        store::connection(&self.inner.db, platform_id, end_user_id, slug.as_str())
-            .await?
-            .as_ref()
-            .map(ConnectionView::from)
-            .ok_or_else(|| ApiError::not_found(format!("no {slug} connection")))
     }
 
     /// Removes the end user's connection (revoking at the provider when it can).

@@ -11,7 +11,9 @@ pub mod flow;
 pub mod link;
 pub mod provider;
 pub mod routes;
+pub mod settings;
 pub mod store;
 pub mod vault;
+pub mod views;
 
 pub use broker::{AppToken, Broker, TokenError};

@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::activations::{ActivateInput, ActivationView, Deactivated};
-use super::flow::{Authorization, CallbackParams, ConnectionView, MyAppView, PlatformAppView};
+use super::flow::{
+    Authorization, CallbackParams, ConnectInput, ConnectionView, MyAppView, PlatformAppView,
+    ReturnTo,
+};
 use crate::auth::{Admin, EndUserKey, PlatformScope};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, json_or_default};
 use crate::http::response::{Created, Data};
 use crate::state::AppState;
 
@@ -158,10 +161,19 @@ async fn connect(
     State(state): State<AppState>,
     key: EndUserKey,
     ApiPath(app): ApiPath<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Data<Authorization>> {
+    // The body is optional: `{"settings": {...}}` for apps with connect fields.
+    let input: ConnectInput = json_or_default(&body)?;
     state
         .oauth
-        .begin(key.ctx.platform_id, key.end_user_id, &app)
+        .begin(
+            key.ctx.platform_id,
+            key.end_user_id,
+            &app,
+            &input,
+            ReturnTo::Platform,
+        )
         .await
         .map(Data)
 }
@@ -181,8 +193,13 @@ async fn disconnect(
 #[derive(Deserialize)]
 struct StartParams {
     t: Option<String>,
+    /// Connect-field values from the start page's form.
+    #[serde(flatten)]
+    settings: std::collections::BTreeMap<String, String>,
 }
 
+/// A signed start link: straight to the provider, or first a small form asking for
+/// the app's connect fields (a Zendesk subdomain).
 async fn start(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<StartParams>,
@@ -190,7 +207,19 @@ async fn start(
     let token = params
         .t
         .ok_or_else(|| ApiError::bad_request("missing connect link token"))?;
-    let url = state.oauth.begin_from_link(&token).await?;
+    let app = state.oauth.link_app(&token)?;
+    let fields = app.connect_fields();
+    if !fields.is_empty() && params.settings.is_empty() {
+        return Ok(crate::connect_page::start_form(
+            app.display_name(),
+            fields,
+            &token,
+        ));
+    }
+    let input = ConnectInput {
+        settings: params.settings,
+    };
+    let url = state.oauth.begin_from_link(&token, &input).await?;
     found(&url)
 }
 
@@ -203,7 +232,7 @@ async fn callback(
 }
 
 /// 302 to `url`, uncached, without leaking this URL as a referrer.
-fn found(url: &str) -> ApiResult<Response> {
+pub(crate) fn found(url: &str) -> ApiResult<Response> {
     let location =
         HeaderValue::from_str(url).map_err(|_| ApiError::internal("unencodable redirect"))?;
     let mut response = StatusCode::FOUND.into_response();

@@ -39,12 +39,15 @@ pub struct ConnectionRow {
     pub scopes: String,
     pub account_login: Option<String>,
     pub account_label: Option<String>,
+    /// The connection's settings as a JSON object (see `ConnectionSettings`).
+    pub settings_json: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const CONNECTION_COLUMNS: &str = "id, platform_id, end_user_id, app, status, access_token_enc, \
-    refresh_token_enc, expires_at_ms, scopes, account_login, account_label, created_at, updated_at";
+    refresh_token_enc, expires_at_ms, scopes, account_login, account_label, settings_json, \
+    created_at, updated_at";
 
 pub const STATUS_CONNECTED: &str = "connected";
 pub const STATUS_NEEDS_REAUTH: &str = "needs_reauth";
@@ -56,7 +59,14 @@ pub struct StateRow {
     pub app: String,
     pub pkce_verifier_enc: Option<Vec<u8>>,
     pub expires_at_ms: i64,
+    /// Settings given at connect time, as a JSON object.
+    pub settings_json: String,
+    /// Where the browser lands after the callback: `None` for the platform's
+    /// `base_url`, [`RETURN_TO_CONNECT_PAGE`] for the hosted connect page.
+    pub return_to: Option<String>,
 }
+
+pub const RETURN_TO_CONNECT_PAGE: &str = "connect_page";
 
 pub async fn activation(
     db: &Db,
@@ -244,13 +254,15 @@ pub async fn delete_connection(
 pub async fn upsert_connection(tx: &mut Tx, row: &ConnectionRow) -> Result<(), sqlx::Error> {
     tx.execute(
         "INSERT INTO app_connections (id, platform_id, end_user_id, app, status, access_token_enc, \
-         refresh_token_enc, expires_at_ms, scopes, account_login, account_label, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+         refresh_token_enc, expires_at_ms, scopes, account_login, account_label, settings_json, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12) \
          ON CONFLICT (end_user_id, app) DO UPDATE SET id = excluded.id, status = excluded.status, \
          access_token_enc = excluded.access_token_enc, refresh_token_enc = excluded.refresh_token_enc, \
          expires_at_ms = excluded.expires_at_ms, scopes = excluded.scopes, \
          account_login = excluded.account_login, account_label = excluded.account_label, \
-         updated_at = excluded.updated_at",
+         settings_json = excluded.settings_json, updated_at = excluded.updated_at, \
+         refresh_lease_until_ms = NULL",
         &args![
             row.id,
             row.platform_id,
@@ -263,29 +275,44 @@ pub async fn upsert_connection(tx: &mut Tx, row: &ConnectionRow) -> Result<(), s
             row.scopes.as_str(),
             row.account_login.clone(),
             row.account_label.clone(),
-            row.updated_at
+            row.updated_at,
+            row.settings_json.as_str()
         ],
     )
     .await
     .map(|_| ())
 }
 
+/// Refreshed tokens (and the settings the refresh answer updated) for one connection.
+pub struct Refreshed {
+    pub access_token_enc: Vec<u8>,
+    pub refresh_token_enc: Option<Vec<u8>>,
+    pub expires_at_ms: Option<i64>,
+    pub scopes: Option<String>,
+    pub settings_json: String,
+}
+
 /// Saves refreshed tokens on connection `id`.
 pub async fn save_refreshed(
     db: &Db,
     id: Uuid,
-    access_token_enc: Vec<u8>,
-    refresh_token_enc: Option<Vec<u8>>,
-    expires_at_ms: Option<i64>,
-    scopes: Option<String>,
+    refreshed: Refreshed,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     tx.execute(
         "UPDATE app_connections SET status = 'connected', access_token_enc = $2, \
-         refresh_token_enc = $3, expires_at_ms = $4, scopes = COALESCE($5, scopes), updated_at = $6 \
-         WHERE id = $1",
-        &args![id, access_token_enc, refresh_token_enc, expires_at_ms, scopes, now],
+         refresh_token_enc = $3, expires_at_ms = $4, scopes = COALESCE($5, scopes), updated_at = $6, \
+         settings_json = $7 WHERE id = $1",
+        &args![
+            id,
+            refreshed.access_token_enc,
+            refreshed.refresh_token_enc,
+            refreshed.expires_at_ms,
+            refreshed.scopes,
+            now,
+            refreshed.settings_json
+        ],
     )
     .await?;
     tx.commit().await
@@ -346,14 +373,16 @@ pub async fn insert_state(
     .await?;
     tx.execute(
         "INSERT INTO oauth_states (state_hash, platform_id, end_user_id, app, pkce_verifier_enc, \
-         expires_at_ms, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+         expires_at_ms, used_at, settings_json, return_to) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)",
         &args![
             state_hash,
             row.platform_id,
             row.end_user_id,
             row.app.as_str(),
             row.pkce_verifier_enc.clone(),
-            row.expires_at_ms
+            row.expires_at_ms,
+            row.settings_json.as_str(),
+            row.return_to.clone()
         ],
     )
     .await?;
@@ -380,8 +409,8 @@ pub async fn consume_state(
     let row: Option<StateRow> = tx
         .fetch_optional(
             &format!(
-                "SELECT platform_id, end_user_id, app, pkce_verifier_enc, expires_at_ms \
-                 FROM oauth_states WHERE state_hash = $1{}",
+                "SELECT platform_id, end_user_id, app, pkce_verifier_enc, expires_at_ms, \
+                 settings_json, return_to FROM oauth_states WHERE state_hash = $1{}",
                 tx.for_update()
             ),
             &args![state_hash],

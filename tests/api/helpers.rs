@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
+use assistiv::apps::AppRegistry;
 use assistiv::billing::{SharedClock, SystemClock};
 use assistiv::config::Config;
 use assistiv::startup::Application;
@@ -175,11 +176,45 @@ pub async fn spawn_app_with_clock(
     spawn_on(backend, database_url, dir, clock, customise).await
 }
 
+/// A fresh app serving `apps` (the built-in ones plus test doubles).
+pub async fn spawn_app_with_apps(
+    backend: Backend,
+    clock: SharedClock,
+    apps: AppRegistry,
+    customise: impl FnOnce(&mut Config),
+) -> TestApp {
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await),
+    };
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_with(backend, database_url, dir, clock, apps, customise).await
+}
+
 async fn spawn_on(
     backend: Backend,
     database_url: Option<String>,
     dir: Arc<TempDir>,
     clock: SharedClock,
+    customise: impl FnOnce(&mut Config),
+) -> TestApp {
+    spawn_with(
+        backend,
+        database_url,
+        dir,
+        clock,
+        AppRegistry::builtin(),
+        customise,
+    )
+    .await
+}
+
+async fn spawn_with(
+    backend: Backend,
+    database_url: Option<String>,
+    dir: Arc<TempDir>,
+    clock: SharedClock,
+    apps: AppRegistry,
     customise: impl FnOnce(&mut Config),
 ) -> TestApp {
     let mut config = Config::for_data_dir(dir.path().to_path_buf());
@@ -188,7 +223,7 @@ async fn spawn_on(
     config.database_max_connections = 5;
     customise(&mut config);
     let data_dir = config.data_dir.clone();
-    let app = Application::build_with_clock(config, clock)
+    let app = Application::build_with_apps(config, clock, apps)
         .await
         .expect("build application");
     let state = app.state().clone();

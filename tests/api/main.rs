@@ -8,10 +8,12 @@ mod helpers;
 
 mod api_keys;
 mod app_catalog;
+mod app_quirks;
 mod auth;
 mod bad_input;
 mod budgets;
 mod cli;
+mod connect_page;
 mod end_users;
 mod health;
 mod holds;
@@ -26,4 +28,5 @@ mod rate_limits;
 mod revocation;
 mod secrets;
 mod seed_examples;
+mod slack_app;
 mod wallets;

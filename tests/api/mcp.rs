@@ -99,6 +99,27 @@ impl<'a> McpSession<'a> {
         self.request("tools/call", json!({"name": name, "arguments": arguments}))
             .await
     }
+
+    /// A tools/call with a caller-chosen id, through `&self`, so several can run at
+    /// once on one session.
+    pub async fn call_with_id(&self, id: u64, name: &str, arguments: Value) -> Value {
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": name, "arguments": arguments}});
+        let response = self
+            .app
+            .client
+            .post(self.app.url(&self.path))
+            .bearer_auth(&self.key)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Mcp-Session-Id", &self.session)
+            .header("MCP-Protocol-Version", PROTOCOL)
+            .json(&message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        sse_message(&response.text().await.unwrap(), id)
+    }
 }
 
 pub async fn activate_github(app: &TestApp, platform_id: uuid::Uuid) {

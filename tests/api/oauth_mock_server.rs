@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN_TOKEN, Backend, spawn_app};
 use crate::mcp::McpSession;
 
-struct MockServer {
+pub struct MockServer {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Drop for MockServer {
@@ -29,7 +29,7 @@ impl Drop for MockServer {
     }
 }
 
-fn repo(path: &str) -> PathBuf {
+pub fn repo(path: &str) -> PathBuf {
     let path = PathBuf::from(path);
     if path.is_absolute() {
         path
@@ -39,7 +39,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 /// Starts `oauth2-mock-server` on a free loopback port.
-fn oauth2_mock_server() -> MockServer {
+pub fn oauth2_mock_server() -> MockServer {
     let node = repo(
         &std::env::var("ASSISTIV_TEST_NODE22")
             .unwrap_or_else(|_| "tests/peers/node_modules/node/bin/node".into()),

@@ -12,6 +12,11 @@
 //! [`ToolOutput`] into MCP `structuredContent` + text, or an [`AppError`] into a tool error
 //! carrying [`AppError::code`] and [`AppError::upstream_status`].
 
+pub mod oauth;
+#[cfg(feature = "schema")]
+pub mod schema;
+
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -23,6 +28,8 @@ pub use async_trait::async_trait;
 pub use reqwest;
 pub use secrecy;
 use secrecy::SecretString;
+
+pub use oauth::{ConnectField, ConnectionSettings, Revocation, TokenDetails};
 
 /// One third-party app: its identity, OAuth metadata, tools, and how to run them.
 ///
@@ -46,6 +53,52 @@ pub trait App: Send + Sync {
         args: Value,
         ctx: &CallContext,
     ) -> Result<ToolOutput, AppError>;
+
+    // OAuth quirks. The defaults fit an RFC 6749 / RFC 7009 provider; see [`oauth`].
+
+    /// Values the end user gives before the authorize redirect (Zendesk's subdomain),
+    /// stored in the connection's settings and usable as `{name}` in every OAuth URL.
+    fn connect_fields(&self) -> &'static [ConnectField] {
+        &[]
+    }
+
+    /// The authorize URL parameter carrying the scopes: `scope`, or Slack's
+    /// `user_scope` for a token that acts as the user.
+    fn scope_param(&self) -> &'static str {
+        "scope"
+    }
+
+    /// Settings read from the callback's query parameters (Zoho's `accounts-server`
+    /// and `location`). The token exchange and later refreshes go wherever these point,
+    /// carrying the client secret: refuse any value that is not the provider's own
+    /// (an `Err` fails the connection with `invalid_callback`).
+    fn settings_from_callback(
+        &self,
+        query: &BTreeMap<String, String>,
+    ) -> Result<ConnectionSettings, String> {
+        let _ = query;
+        Ok(ConnectionSettings::new())
+    }
+
+    /// Rewrites the token endpoint's JSON answer (code exchange and refresh) into
+    /// RFC 6749's shape before the gateway reads it, e.g. Slack's user token from
+    /// `authed_user` ([`oauth::lift_nested_token`]). An answer with a string `error`
+    /// field is a refusal, whatever the HTTP status.
+    fn normalize_token_response(&self, body: Value) -> Value {
+        body
+    }
+
+    /// Settings and the account to keep from a (normalized) token response, e.g. Zoho's
+    /// `api_domain` or Slack's user and workspace.
+    fn token_details(&self, body: &Value) -> TokenDetails {
+        let _ = body;
+        TokenDetails::default()
+    }
+
+    /// How tokens are revoked at the revoke URL when a connection is removed.
+    fn revocation(&self) -> Revocation {
+        Revocation::Rfc7009
+    }
 }
 
 /// One tool of an app, as listed to MCP clients.
@@ -113,7 +166,9 @@ impl ToolAnnotations {
 /// Static OAuth 2.0 metadata of a provider. Every URL is a default: the gateway's
 /// per-platform configuration may override each one (GitHub Enterprise, regional data
 /// centres, tests), so apps never read these URLs at call time; they get the effective
-/// API base URL in [`CallContext::api_base_url`].
+/// API base URL in [`CallContext::api_base_url`]. URLs may name connection settings as
+/// `{name}` placeholders (`https://{subdomain}.zendesk.com/oauth/tokens`), filled per
+/// connection by the gateway (see [`oauth::fill_template`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthSpec {
     /// Authorization endpoint the browser is sent to.
@@ -156,7 +211,8 @@ pub struct CallContext {
     /// The end user's decrypted, unexpired access token. Never log it.
     pub access_token: SecretString,
     /// Effective API base URL without a trailing slash, e.g. `https://api.github.com`
-    /// or a GitHub Enterprise `https://ghe.example.com/api/v3`.
+    /// or a GitHub Enterprise `https://ghe.example.com/api/v3`, with this connection's
+    /// settings filled in (`https://acme.zendesk.com/api/v2`).
     pub api_base_url: String,
     /// The gateway's pooled client; apps reuse it rather than building their own.
     pub http: reqwest::Client,

@@ -1,0 +1,304 @@
+//! The hosted connect page, for platforms without a UI of their own. The platform
+//! mints a short-lived, single-use link for an end user
+//! (`POST /v1/platforms/{pid}/end-users/{euid}/connect-links`); opening it swaps the
+//! link for a session cookie (`HttpOnly`, `SameSite=Lax`, path `/connect`) and shows the
+//! platform's activated apps with Connect / Disconnect forms. Forms carry a per-session
+//! CSRF token; the OAuth flow returns to the page with the result. No API key is ever in
+//! a URL, and no script runs on the page.
+
+pub mod html;
+pub mod links;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::apps::ConnectField;
+use crate::auth::PlatformScope;
+use crate::error::{ApiResult, Enveloped};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::response::Created;
+use crate::oauth::flow::{ConnectInput, ReturnTo};
+use crate::state::AppState;
+use html::Banner;
+use links::{ConnectLink, PageSession};
+
+const COOKIE: &str = "assistiv_connect";
+
+/// The platform's minting route and the browser's page.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/connect-links",
+            post(mint),
+        )
+        .route("/connect", get(show))
+        .route("/connect/apps/{app}/connect", post(connect))
+        .route("/connect/apps/{app}/disconnect", post(disconnect))
+}
+
+async fn mint(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, euid)): ApiPath<(String, Uuid)>,
+) -> ApiResult<Created<ConnectLink>> {
+    links::mint(&state, scope.platform_id, euid)
+        .await
+        .map(Created)
+}
+
+/// An HTML answer: uncached, unframeable, no referrer, no script, no plugin.
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    // The page is already an answer for people: keep it out of the JSON error envelope.
+    response.extensions_mut().insert(Enveloped);
+    response
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+fn expired() -> Response {
+    html(
+        StatusCode::UNAUTHORIZED,
+        html::message_page(
+            "This link has expired",
+            "Connect links work once and for a short time. Ask for a new one where you got this one.",
+        ),
+    )
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The session behind the request's cookie, with the cookie itself.
+async fn page_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<Option<(PageSession, String)>> {
+    let Some(cookie) = cookie_value(headers) else {
+        return Ok(None);
+    };
+    Ok(links::session(state, &cookie)
+        .await?
+        .map(|session| (session, cookie)))
+}
+
+#[derive(Deserialize)]
+struct ShowParams {
+    /// The link token, on first use only.
+    t: Option<String>,
+    app: Option<String>,
+    status: Option<String>,
+    error: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<ShowParams>,
+) -> ApiResult<Response> {
+    if let Some(token) = params.t {
+        // First use: the link becomes a session cookie, and the token leaves the URL.
+        let Some(session) = links::open(&state, &token).await? else {
+            return Ok(expired());
+        };
+        let secure = if state.oauth.public_url().starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!(
+            "{COOKIE}={session}; Path=/connect; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            links::SESSION_TTL_MS / 1000
+        );
+        let mut response = see_other("/connect");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+        return Ok(response);
+    }
+    let Some((session, cookie)) = page_session(&state, &headers).await? else {
+        return Ok(expired());
+    };
+    let banner = banner(&state, &params);
+    render(&state, session, &cookie, banner.as_ref(), StatusCode::OK).await
+}
+
+/// The result of a round trip, from the landing URL's query.
+fn banner(state: &AppState, params: &ShowParams) -> Option<Banner> {
+    let app = params.app.as_deref()?;
+    let name = state.apps.get(app)?.display_name();
+    Some(match params.status.as_deref() {
+        Some("connected") => Banner {
+            ok: true,
+            text: format!("{name} is connected."),
+        },
+        Some("disconnected") => Banner {
+            ok: true,
+            text: format!("{name} is disconnected."),
+        },
+        _ => Banner {
+            ok: false,
+            text: format!(
+                "{name} could not be connected ({}). You can try again.",
+                params.error.as_deref().unwrap_or("error")
+            ),
+        },
+    })
+}
+
+async fn render(
+    state: &AppState,
+    session: PageSession,
+    cookie: &str,
+    banner: Option<&Banner>,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let apps = state
+        .oauth
+        .my_apps(session.platform_id, session.end_user_id)
+        .await?;
+    let fields_of = |slug: &str| -> &'static [ConnectField] {
+        state
+            .apps
+            .get(slug)
+            .map(|app| app.connect_fields())
+            .unwrap_or(&[])
+    };
+    let csrf = links::csrf_token(state, cookie);
+    Ok(html(
+        status,
+        html::apps_page(&apps, fields_of, &csrf, banner),
+    ))
+}
+
+/// A form post: the session, checked against the form's CSRF token, and the other
+/// fields (connect settings).
+async fn form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut form: BTreeMap<String, String>,
+) -> ApiResult<Option<(PageSession, String, BTreeMap<String, String>)>> {
+    let Some((session, cookie)) = page_session(state, headers).await? else {
+        return Ok(None);
+    };
+    let csrf = form.remove("csrf").unwrap_or_default();
+    links::check_csrf(state, &cookie, &csrf)?;
+    Ok(Some((session, cookie, form)))
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    let Some((session, cookie, settings)) = form_session(&state, &headers, form).await? else {
+        return Ok(expired());
+    };
+    let input = ConnectInput { settings };
+    let begun = state
+        .oauth
+        .begin(
+            session.platform_id,
+            session.end_user_id,
+            &app,
+            &input,
+            ReturnTo::ConnectPage,
+        )
+        .await;
+    match begun {
+        Ok(authorization) => Ok(see_other(&authorization.authorize_url)),
+        // A value the user can fix (a malformed subdomain): the page again, saying why.
+        Err(err) if err.status() == StatusCode::BAD_REQUEST => {
+            let banner = Banner {
+                ok: false,
+                text: err.message().to_owned(),
+            };
+            render(
+                &state,
+                session,
+                &cookie,
+                Some(&banner),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn disconnect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    let Some((session, _, _)) = form_session(&state, &headers, form).await? else {
+        return Ok(expired());
+    };
+    state
+        .oauth
+        .disconnect(session.platform_id, session.end_user_id, &app)
+        .await?;
+    let location = oauth2::url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("app", &app)
+        .append_pair("status", "disconnected")
+        .finish();
+    Ok(see_other(&format!("/connect?{location}")))
+}
+
+/// The signed `/oauth/start` link's form, for an app that needs values first.
+pub fn start_form(app_name: &str, fields: &[ConnectField], link_token: &str) -> Response {
+    html(
+        StatusCode::OK,
+        html::start_form_page(app_name, fields, link_token),
+    )
+}
