@@ -13,6 +13,8 @@ use crate::billing::idempotency::IdempotentRequest;
 use crate::billing::wallets::{self, WalletSettings, WalletTopup, WalletView};
 use crate::billing::{SharedClock, SystemClock};
 use crate::config::{Config, LogFormat, Overrides};
+use crate::skills::store::Listing;
+use crate::skills::{Change, Owner, SkillView, Skills, Source};
 use crate::startup::{Application, shutdown_signal};
 use crate::store::Db;
 use crate::store::platforms as platform_store;
@@ -38,6 +40,11 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_TOOL_TIMEOUT_SECS                         30: longest upstream call of an MCP tool
   ASSISTIV_MCP_ALLOWED_HOSTS                         extra Host values for /mcp (comma-separated)
   ASSISTIV_MCP_ALLOWED_ORIGINS                       extra browser Origins for /mcp (comma-separated)
+  ASSISTIV_BLOB_DIR                                  <data dir>/blobs: encrypted skill blobs
+  ASSISTIV_MAX_SKILL_ZIP_BYTES                       8388608: largest skill upload
+  ASSISTIV_MAX_SKILL_UNPACKED_BYTES                  33554432: a skill's files, unpacked
+  ASSISTIV_MAX_SKILL_FILES                           1000 files per skill
+  ASSISTIV_MAX_SKILL_FILE_BYTES                      8388608: one file, unpacked
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -111,6 +118,43 @@ enum AdminCommand {
     App {
         #[command(subcommand)]
         command: AppCommand,
+    },
+    /// Public skills (every platform sees them).
+    Skills {
+        #[command(subcommand)]
+        command: SkillsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SkillsCommand {
+    /// Publish a skill zip as a public skill (a new version when the name exists).
+    Upload {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The zipped skill folder (SKILL.md at its root or in its one top folder).
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List public skills (`--all` adds platforms' private ones).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a skill (and its blob once no skill uses it).
+    Delete {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        id: Uuid,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -281,6 +325,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::App { command },
         } => app_command(command).await,
+        Command::Admin {
+            command: AdminCommand::Skills { command },
+        } => skills_command(command).await,
     }
 }
 
@@ -610,6 +657,80 @@ async fn app_command(command: AppCommand) -> anyhow::Result<()> {
             for view in &views {
                 print_activation(view);
             }
+            Ok(())
+        }
+    }
+}
+
+async fn skills_catalog(store: &StoreArgs) -> anyhow::Result<Skills> {
+    let config = store.load(store.overrides())?;
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    let master_key = crate::master_key::MasterKey::load(&config)?;
+    Ok(Skills::from_config(
+        db,
+        &config,
+        &master_key,
+        std::sync::Arc::new(SystemClock),
+    ))
+}
+
+fn print_skill(skill: &SkillView) {
+    println!(
+        "{}  {} {}  ({}, {} file(s), {} bytes)",
+        skill.id, skill.name, skill.version, skill.visibility, skill.file_count, skill.size_bytes
+    );
+    println!("    {}", skill.description);
+    if let Some(overall) = skill.reviews.overall {
+        println!("    reviews: {overall}/5 from {}", skill.reviews.count);
+    }
+}
+
+async fn skills_command(command: SkillsCommand) -> anyhow::Result<()> {
+    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    match command {
+        SkillsCommand::Upload { store, file, json } => {
+            let zip = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let skills = skills_catalog(&store).await?;
+            let (skill, change) = skills
+                .publish_zip(zip.into(), Owner::Public, Source::Operator)
+                .await
+                .map_err(api)?;
+            if json {
+                return print_json(&serde_json::json!({"change": change, "skill": skill}));
+            }
+            let what = match change {
+                Change::Created => "Published",
+                Change::NewVersion => "Published a new version of",
+                Change::Unchanged => "Unchanged:",
+            };
+            println!("{what} the public skill {} {}.", skill.name, skill.version);
+            print_skill(&skill);
+            Ok(())
+        }
+        SkillsCommand::List { store, all, json } => {
+            let skills = skills_catalog(&store).await?;
+            let listing = if all { Listing::All } else { Listing::Public };
+            let (rows, _) = skills.list(listing, i64::MAX, 0).await.map_err(api)?;
+            if json {
+                return print_json(&rows);
+            }
+            if rows.is_empty() {
+                println!("No skills.");
+            }
+            for skill in &rows {
+                print_skill(skill);
+            }
+            Ok(())
+        }
+        SkillsCommand::Delete { store, id, json } => {
+            let skills = skills_catalog(&store).await?;
+            skills.delete_any(id).await.map_err(api)?;
+            if json {
+                return print_json(&serde_json::json!({"id": id, "deleted": true}));
+            }
+            println!("Deleted skill {id}.");
             Ok(())
         }
     }

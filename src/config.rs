@@ -54,6 +54,17 @@ pub struct Config {
     /// Extra browser `Origin`s the MCP endpoint accepts (comma-separated), besides
     /// loopback and the public URL's origin.
     pub mcp_allowed_origins: Option<String>,
+    /// Where skill blobs (encrypted, content-addressed) are kept; `<data_dir>/blobs`
+    /// when absent. Instances sharing a database must share this directory.
+    pub blob_dir: Option<PathBuf>,
+    /// Largest skill zip accepted by the upload routes, in bytes.
+    pub max_skill_zip_bytes: usize,
+    /// Largest total size of a skill's files once unpacked, in bytes.
+    pub max_skill_unpacked_bytes: u64,
+    /// Most files in one skill.
+    pub max_skill_files: usize,
+    /// Largest single file of a skill once unpacked, in bytes.
+    pub max_skill_file_bytes: u64,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -75,6 +86,11 @@ const SETTINGS: &[&str] = &[
     "TOOL_TIMEOUT_SECS",
     "MCP_ALLOWED_HOSTS",
     "MCP_ALLOWED_ORIGINS",
+    "BLOB_DIR",
+    "MAX_SKILL_ZIP_BYTES",
+    "MAX_SKILL_UNPACKED_BYTES",
+    "MAX_SKILL_FILES",
+    "MAX_SKILL_FILE_BYTES",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -89,6 +105,10 @@ struct Defaults {
     hold_ttl_secs: u64,
     hold_sweep_interval_ms: u64,
     tool_timeout_secs: u64,
+    max_skill_zip_bytes: usize,
+    max_skill_unpacked_bytes: u64,
+    max_skill_files: usize,
+    max_skill_file_bytes: u64,
 }
 
 impl Default for Defaults {
@@ -103,6 +123,10 @@ impl Default for Defaults {
             hold_ttl_secs: 900,
             hold_sweep_interval_ms: 5_000,
             tool_timeout_secs: 30,
+            max_skill_zip_bytes: 8 * 1024 * 1024,
+            max_skill_unpacked_bytes: 32 * 1024 * 1024,
+            max_skill_files: 1000,
+            max_skill_file_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -175,6 +199,13 @@ impl Config {
             "ASSISTIV_HOLD_SWEEP_INTERVAL_MS must be at least 10"
         );
         anyhow::ensure!(
+            self.max_skill_zip_bytes >= 1024
+                && self.max_skill_unpacked_bytes >= 1024
+                && self.max_skill_files >= 1
+                && self.max_skill_file_bytes >= 1024,
+            "ASSISTIV_MAX_SKILL_* limits must be at least 1024 bytes (and 1 file)"
+        );
+        anyhow::ensure!(
             self.database_max_connections >= 2,
             "ASSISTIV_DATABASE_MAX_CONNECTIONS must be at least 2"
         );
@@ -194,6 +225,13 @@ impl Config {
         let (scheme, rest) = url.split_once("://")?;
         let authority = rest.split('/').next()?.to_owned();
         Some((scheme.to_owned(), authority))
+    }
+
+    /// The directory holding skill blobs.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.blob_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("blobs"))
     }
 
     /// `Host` values the MCP endpoint accepts.
@@ -252,6 +290,11 @@ impl Config {
             tool_timeout_secs: defaults.tool_timeout_secs,
             mcp_allowed_hosts: None,
             mcp_allowed_origins: None,
+            blob_dir: None,
+            max_skill_zip_bytes: defaults.max_skill_zip_bytes,
+            max_skill_unpacked_bytes: defaults.max_skill_unpacked_bytes,
+            max_skill_files: defaults.max_skill_files,
+            max_skill_file_bytes: defaults.max_skill_file_bytes,
         }
     }
 }

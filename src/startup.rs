@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::master_key::MasterKey;
 use crate::oauth::{self, Broker};
 use crate::ratelimit::RateLimiter;
+use crate::skills::{self, Skills};
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
@@ -101,6 +102,7 @@ impl Application {
             config.public_url(),
             clock.clone(),
         )?;
+        let skills = Skills::from_config(db.clone(), &config, &master_key, clock.clone());
         let state = AppState {
             db,
             auth,
@@ -113,6 +115,7 @@ impl Application {
             apps,
             oauth,
             usage,
+            skills,
         };
         let router = router(state.clone(), shutdown.child_token())?;
         Ok(Self {
@@ -167,6 +170,7 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .route("/readyz", get(health::readyz))
         .merge(management::router(state.clone()))
         .merge(admin::router())
+        .merge(skills::routes::router(&state))
         .merge(mcp)
         .merge(oauth::routes::public())
         .merge(connect_page::router())

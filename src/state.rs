@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::master_key::MasterKey;
 use crate::oauth::Broker;
 use crate::ratelimit::RateLimiter;
+use crate::skills::Skills;
 use crate::store::Db;
 use crate::tenancy::rate_limits::LimitsCache;
 use crate::usage::UsageLogger;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub usage: UsageLogger,
     /// The OAuth broker: app activations, connections, end users' tokens.
     pub oauth: Broker,
+    /// The skills catalog and its encrypted blob store.
+    pub skills: Skills,
 }
 
 impl AppState {

@@ -29,6 +29,18 @@ impl Vault {
 
     /// Encrypts `plaintext` bound to `aad`.
     pub fn seal(&self, plaintext: &SecretString, aad: &str) -> Result<Vec<u8>, VaultError> {
+        self.seal_bytes(plaintext.expose_secret().as_bytes(), aad)
+    }
+
+    /// Decrypts what [`Vault::seal`] produced with the same `aad`.
+    pub fn open(&self, sealed: &[u8], aad: &str) -> Result<SecretString, VaultError> {
+        String::from_utf8(self.open_bytes(sealed, aad)?)
+            .map(SecretString::from)
+            .map_err(|_| VaultError)
+    }
+
+    /// Encrypts binary `plaintext` (skill blobs, for instance) bound to `aad`.
+    pub fn seal_bytes(&self, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, VaultError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = self
@@ -36,7 +48,7 @@ impl Vault {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: plaintext.expose_secret().as_bytes(),
+                    msg: plaintext,
                     aad: aad.as_bytes(),
                 },
             )
@@ -47,14 +59,13 @@ impl Vault {
         Ok(sealed)
     }
 
-    /// Decrypts what [`Vault::seal`] produced with the same `aad`.
-    pub fn open(&self, sealed: &[u8], aad: &str) -> Result<SecretString, VaultError> {
+    /// Decrypts what [`Vault::seal_bytes`] produced with the same `aad`.
+    pub fn open_bytes(&self, sealed: &[u8], aad: &str) -> Result<Vec<u8>, VaultError> {
         if sealed.len() <= NONCE_LEN {
             return Err(VaultError);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let plaintext = self
-            .cipher
+        self.cipher
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -62,9 +73,6 @@ impl Vault {
                     aad: aad.as_bytes(),
                 },
             )
-            .map_err(|_| VaultError)?;
-        String::from_utf8(plaintext)
-            .map(SecretString::from)
             .map_err(|_| VaultError)
     }
 }
@@ -87,6 +95,11 @@ pub mod aad {
 
     pub fn refresh_token(connection_id: Uuid) -> String {
         format!("connection:{connection_id}:refresh_token")
+    }
+
+    /// A skill blob is bound to its content address.
+    pub fn skill_blob(sha256: &str) -> String {
+        format!("skill_blob:{sha256}")
     }
 }
 

@@ -53,7 +53,7 @@ struct Peers {
     dir: PathBuf,
 }
 
-fn repo_path(path: &str) -> PathBuf {
+pub fn repo_path(path: &str) -> PathBuf {
     let path = PathBuf::from(path);
     if path.is_absolute() {
         path
@@ -96,7 +96,7 @@ fn peers() -> Peers {
 }
 
 /// Runs a peer to completion; its stdout's last line, as JSON.
-async fn run_peer(program: &Path, args: &[&str], key: &str, what: &str) -> Value {
+pub async fn run_peer(program: &Path, args: &[&str], key: &str, what: &str) -> Value {
     let started = std::time::Instant::now();
     let output = tokio::time::timeout(
         PEER_TIMEOUT,

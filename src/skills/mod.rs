@@ -1,0 +1,29 @@
+//! Skills (SPEC section 10): a catalog of agent-fetchable folders, each a
+//! `SKILL.md` (front matter: name, description, version; then instructions) plus
+//! files. Public skills come from the operator, private ones from a platform
+//! (`POST /v1/skills`) or its agents (`create_skill`).
+//!
+//! - [`intake`]: zip → [`folder::Folder`], refusing traversal, absolute paths,
+//!   symlinks, too many files and bombs (caught while inflating);
+//! - [`folder`]: the normalised folder, its canonical encoding and content address;
+//! - [`manifest`]: `SKILL.md` front matter;
+//! - [`blobs`]: the [`blobs::BlobStore`] trait (filesystem by default), blobs
+//!   AES-256-GCM sealed under the master key and shared by identical folders;
+//! - [`catalog`]: publish / read / delete / review; [`store`], [`search`] and
+//!   [`reviews`] speak SQL (search with FTS5 BM25 or PostgreSQL `ts_rank`);
+//! - [`tools`]: the five MCP tools; [`routes`]: the REST surface.
+
+pub mod agent_folder;
+pub mod blobs;
+pub mod catalog;
+pub mod folder;
+pub mod intake;
+pub mod manifest;
+pub mod reviews;
+pub mod routes;
+pub mod search;
+pub mod store;
+pub mod tool_specs;
+pub mod tools;
+
+pub use catalog::{Change, Owner, SkillView, Skills, Source};

@@ -1,0 +1,223 @@
+//! Agents' reviews: 1-5 on correctness, clarity, safety and usefulness, with an
+//! optional comment; one per end user per skill version. Aggregates shown beside
+//! a skill cover its current version. A platform reads its own end users'
+//! reviews in full; other platforms' reviewers stay out of sight.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::store::ReviewTotals;
+use crate::args;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Db, is_unique_violation};
+
+const MAX_COMMENT_CHARS: usize = 2000;
+
+/// The four scores as sent (`scores: {correctness, clarity, safety, usefulness}`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Scores {
+    pub correctness: i64,
+    pub clarity: i64,
+    pub safety: i64,
+    pub usefulness: i64,
+}
+
+impl Scores {
+    pub fn validate(self) -> ApiResult<Self> {
+        for (name, value) in [
+            ("correctness", self.correctness),
+            ("clarity", self.clarity),
+            ("safety", self.safety),
+            ("usefulness", self.usefulness),
+        ] {
+            if !(1..=5).contains(&value) {
+                return Err(ApiError::bad_request(format!(
+                    "scores.{name} must be an integer from 1 to 5"
+                )));
+            }
+        }
+        Ok(self)
+    }
+}
+
+pub fn validate_comment(comment: Option<String>) -> ApiResult<Option<String>> {
+    let comment = comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
+    {
+        return Err(ApiError::bad_request(format!(
+            "comment must be at most {MAX_COMMENT_CHARS} characters"
+        )));
+    }
+    Ok(comment)
+}
+
+/// Averages of the current version's reviews (`null` scores while there are none).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Scorecard {
+    pub count: i64,
+    pub correctness: Option<f64>,
+    pub clarity: Option<f64>,
+    pub safety: Option<f64>,
+    pub usefulness: Option<f64>,
+    /// The mean of the four.
+    pub overall: Option<f64>,
+}
+
+impl From<ReviewTotals> for Scorecard {
+    fn from(t: ReviewTotals) -> Self {
+        let avg =
+            |sum: i64| (t.review_count > 0).then(|| round2(sum as f64 / t.review_count as f64));
+        let overall = (t.review_count > 0).then(|| {
+            round2(
+                (t.correctness_sum + t.clarity_sum + t.safety_sum + t.usefulness_sum) as f64
+                    / (4 * t.review_count) as f64,
+            )
+        });
+        Self {
+            count: t.review_count,
+            correctness: avg(t.correctness_sum),
+            clarity: avg(t.clarity_sum),
+            safety: avg(t.safety_sum),
+            usefulness: avg(t.usefulness_sum),
+            overall,
+        }
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Review {
+    pub id: Uuid,
+    pub skill_id: Uuid,
+    pub skill_version: String,
+    pub platform_id: Uuid,
+    pub end_user_id: Uuid,
+    pub correctness: i64,
+    pub clarity: i64,
+    pub safety: i64,
+    pub usefulness: i64,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, skill_id, skill_version, platform_id, end_user_id, \
+    CAST(correctness AS BIGINT) AS correctness, CAST(clarity AS BIGINT) AS clarity, \
+    CAST(safety AS BIGINT) AS safety, CAST(usefulness AS BIGINT) AS usefulness, \
+    comment, created_at";
+
+pub struct NewReview {
+    pub skill_id: Uuid,
+    pub skill_version: String,
+    pub platform_id: Uuid,
+    pub end_user_id: Uuid,
+    pub scores: Scores,
+    pub comment: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// Records a review; 409 when this end user already reviewed this version.
+pub async fn insert(db: &Db, review: NewReview) -> ApiResult<Review> {
+    let sql = format!(
+        "INSERT INTO skill_reviews (id, skill_id, skill_version, platform_id, end_user_id, \
+         correctness, clarity, safety, usefulness, comment, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+    );
+    let mut tx = db.begin().await?;
+    let inserted = tx
+        .fetch_one::<Review>(
+            &sql,
+            &args![
+                Uuid::now_v7(),
+                review.skill_id,
+                review.skill_version.as_str(),
+                review.platform_id,
+                review.end_user_id,
+                review.scores.correctness,
+                review.scores.clarity,
+                review.scores.safety,
+                review.scores.usefulness,
+                review.comment,
+                review.now
+            ],
+        )
+        .await;
+    match inserted {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(row)
+        }
+        Err(err) if is_unique_violation(&err) => Err(ApiError::conflict(format!(
+            "this end user already reviewed version {} of this skill",
+            review.skill_version
+        ))),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Newest first: every review of a skill, or only those of one platform's end users.
+pub async fn list(
+    db: &Db,
+    skill_id: Uuid,
+    platform_id: Option<Uuid>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Review>, i64), sqlx::Error> {
+    let filter = match platform_id {
+        Some(_) => "skill_id = $1 AND platform_id = $2",
+        None => "skill_id = $1 AND $2 IS NULL",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM skill_reviews WHERE {filter} \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    );
+    let rows = db
+        .fetch_all(&sql, &args![skill_id, platform_id, limit, offset])
+        .await?;
+    let count = format!("SELECT COUNT(*) FROM skill_reviews WHERE {filter}");
+    let total: Vec<(i64,)> = db.fetch_all(&count, &args![skill_id, platform_id]).await?;
+    Ok((rows, total.first().map_or(0, |t| t.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn scores_are_one_to_five() {
+        let ok = Scores {
+            correctness: 5,
+            clarity: 1,
+            safety: 3,
+            usefulness: 4,
+        };
+        assert!(ok.validate().is_ok());
+        assert!(Scores { safety: 0, ..ok }.validate().is_err());
+        assert!(Scores { clarity: 6, ..ok }.validate().is_err());
+        assert!(validate_comment(Some("x".repeat(2001))).is_err());
+        assert_eq!(validate_comment(Some("  ".into())).unwrap(), None);
+    }
+
+    #[test]
+    fn scorecards_average_the_totals() {
+        let card = Scorecard::from(ReviewTotals {
+            review_count: 3,
+            correctness_sum: 14,
+            clarity_sum: 12,
+            safety_sum: 15,
+            usefulness_sum: 10,
+        });
+        assert_eq!(card.correctness, Some(4.67));
+        assert_eq!(card.overall, Some(4.25));
+        assert_eq!(Scorecard::from(ReviewTotals::default()).overall, None);
+    }
+}

@@ -1,0 +1,274 @@
+//! HTTP surface of the catalog. Platforms (`sk-plat_*`): `POST /v1/skills` (the
+//! zip itself as the body, a private skill), `GET /v1/skills`, `GET`/`DELETE
+//! /v1/skills/{id}`, `GET /v1/skills/{id}/reviews`. The operator: the same under
+//! `/admin/v1/skills` for public skills. Upload routes accept bodies up to
+//! `ASSISTIV_MAX_SKILL_ZIP_BYTES` instead of the global limit.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::catalog::{Change, Owner, SkillView, Source};
+use super::reviews::{Review, Scorecard};
+use super::store::Listing;
+use crate::auth::{Admin, PlatformKey};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::response::{Data, PageRequest, Paged};
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let upload_limit = DefaultBodyLimit::max(state.config.max_skill_zip_bytes);
+    let uploads = Router::new()
+        .route("/v1/skills", get(list).post(upload))
+        .route("/admin/v1/skills", get(admin_list).post(admin_upload))
+        .layer(upload_limit);
+    Router::new()
+        .merge(uploads)
+        .route("/v1/skills/{id}", get(show).delete(remove))
+        .route("/v1/skills/{id}/reviews", get(reviews))
+        .route(
+            "/admin/v1/skills/{id}",
+            get(admin_show).delete(admin_remove),
+        )
+        .route("/admin/v1/skills/{id}/reviews", get(admin_reviews))
+}
+
+/// The body of an upload: a zip, said so by its content type.
+fn zip_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    if !mime.eq_ignore_ascii_case("application/zip")
+        && !mime.eq_ignore_ascii_case("application/x-zip-compressed")
+    {
+        return Err(ApiError::unsupported_media_type(
+            "send the skill folder zipped, with Content-Type: application/zip",
+        ));
+    }
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(
+            "the zip is over the skill upload cap (ASSISTIV_MAX_SKILL_ZIP_BYTES)",
+        ),
+        _ => ApiError::bad_request(rejection.body_text()),
+    })?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the body is empty: send the zip"));
+    }
+    Ok(body)
+}
+
+#[derive(Serialize)]
+struct Published {
+    change: Change,
+    #[serde(flatten)]
+    skill: SkillView,
+}
+
+/// 201 for a new skill, 200 for a new version or the same folder again.
+fn published((skill, change): (SkillView, Change)) -> Response {
+    let status = match change {
+        Change::Created => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({"data": Published { change, skill }})),
+    )
+        .into_response()
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    PlatformKey(key): PlatformKey,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let zip = zip_body(&headers, body)?;
+    state
+        .skills
+        .publish_zip(zip, Owner::Platform(key.platform_id), Source::Platform)
+        .await
+        .map(published)
+}
+
+async fn admin_upload(
+    State(state): State<AppState>,
+    _: Admin,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let zip = zip_body(&headers, body)?;
+    state
+        .skills
+        .publish_zip(zip, Owner::Public, Source::Operator)
+        .await
+        .map(published)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    page: Option<u32>,
+    limit: Option<u32>,
+    /// `all` (default), `private` or `public`.
+    visibility: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    PlatformKey(key): PlatformKey,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Paged<SkillView>> {
+    let page = PageRequest::parse(query.page, query.limit)?;
+    let listing = match query.visibility.as_deref().unwrap_or("all") {
+        "all" => Listing::VisibleTo(key.platform_id),
+        "private" => Listing::PrivateOf(key.platform_id),
+        "public" => Listing::Public,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "visibility must be all, private or public (not '{other}')"
+            )));
+        }
+    };
+    let (skills, total) = state
+        .skills
+        .list(listing, i64::from(page.limit), page.offset())
+        .await?;
+    Ok(page.into_page(skills, total))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    PlatformKey(key): PlatformKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Data<SkillView>> {
+    let row = state.skills.visible(key.platform_id, id).await?;
+    Ok(Data(row.into()))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    PlatformKey(key): PlatformKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Data<serde_json::Value>> {
+    state.skills.delete_private(key.platform_id, id).await?;
+    Ok(Data(serde_json::json!({"id": id, "deleted": true})))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageParams {
+    page: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// A page of reviews and the scorecard of the skill's current version.
+#[derive(Serialize)]
+struct ReviewPage {
+    data: Vec<Review>,
+    total: i64,
+    page: u32,
+    limit: u32,
+    scorecard: Scorecard,
+}
+
+impl IntoResponse for ReviewPage {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
+
+/// The reviews this platform's end users wrote (others' stay private to their
+/// platforms), beside the scorecard over everyone's.
+async fn reviews(
+    State(state): State<AppState>,
+    PlatformKey(key): PlatformKey,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<PageParams>,
+) -> ApiResult<ReviewPage> {
+    let page = PageRequest::parse(query.page, query.limit)?;
+    let skill = state.skills.visible(key.platform_id, id).await?;
+    let (data, total) = state
+        .skills
+        .reviews(
+            id,
+            Some(key.platform_id),
+            i64::from(page.limit),
+            page.offset(),
+        )
+        .await?;
+    Ok(ReviewPage {
+        data,
+        total,
+        page: page.page,
+        limit: page.limit,
+        scorecard: skill.totals.into(),
+    })
+}
+
+async fn admin_list(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Paged<SkillView>> {
+    let page = PageRequest::parse(query.page, query.limit)?;
+    let listing = match query.visibility.as_deref().unwrap_or("public") {
+        "public" => Listing::Public,
+        "all" => Listing::All,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "visibility must be public or all (not '{other}')"
+            )));
+        }
+    };
+    let (skills, total) = state
+        .skills
+        .list(listing, i64::from(page.limit), page.offset())
+        .await?;
+    Ok(page.into_page(skills, total))
+}
+
+async fn admin_show(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Data<SkillView>> {
+    state.skills.get_any(id).await.map(Data)
+}
+
+async fn admin_remove(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Data<serde_json::Value>> {
+    state.skills.delete_any(id).await?;
+    Ok(Data(serde_json::json!({"id": id, "deleted": true})))
+}
+
+async fn admin_reviews(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<PageParams>,
+) -> ApiResult<ReviewPage> {
+    let page = PageRequest::parse(query.page, query.limit)?;
+    let skill = state.skills.get_any(id).await?;
+    let (data, total) = state
+        .skills
+        .reviews(id, None, i64::from(page.limit), page.offset())
+        .await?;
+    Ok(ReviewPage {
+        data,
+        total,
+        page: page.page,
+        limit: page.limit,
+        scorecard: skill.reviews,
+    })
+}
