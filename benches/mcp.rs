@@ -4,9 +4,15 @@
 //! start (no coordinated omission), then closed-loop saturation. Budgets, rate
 //! limits (a generous RPM) and usage logging stay on.
 //!
+//! The gateway is the release `assistiv serve` binary in its own process (SQLite in
+//! a temporary data directory), so its CPU time per request is measured apart from
+//! the load generator's: user + system time from `/proc/<pid>/stat` before and
+//! after each scenario, divided by the requests served.
+//!
 //! `cargo bench --bench mcp` (`BENCH_RATE`, `BENCH_SECS`, `BENCH_WORKERS` tune it;
-//! `BENCH_APPS=github,zoho-mail,zendesk` activates and connects more apps, so
-//! `tools/list` carries all their tools, and adds `tools/call zendesk_get_me`).
+//! `BENCH_APPS` picks the apps activated and connected, all four by default, so
+//! `tools/list` carries all their tools; with Zendesk it adds `tools/call
+//! zendesk_get_me`).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,12 +21,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assistiv::config::Config;
-use assistiv::startup::Application;
 use axum::Json;
 use axum::routing::{get, post};
-use secrecy::SecretString;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 /// JSON-RPC ids must be unique within a session: concurrent requests share one.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(10);
@@ -50,6 +55,13 @@ async fn github_stand_in() -> String {
         .route("/oauth/tokens", token("zendesk_bench"))
         .route("/oauth/v2/token", token("zoho_bench"))
         .route(
+            "/api/oauth.v2.access",
+            post(|| async {
+                Json(json!({"ok": true, "app_id": "A0KRD7HC3", "team": {"id": "T9TK3CUKW", "name": "Bench"},
+                    "authed_user": {"id": "U1234", "scope": "chat:write", "access_token": "xoxp-bench", "token_type": "user"}}))
+            }),
+        )
+        .route(
             "/user",
             get(|| async {
                 Json(json!({"login": "octocat", "id": 1, "name": "The Octocat", "public_repos": 8,
@@ -73,18 +85,63 @@ async fn github_stand_in() -> String {
 struct Gateway {
     url: String,
     eu_key: String,
+    /// The `assistiv serve` process (killed on drop).
+    process: Child,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// CPU time (user + system) the gateway process has used so far.
+    fn cpu_time(&self) -> Duration {
+        let pid = self.process.id().unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // Fields after the command name (which may hold spaces) in parentheses.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let hz = 100; // USER_HZ on Linux
+        Duration::from_secs_f64(ticks as f64 / hz as f64)
+    }
+}
+
+/// Starts `assistiv serve` on a free port and reads the first-start platform from
+/// what it prints.
+async fn start_gateway() -> (Child, String, String, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut process = Command::new(env!("CARGO_BIN_EXE_assistiv"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ASSISTIV_DATA_DIR", dir.path())
+        .env("ASSISTIV_ADMIN_TOKEN", ADMIN)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+    let (mut pid, mut key, mut url) = (None, None, None);
+    while url.is_none() {
+        let line = lines.next_line().await.unwrap().expect("gateway exited");
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("platform id:") {
+            pid = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("platform key:") {
+            key = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("Assistiv is listening on ") {
+            url = Some(v.trim().to_owned());
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (process, url.unwrap(), pid.unwrap(), key.unwrap(), dir)
 }
 
 async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path().to_path_buf());
-    config.admin_token = Some(SecretString::from(ADMIN));
-    std::mem::forget(dir);
-    let app = Application::build(config).await.unwrap();
-    let url = format!("http://{}", app.addr().unwrap());
-    let created = app.provisioned.as_ref().unwrap();
-    let (pid, key) = (created.platform.id, created.api_key.raw_key.clone());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (process, url, pid, key, data_dir) = start_gateway().await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -105,6 +162,7 @@ async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
         .to_owned();
     for (app, token_path) in [
         ("github", "/login/oauth/access_token"),
+        ("slack", "/api/oauth.v2.access"),
         ("zoho-mail", "/oauth/v2/token"),
         ("zendesk", "/oauth/tokens"),
     ] {
@@ -142,7 +200,12 @@ async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
             .unwrap();
         assert_eq!(callback.status(), 302);
     }
-    Gateway { url, eu_key }
+    Gateway {
+        url,
+        eu_key,
+        process,
+        _data_dir: data_dir,
+    }
 }
 
 fn url_query(url: &str) -> HashMap<String, String> {
@@ -216,15 +279,27 @@ async fn mcp(client: &reqwest::Client, gw: &Gateway, session: &str, body: Value)
         .unwrap()
 }
 
-fn report(name: &str, offered: Option<u64>, mut latencies: Vec<Duration>, elapsed: Duration) {
+fn report(
+    name: &str,
+    offered: Option<u64>,
+    mut latencies: Vec<Duration>,
+    elapsed: Duration,
+    gateway_cpu: Option<Duration>,
+) {
     latencies.sort();
     let pct = |p: f64| {
         latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
             * 1e3
     };
     let offered = offered.map_or("saturation".to_owned(), |r| format!("{r} req/s"));
+    let cpu = gateway_cpu.map_or(String::new(), |cpu| {
+        format!(
+            "  gateway CPU {:.3} ms/request",
+            cpu.as_secs_f64() * 1e3 / latencies.len() as f64
+        )
+    });
     println!(
-        "{name:<34} {offered:>12}  {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
+        "{name:<34} {offered:>12}  {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests){cpu}",
         latencies.len() as f64 / elapsed.as_secs_f64(),
         pct(0.50),
         pct(0.99),
@@ -293,7 +368,8 @@ async fn main() {
     let rate = env_u64("BENCH_RATE", 500);
     let secs = env_u64("BENCH_SECS", 10);
     let workers = env_u64("BENCH_WORKERS", 32);
-    let apps_env = std::env::var("BENCH_APPS").unwrap_or_else(|_| "github".to_owned());
+    let apps_env =
+        std::env::var("BENCH_APPS").unwrap_or_else(|_| "github,slack,zoho-mail,zendesk".to_owned());
     let apps: Vec<&str> = apps_env.split(',').map(str::trim).collect();
     assert!(apps.contains(&"github"), "BENCH_APPS must include github");
     let stand_in = github_stand_in().await;
@@ -369,15 +445,30 @@ async fn main() {
     };
 
     let (l, e) = open_loop(rate, secs, direct.clone()).await;
-    report("direct GET /user on the stand-in", Some(rate), l, e);
+    report("direct GET /user on the stand-in", Some(rate), l, e, None);
+    let cpu = gw.cpu_time();
     let (l, e) = open_loop(rate, secs, list.clone()).await;
-    report("MCP tools/list", Some(rate), l, e);
+    report(
+        "MCP tools/list",
+        Some(rate),
+        l,
+        e,
+        Some(gw.cpu_time() - cpu),
+    );
+    let cpu = gw.cpu_time();
     let (l, e) = open_loop(rate, secs, call.clone()).await;
-    report("MCP tools/call github_get_me", Some(rate), l, e);
+    report(
+        "MCP tools/call github_get_me",
+        Some(rate),
+        l,
+        e,
+        Some(gw.cpu_time() - cpu),
+    );
     if apps.contains(&"zendesk") {
-        let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
+        let (shared, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
         let zendesk = move || {
-            let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
+            let gw = &shared;
+            let (gw, client, sid) = (Arc::clone(gw), client.clone(), sid.clone());
             async move {
                 let body = mcp(
                     &client,
@@ -390,13 +481,28 @@ async fn main() {
                 assert!(body.contains("Johnny Agent"), "{body}");
             }
         };
+        let cpu = gw.cpu_time();
         let (l, e) = open_loop(rate, secs, zendesk).await;
-        report("MCP tools/call zendesk_get_me", Some(rate), l, e);
+        report(
+            "MCP tools/call zendesk_get_me",
+            Some(rate),
+            l,
+            e,
+            Some(gw.cpu_time() - cpu),
+        );
     }
     let (l, e) = saturate(workers, secs, direct).await;
-    report("direct GET /user on the stand-in", None, l, e);
+    report("direct GET /user on the stand-in", None, l, e, None);
+    let cpu = gw.cpu_time();
     let (l, e) = saturate(workers, secs, list).await;
-    report("MCP tools/list", None, l, e);
+    report("MCP tools/list", None, l, e, Some(gw.cpu_time() - cpu));
+    let cpu = gw.cpu_time();
     let (l, e) = saturate(workers, secs, call).await;
-    report("MCP tools/call github_get_me", None, l, e);
+    report(
+        "MCP tools/call github_get_me",
+        None,
+        l,
+        e,
+        Some(gw.cpu_time() - cpu),
+    );
 }

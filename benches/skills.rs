@@ -7,7 +7,8 @@
 //! usage logging on.
 //!
 //! `cargo bench --bench skills` (`BENCH_SKILLS`, `BENCH_QUERIES`, `BENCH_RATE`,
-//! `BENCH_SECS`; PostgreSQL at `TEST_POSTGRES_URL`, skipped with `BENCH_NO_POSTGRES=1`).
+//! `BENCH_SECS`; PostgreSQL at `TEST_POSTGRES_URL`, skipped with `BENCH_NO_POSTGRES=1`,
+//! its database kept for inspection with `BENCH_KEEP_DB=1`).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -323,6 +324,10 @@ async fn main() {
     postgres.database_url = Some(SecretString::from(format!("{base}/{name}")));
     postgres.database_max_connections = 16;
     run("postgres", postgres).await;
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        println!("kept database {name} (BENCH_KEEP_DB)");
+        return;
+    }
     sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
         .execute(&mut admin)
         .await

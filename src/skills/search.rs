@@ -1,8 +1,9 @@
 //! Ranked text search over name, description and the SKILL.md body, with each
 //! database's own engine: SQLite FTS5 (BM25, weighted 8/4/1) and PostgreSQL
-//! full text (a weighted `tsvector` with a GIN index, `ts_rank`). Results hold
-//! public skills and the caller's platform's private ones, best first: skills
-//! with every word of the query, then skills with some.
+//! full text (weighted `tsvector`s with GIN indexes, `ts_rank`: name and
+//! description matches first, then body-only ones). Results hold public skills
+//! and the caller's platform's private ones, best first: skills with every word
+//! of the query, then skills with some.
 
 use uuid::Uuid;
 
@@ -92,30 +93,131 @@ async fn ranked(
     limit: i64,
 ) -> Result<Vec<Hit>, sqlx::Error> {
     let expression = match_expression(db.backend(), terms, every);
-    let sql = match db.backend() {
-        Backend::Sqlite => format!(
-            "WITH hits AS ( \
-                SELECT s.id AS hit_id, bm25(skills_fts, 8.0, 4.0, 1.0) AS rank \
-                FROM skills_fts JOIN skills s ON s.seq = skills_fts.rowid \
-                WHERE skills_fts MATCH $1 AND (s.platform_id IS NULL OR s.platform_id = $2) \
-                ORDER BY rank LIMIT $3) \
-             SELECT {COLUMNS}, {TOTALS}, -h.rank AS score \
-             FROM hits h JOIN skills s ON s.id = h.hit_id {REVIEWS_JOIN} \
-             GROUP BY s.id ORDER BY h.rank, s.name"
-        ),
-        Backend::Postgres => format!(
-            "WITH hits AS ( \
-                SELECT s.id AS hit_id, ts_rank(s.search, q)::float8 AS rank \
-                FROM skills s, to_tsquery('english', $1) q \
-                WHERE s.search @@ q AND (s.platform_id IS NULL OR s.platform_id = $2) \
-                ORDER BY rank DESC LIMIT $3) \
-             SELECT {COLUMNS}, {TOTALS}, h.rank AS score \
-             FROM hits h JOIN skills s ON s.id = h.hit_id {REVIEWS_JOIN} \
-             GROUP BY s.id, h.rank ORDER BY h.rank DESC, s.name"
+    match db.backend() {
+        Backend::Sqlite => {
+            // FTS5 ranks and keeps the best rows itself (`ORDER BY rank LIMIT`
+            // inside the virtual table) without touching `skills` per match;
+            // visibility is applied after, over a wider window. Only when other
+            // platforms' private skills crowd that window out is it ranked again
+            // without one.
+            let window = limit.saturating_mul(4).max(32);
+            let hits = sqlite_ranked(db, platform_id, &expression, Some(window), limit).await?;
+            if (hits.len() as i64) < limit
+                && sqlite_window_was_full(db, &expression, window).await?
+            {
+                return sqlite_ranked(db, platform_id, &expression, None, limit).await;
+            }
+            Ok(hits)
+        }
+        Backend::Postgres => {
+            let mut hits = postgres_ranked(db, platform_id, &expression, Tier::Head, limit).await?;
+            if (hits.len() as i64) < limit {
+                let rest = limit - hits.len() as i64;
+                hits.extend(
+                    postgres_ranked(db, platform_id, &expression, Tier::BodyOnly, rest).await?,
+                );
+            }
+            Ok(hits)
+        }
+    }
+}
+
+/// PostgreSQL ranks skills whose name or description match first (on the
+/// small `skill_search.head` vector), then those that match in the body only.
+#[derive(Clone, Copy)]
+enum Tier {
+    Head,
+    BodyOnly,
+}
+
+/// Body-only matches are ranked among the first this many found: ranking every
+/// body that holds a common word would read thousands of vectors, and these
+/// come after every name and description match anyway.
+const BODY_CANDIDATES: i64 = 200;
+
+async fn postgres_ranked(
+    db: &Db,
+    platform_id: Uuid,
+    expression: &str,
+    tier: Tier,
+    limit: i64,
+) -> Result<Vec<Hit>, sqlx::Error> {
+    let candidates = match tier {
+        Tier::Head => "SELECT ss.skill_id, ts_rank(ss.head, q)::float8 AS rank \
+            FROM skill_search ss, to_tsquery('english', $1) q \
+            WHERE ss.head @@ q AND (ss.platform_id IS NULL OR ss.platform_id = $2)"
+            .to_owned(),
+        Tier::BodyOnly => format!(
+            "SELECT ss.skill_id, ts_rank(ss.body, q)::float8 AS rank \
+            FROM skill_search ss, to_tsquery('english', $1) q \
+            WHERE ss.body @@ q AND NOT ss.head @@ q \
+            AND (ss.platform_id IS NULL OR ss.platform_id = $2) LIMIT {BODY_CANDIDATES}"
         ),
     };
-    db.fetch_all(&sql, &args![expression, platform_id, limit])
+    let sql = format!(
+        "WITH candidates AS ({candidates}), \
+         hits AS (SELECT skill_id AS hit_id, rank FROM candidates ORDER BY rank DESC LIMIT $3) \
+         SELECT {COLUMNS}, {TOTALS}, h.rank AS score \
+         FROM hits h JOIN skills s ON s.id = h.hit_id {REVIEWS_JOIN} \
+         GROUP BY s.id, h.rank ORDER BY h.rank DESC, s.name"
+    );
+    db.fetch_all(&sql, &args![expression.to_owned(), platform_id, limit])
         .await
+}
+
+/// Column weights of FTS5's `rank` (BM25): name, description, body.
+const SQLITE_RANK: &str = "bm25(8.0, 4.0, 1.0)";
+
+async fn sqlite_ranked(
+    db: &Db,
+    platform_id: Uuid,
+    expression: &str,
+    window: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Hit>, sqlx::Error> {
+    let window_clause = if window.is_some() { "LIMIT $4" } else { "" };
+    let sql = format!(
+        "WITH ranked AS ( \
+            SELECT rowid AS seq, rank FROM skills_fts \
+            WHERE skills_fts MATCH $1 AND rank MATCH '{SQLITE_RANK}' \
+            ORDER BY rank {window_clause}), \
+         hits AS ( \
+            SELECT s.id AS hit_id, ranked.rank AS rank FROM ranked JOIN skills s ON s.seq = ranked.seq \
+            WHERE s.platform_id IS NULL OR s.platform_id = $2 \
+            ORDER BY ranked.rank LIMIT $3) \
+         SELECT {COLUMNS}, {TOTALS}, -h.rank AS score \
+         FROM hits h JOIN skills s ON s.id = h.hit_id {REVIEWS_JOIN} \
+         GROUP BY s.id ORDER BY h.rank, s.name"
+    );
+    match window {
+        Some(window) => {
+            db.fetch_all(
+                &sql,
+                &args![expression.to_owned(), platform_id, limit, window],
+            )
+            .await
+        }
+        None => {
+            db.fetch_all(&sql, &args![expression.to_owned(), platform_id, limit])
+                .await
+        }
+    }
+}
+
+/// Whether the match has at least `window` rows (so a window may have hidden
+/// visible ones past it).
+async fn sqlite_window_was_full(
+    db: &Db,
+    expression: &str,
+    window: i64,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT rowid FROM skills_fts WHERE skills_fts MATCH $1 LIMIT 1 OFFSET $2",
+            &args![expression.to_owned(), window - 1],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 #[cfg(test)]

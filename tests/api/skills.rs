@@ -646,10 +646,48 @@ async fn skills_tools_follow_skills_enabled_and_scope(backend: Backend) {
     assert!(all.tool_names().await.is_empty());
 }
 
+/// Search ranks inside the engine over a window wider than the answer, then drops
+/// what the caller may not see: another platform's many strong private matches
+/// must not crowd out a weaker public one.
+async fn private_matches_never_crowd_out_visible_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (other, other_key) = app.create_platform("other").await;
+    enable_skills(&app, other, &other_key).await;
+    for i in 0..45 {
+        let md = skill_md(&format!("zebra-{i}"), "Zebra zebra stripes.", "1", "Zebra.");
+        let reply = upload(
+            &app,
+            "/v1/skills",
+            &app.platform_key,
+            zip(&[("SKILL.md", &md)]),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let md = skill_md("field-notes", "Notes from the field.", "1", "Saw a zebra.");
+    let public = upload(
+        &app,
+        "/admin/v1/skills",
+        ADMIN_TOKEN,
+        zip(&[("SKILL.md", &md)]),
+    )
+    .await;
+    assert_eq!(public.status, 201, "{}", public.body);
+    let public_id = public.data()["id"].as_str().unwrap().to_owned();
+
+    let (_, b_user) = app.create_end_user_on(other, &other_key, "b-user").await;
+    let mut b = McpSession::open(&app, "/mcp/skills", &b_user).await;
+    let found = b
+        .call("find_skill", json!({"query": "zebra", "limit": 3}))
+        .await;
+    assert_eq!(hit_ids(tool_result(&found)), [public_id.as_str()]);
+}
+
 both_backends!(
     round_trip_returns_identical_bytes,
     identical_folders_share_one_blob,
     private_skills_stay_with_their_platform,
+    private_matches_never_crowd_out_visible_ones,
     versions_and_reviews,
     agents_create_and_delete_private_skills,
     skills_tools_follow_skills_enabled_and_scope,
