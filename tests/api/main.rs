@@ -34,3 +34,5 @@ mod skills_cli;
 mod skills_mcp;
 mod slack_app;
 mod wallets;
+mod zendesk_app;
+mod zoho_mail_app;
