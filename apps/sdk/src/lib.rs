@@ -92,8 +92,8 @@ pub trait App: Send + Sync {
         body
     }
 
-    /// Settings and the account to keep from a (normalized) token response, e.g. Zoho's
-    /// `api_domain` or Slack's user and workspace.
+    /// Settings and the account to keep from a (normalized) token response, e.g.
+    /// Slack's user and workspace.
     fn token_details(&self, body: &Value) -> TokenDetails {
         let _ = body;
         TokenDetails::default()
