@@ -326,10 +326,21 @@ async fn disconnect_form(
     Ok(see_other(&format!("/connect?{location}")))
 }
 
-/// The signed `/oauth/start` link's form, for an app that needs values first.
-pub fn start_form(app_name: &str, fields: &[ConnectField], link_token: &str) -> Response {
+/// The signed `/oauth/start` link's form, for an app that needs values first; after
+/// refused values, the form again (400) saying why.
+pub fn start_form(
+    app_name: &str,
+    fields: &[ConnectField],
+    link_token: &str,
+    error: Option<&str>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     html(
-        StatusCode::OK,
-        html::start_form_page(app_name, fields, link_token),
+        status,
+        html::start_form_page(app_name, fields, link_token, error),
     )
 }

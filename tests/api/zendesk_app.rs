@@ -11,16 +11,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Form, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::mcp::McpSession;
 use crate::oauth_mock_server::{MockServer, oauth2_mock_server};
+use crate::stand_in::{
+    self, activate, answer, authorize, begin, browser, connection, land, ok, rate_limited, serve,
+    token_of, tool_error,
+};
 
 /// One recorded Support API request.
 #[derive(Debug, Clone)]
@@ -65,32 +68,22 @@ impl ZendeskStandIn {
             .route("/{sub}/oauth/tokens", post(token))
             .route("/{sub}/api/v2/{*rest}", any(support_api))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let url = serve(router).await;
         Self { url, state, mock }
     }
 
+    /// The operator's overrides keep the `{subdomain}` placeholder (here in the path).
     async fn activate(&self, app: &TestApp) {
         let zd = &self.url;
-        let reply = app
-            .send(
-                app.request(
-                    reqwest::Method::PUT,
-                    &format!("/admin/v1/platforms/{}/apps/zendesk", app.platform_id),
-                    Some(ADMIN_TOKEN),
-                )
-                .json(&json!({
-                    "client_id": "zdg-assistiv", "client_secret": "zd-secret",
-                    "base_url": "https://platform.example",
-                    "authorize_url": format!("{}/authorize", self.mock.url),
-                    "token_url": format!("{zd}/{{subdomain}}/oauth/tokens"),
-                    "revoke_url": format!("{zd}/{{subdomain}}/api/v2/oauth/tokens/current.json"),
-                    "api_base_url": format!("{zd}/{{subdomain}}"),
-                })),
-            )
-            .await;
-        assert!(reply.status.is_success(), "{}", reply.body);
+        let body = json!({
+            "client_id": "zdg-assistiv", "client_secret": "zd-secret",
+            "base_url": "https://platform.example",
+            "authorize_url": format!("{}/authorize", self.mock.url),
+            "token_url": format!("{zd}/{{subdomain}}/oauth/tokens"),
+            "revoke_url": format!("{zd}/{{subdomain}}/api/v2/oauth/tokens/current.json"),
+            "api_base_url": format!("{zd}/{{subdomain}}"),
+        });
+        activate(app, "zendesk", body).await;
     }
 
     fn calls(&self) -> Vec<Call> {
@@ -117,24 +110,19 @@ async fn token(
         .await
         .unwrap();
     if !checked.status().is_success() || !form.contains_key("code_verifier") {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "invalid_grant", "error_description": "The code is invalid"})),
-        )
-            .into_response();
+        let refusal = json!({"error": "invalid_grant", "error_description": "The code is invalid"});
+        return answer(400, refusal);
     }
     let access = format!("zd-{}", uuid::Uuid::new_v4().simple());
     state.lock().unwrap().tokens.insert(access.clone(), sub);
-    Json(json!({"access_token": access, "token_type": "bearer", "scope": "read write"}))
-        .into_response()
+    answer(
+        200,
+        json!({"access_token": access, "token_type": "bearer", "scope": "read write"}),
+    )
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/apps/zendesk/tests/fixtures/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    stand_in::fixture("zendesk", name)
 }
 
 async fn support_api(
@@ -146,12 +134,7 @@ async fn support_api(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_owned();
+    let token = token_of(&headers, "Bearer");
     let path = uri
         .path()
         .strip_prefix(&format!("/{sub}"))
@@ -161,7 +144,7 @@ async fn support_api(
     let delay = {
         let mut s = state.lock().unwrap();
         if s.tokens.get(&token) != Some(&sub) {
-            return (StatusCode::UNAUTHORIZED, Json(fixture("error_401"))).into_response();
+            return answer(401, fixture("error_401"));
         }
         if method == Method::DELETE && path == "/api/v2/oauth/tokens/current.json" {
             s.tokens.remove(&token);
@@ -177,21 +160,11 @@ async fn support_api(
             token,
         });
         match s.next_status.take() {
-            Some(401) => {
-                return (StatusCode::UNAUTHORIZED, Json(fixture("error_401"))).into_response();
+            Some(429) => return rate_limited("93", fixture("error_429")),
+            Some(status) => {
+                return (StatusCode::from_u16(status).unwrap(), "Unavailable").into_response();
             }
-            Some(429) => {
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [("retry-after", "93")],
-                    Json(fixture("error_429")),
-                )
-                    .into_response();
-            }
-            Some(503) => {
-                return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
-            }
-            _ => {}
+            None => {}
         }
         s.delay
     };
@@ -211,28 +184,12 @@ async fn support_api(
         ("GET", "/api/v2/users/35436.json" | "/api/v2/users/me.json") => (200, "user"),
         _ => (404, "error_404"),
     };
-    (StatusCode::from_u16(status).unwrap(), Json(fixture(name))).into_response()
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    answer(status, fixture(name))
 }
 
 /// Follows an authorize URL through oauth2-mock-server and the callback; the landing.
 async fn consent(app: &TestApp, authorize_url: &str) -> String {
-    let at_provider = browser().get(authorize_url).send().await.unwrap();
-    assert_eq!(at_provider.status(), 302);
-    let callback = at_provider.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(callback.starts_with(&format!("{}/oauth/callback?", app.address)));
-    let landed = browser().get(&callback).send().await.unwrap();
-    assert_eq!(landed.status(), 302);
-    landed.headers()["location"].to_str().unwrap().to_owned()
+    land(authorize(app, authorize_url).await.as_str()).await
 }
 
 const ZENDESK_TOOLS: [&str; 9] = [
@@ -246,16 +203,6 @@ const ZENDESK_TOOLS: [&str; 9] = [
     "zendesk_search_users",
     "zendesk_update_ticket",
 ];
-
-fn ok(result: &Value) -> &Value {
-    assert_eq!(result["result"]["isError"], false, "{result}");
-    &result["result"]["structuredContent"]
-}
-
-fn tool_error(result: &Value) -> &Value {
-    assert_eq!(result["result"]["isError"], true, "{result}");
-    &result["result"]["structuredContent"]
-}
 
 async fn zendesk_connect_call_every_tool_and_revoke(backend: Backend) {
     let zendesk = ZendeskStandIn::start().await;
@@ -283,20 +230,13 @@ async fn zendesk_connect_call_every_tool_and_revoke(backend: Backend) {
     assert_eq!(mine.data()[0]["status"], "not_connected");
 
     // Connect acme's Zendesk: PKCE, the code exchanged at acme's token endpoint.
-    let reply = app
-        .post(
-            "/v1/me/apps/zendesk/connect",
-            &key,
-            &json!({"settings": {"subdomain": "Acme"}}),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let authorize_url = reply.data()["authorize_url"].as_str().unwrap().to_owned();
-    let params: HashMap<String, String> = reqwest::Url::parse(&authorize_url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
+    let (authorize_url, params) = begin(
+        &app,
+        &key,
+        "zendesk",
+        json!({"settings": {"subdomain": "Acme"}}),
+    )
+    .await;
     assert_eq!(params["code_challenge_method"], "S256");
     assert_eq!(params["scope"], "read write");
     assert_eq!(
@@ -304,16 +244,10 @@ async fn zendesk_connect_call_every_tool_and_revoke(backend: Backend) {
         "https://platform.example/mcp/oauth-callback?app=zendesk&status=connected"
     );
     assert_eq!(zendesk.state.lock().unwrap().token_requests, ["acme"]);
-    let connection = app
-        .get(
-            &format!(
-                "/v1/platforms/{}/end-users/{euid}/connections/zendesk",
-                app.platform_id
-            ),
-            &app.platform_key,
-        )
-        .await;
-    assert_eq!(connection.data()["settings"], json!({"subdomain": "acme"}));
+    assert_eq!(
+        connection(&app, euid, "zendesk").await["settings"],
+        json!({"subdomain": "acme"})
+    );
 
     // Every tool, on acme's Zendesk, with its token, sending the documented requests.
     let calls = [
@@ -430,14 +364,14 @@ async fn zendesk_connect_call_every_tool_and_revoke(backend: Backend) {
 
     // Connect again; an agent's token revoked inside Zendesk (no refresh token to
     // try): the tool answers needs_reauth.
-    let reply = app
-        .post(
-            "/v1/me/apps/zendesk/connect",
-            &key,
-            &json!({"settings": {"subdomain": "acme"}}),
-        )
-        .await;
-    consent(&app, reply.data()["authorize_url"].as_str().unwrap()).await;
+    let (authorize_url, _) = begin(
+        &app,
+        &key,
+        "zendesk",
+        json!({"settings": {"subdomain": "acme"}}),
+    )
+    .await;
+    consent(&app, &authorize_url).await;
     ok(&mcp.call("zendesk_get_me", json!({})).await);
     zendesk.state.lock().unwrap().tokens.clear();
     let dead = mcp.call("zendesk_get_me", json!({})).await;
@@ -454,7 +388,7 @@ async fn connect_page_forms_answer_html(backend: Backend) {
     let zendesk = ZendeskStandIn::start().await;
     let app = spawn_app_with(backend, |_| {}).await;
     zendesk.activate(&app).await;
-    let (euid, _) = app.create_end_user("page-user").await;
+    let (euid, key) = app.create_end_user("page-user").await;
     let minted = app
         .post(
             &format!(
@@ -539,6 +473,28 @@ async fn connect_page_forms_answer_html(backend: Backend) {
         .unwrap();
     assert_eq!(forged_disconnect.status(), StatusCode::FORBIDDEN);
     assert!(is_html(&forged_disconnect));
+
+    // The signed start link's own form (for platforms that show `connect_url`): a bad
+    // subdomain shows the form again with the reason, still HTML.
+    let link = app.get("/v1/me/apps", &key).await.data()[0]["connect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for bad in ["evil.com%2F", "a_b", ""] {
+        let refused = browser()
+            .get(format!("{link}&subdomain={bad}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        assert!(is_html(&refused));
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("settings.subdomain"), "{html}");
+        assert!(
+            html.contains("name=\"subdomain\""),
+            "the form again: {html}"
+        );
+    }
 
     // Nothing reached Zendesk; a good subdomain starts the flow.
     assert!(zendesk.state.lock().unwrap().token_requests.is_empty());

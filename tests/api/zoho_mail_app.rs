@@ -17,14 +17,18 @@ use std::time::Duration;
 use assistiv::billing::clock::ManualClock;
 use axum::Json;
 use axum::extract::{Form, OriginalUri, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{any, post};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, spawn_app_with_clock};
+use crate::helpers::{Backend, TestApp, spawn_app_with_clock};
 use crate::mcp::McpSession;
 use crate::oauth_mock_server::{MockServer, oauth2_mock_server};
+use crate::stand_in::{
+    self, activate, answer, authorize, begin, connection, land, ok, rate_limited, serve, token_of,
+    tool_error,
+};
 
 const CLIENT_ID: &str = "1000.GMB0YULZHJK411248S8I5GZ4CHUEX0";
 const CLIENT_SECRET: &str = "122c324d3496d5d777ceeebc129470715fbb856b7";
@@ -79,9 +83,7 @@ impl ZohoStandIn {
             .route("/oauth/v2/token/revoke", post(revoke))
             .route("/api/{*rest}", any(mail_api))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let url = serve(router).await;
         Self { url, state, mock }
     }
 
@@ -89,22 +91,13 @@ impl ZohoStandIn {
     /// API at the stand-in; token and revoke URLs stay Zoho's `{accounts_server}`
     /// templates, filled from the callback.
     async fn activate(&self, app: &TestApp) {
-        let reply = app
-            .send(
-                app.request(
-                    reqwest::Method::PUT,
-                    &format!("/admin/v1/platforms/{}/apps/zoho-mail", app.platform_id),
-                    Some(ADMIN_TOKEN),
-                )
-                .json(&json!({
-                    "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                    "base_url": "https://platform.example",
-                    "authorize_url": format!("{}/authorize", self.mock.url),
-                    "api_base_url": self.url,
-                })),
-            )
-            .await;
-        assert!(reply.status.is_success(), "{}", reply.body);
+        let body = json!({
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "base_url": "https://platform.example",
+            "authorize_url": format!("{}/authorize", self.mock.url),
+            "api_base_url": self.url,
+        });
+        activate(app, "zoho-mail", body).await;
     }
 
     fn calls(&self) -> Vec<Call> {
@@ -130,7 +123,7 @@ async fn token(State(state): State<Shared>, Form(form): Form<HashMap<String, Str
                 .await
                 .unwrap();
             if !checked.status().is_success() {
-                return Json(json!({"error": "invalid_code"})).into_response();
+                return answer(200, json!({"error": "invalid_code"}));
             }
             let refresh = format!("1000.refresh.{}", uuid::Uuid::new_v4().simple());
             state.lock().unwrap().refresh.insert(refresh.clone());
@@ -144,11 +137,11 @@ async fn token(State(state): State<Shared>, Form(form): Form<HashMap<String, Str
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             if !s.refresh.contains(&presented) {
                 // Zoho refuses with HTTP 200 and an `error`.
-                return Json(json!({"error": "invalid_code"})).into_response();
+                return answer(200, json!({"error": "invalid_code"}));
             }
             None
         }
-        _ => return Json(json!({"error": "unsupported_grant_type"})).into_response(),
+        _ => return answer(200, json!({"error": "unsupported_grant_type"})),
     };
     let access = {
         let mut s = state.lock().unwrap();
@@ -163,7 +156,7 @@ async fn token(State(state): State<Shared>, Form(form): Form<HashMap<String, Str
     if let Some(refresh) = refresh {
         body["refresh_token"] = json!(refresh);
     }
-    Json(body).into_response()
+    answer(200, body)
 }
 
 /// `POST /oauth/v2/token/revoke?token=<refresh token>`.
@@ -179,11 +172,7 @@ async fn revoke(
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/apps/zoho-mail/tests/fixtures/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    stand_in::fixture("zoho-mail", name)
 }
 
 async fn mail_api(
@@ -194,16 +183,11 @@ async fn mail_api(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Zoho-oauthtoken "))
-        .unwrap_or_default()
-        .to_owned();
+    let token = token_of(&headers, "Zoho-oauthtoken");
     let delay = {
         let mut s = state.lock().unwrap();
         if s.refuse_all || !s.access.contains(&token) {
-            return (StatusCode::UNAUTHORIZED, Json(fixture("error_401"))).into_response();
+            return answer(401, fixture("error_401"));
         }
         s.calls.push(Call {
             method: method.to_string(),
@@ -213,25 +197,13 @@ async fn mail_api(
             token,
         });
         match s.next_status.take() {
-            Some(401) => {
-                return (StatusCode::UNAUTHORIZED, Json(fixture("error_401"))).into_response();
-            }
             Some(429) => {
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [("retry-after", "30")],
-                    Json(json!({"status": {"code": 429, "description": "Too many requests"}})),
-                )
-                    .into_response();
+                let body = json!({"status": {"code": 429, "description": "Too many requests"}});
+                return rate_limited("30", body);
             }
-            Some(500) => {
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(fixture("error_500")),
-                )
-                    .into_response();
-            }
-            _ => {}
+            Some(status @ 401) => return answer(status, fixture("error_401")),
+            Some(status) => return answer(status, fixture("error_500")),
+            None => {}
         }
         s.delay
     };
@@ -250,55 +222,26 @@ async fn mail_api(
         ("POST", Some("/messages")) => "sent",
         ("POST", Some(rest)) if rest.starts_with("/messages/") => "replied",
         ("PUT", Some("/updatemessage")) => "updated",
-        _ => return (StatusCode::NOT_FOUND, Json(fixture("error_404"))).into_response(),
+        _ => return answer(404, fixture("error_404")),
     };
-    Json(fixture(name)).into_response()
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    answer(200, fixture(name))
 }
 
 /// Starts a connection and follows the authorize redirect at oauth2-mock-server; the
-/// callback URL it sends the browser to, with Zoho's multi-DC parameters added.
-async fn authorize(
+/// callback URL it sends the browser to, with Zoho's multi-DC parameters added, and
+/// the authorize URL's query.
+async fn authorize_at(
     app: &TestApp,
     key: &str,
     accounts_server: &str,
 ) -> (String, HashMap<String, String>) {
-    let connect = app
-        .post("/v1/me/apps/zoho-mail/connect", key, &json!({}))
-        .await;
-    assert_eq!(connect.status, 200, "{}", connect.body);
-    let authorize_url = connect.data()["authorize_url"].as_str().unwrap().to_owned();
-    let params: HashMap<String, String> = reqwest::Url::parse(&authorize_url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    let at_provider = browser().get(&authorize_url).send().await.unwrap();
-    assert_eq!(at_provider.status(), 302);
-    let mut callback =
-        reqwest::Url::parse(at_provider.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(
-        callback
-            .as_str()
-            .starts_with(&format!("{}/oauth/callback?", app.address))
-    );
+    let (authorize_url, params) = begin(app, key, "zoho-mail", json!({})).await;
+    let mut callback = authorize(app, &authorize_url).await;
     callback
         .query_pairs_mut()
         .append_pair("location", "eu")
         .append_pair("accounts-server", accounts_server);
     (callback.to_string(), params)
-}
-
-async fn land(callback: &str) -> String {
-    let landed = browser().get(callback).send().await.unwrap();
-    assert_eq!(landed.status(), 302);
-    landed.headers()["location"].to_str().unwrap().to_owned()
 }
 
 const ZOHO_TOOLS: [&str; 9] = [
@@ -313,16 +256,6 @@ const ZOHO_TOOLS: [&str; 9] = [
     "zoho_mail_move_message",
 ];
 
-fn ok(result: &Value) -> &Value {
-    assert_eq!(result["result"]["isError"], false, "{result}");
-    &result["result"]["structuredContent"]
-}
-
-fn tool_error(result: &Value) -> &Value {
-    assert_eq!(result["result"]["isError"], true, "{result}");
-    &result["result"]["structuredContent"]
-}
-
 async fn zoho_mail_connect_call_every_tool_refresh_and_revoke(backend: Backend) {
     let clock = ManualClock::new(chrono::Utc::now());
     let zoho = ZohoStandIn::start().await;
@@ -335,7 +268,7 @@ async fn zoho_mail_connect_call_every_tool_refresh_and_revoke(backend: Backend) 
 
     // A callback naming an accounts server that is neither Zoho's nor the operator's:
     // refused before any token request, nothing stored.
-    let (forged, params) = authorize(&app, &key, &evil.url).await;
+    let (forged, params) = authorize_at(&app, &key, &evil.url).await;
     assert_eq!(params["access_type"], "offline");
     assert_eq!(params["prompt"], "consent");
     assert_eq!(
@@ -353,22 +286,13 @@ async fn zoho_mail_connect_call_every_tool_refresh_and_revoke(backend: Backend) 
     assert_eq!(mine.data()[0]["status"], "not_connected", "{}", mine.body);
 
     // The real consent: the exchange goes to the reported accounts server.
-    let (callback, _) = authorize(&app, &key, &zoho.url).await;
+    let (callback, _) = authorize_at(&app, &key, &zoho.url).await;
     assert_eq!(
         land(&callback).await,
         "https://platform.example/mcp/oauth-callback?app=zoho-mail&status=connected"
     );
-    let connection = app
-        .get(
-            &format!(
-                "/v1/platforms/{}/end-users/{euid}/connections/zoho-mail",
-                app.platform_id
-            ),
-            &app.platform_key,
-        )
-        .await;
     assert_eq!(
-        connection.data()["settings"],
+        connection(&app, euid, "zoho-mail").await["settings"],
         json!({"accounts_server": zoho.url, "location": "eu"})
     );
 
@@ -515,7 +439,7 @@ async fn zoho_mail_connect_call_every_tool_refresh_and_revoke(backend: Backend) 
 
     // Connect again; an expired token whose refresh token was revoked: needs_reauth.
     zoho.state.lock().unwrap().refuse_all = false;
-    let (callback, _) = authorize(&app, &key, &zoho.url).await;
+    let (callback, _) = authorize_at(&app, &key, &zoho.url).await;
     assert!(land(&callback).await.ends_with("status=connected"));
     ok(&mcp.call("zoho_mail_list_accounts", json!({})).await);
     zoho.state.lock().unwrap().refresh.clear();
@@ -524,7 +448,7 @@ async fn zoho_mail_connect_call_every_tool_refresh_and_revoke(backend: Backend) 
     assert_eq!(tool_error(&expired)["code"], "needs_reauth", "{expired}");
 
     // Connect again, then disconnect: Zoho's revoke endpoint gets the refresh token.
-    let (callback, _) = authorize(&app, &key, &zoho.url).await;
+    let (callback, _) = authorize_at(&app, &key, &zoho.url).await;
     assert!(land(&callback).await.ends_with("status=connected"));
     let refresh: Vec<String> = zoho.state.lock().unwrap().refresh.iter().cloned().collect();
     assert_eq!(refresh.len(), 1);
