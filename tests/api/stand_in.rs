@@ -79,6 +79,12 @@ pub async fn land(callback: &str) -> String {
     landed.headers()["location"].to_str().unwrap().to_owned()
 }
 
+/// The browser's whole consent: authorize at the provider, follow the callback; where
+/// the gateway lands the browser.
+pub async fn consent(app: &TestApp, authorize_url: &str) -> String {
+    land(authorize(app, authorize_url).await.as_str()).await
+}
+
 /// The end user starts connecting `slug` with `body`; the authorize URL and its query.
 pub async fn begin(
     app: &TestApp,

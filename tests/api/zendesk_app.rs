@@ -21,8 +21,8 @@ use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::mcp::McpSession;
 use crate::oauth_mock_server::{MockServer, oauth2_mock_server};
 use crate::stand_in::{
-    self, activate, answer, authorize, begin, browser, connection, land, ok, rate_limited, serve,
-    token_of, tool_error,
+    self, activate, answer, begin, browser, connection, consent, ok, rate_limited, serve, token_of,
+    tool_error,
 };
 
 /// One recorded Support API request.
@@ -185,11 +185,6 @@ async fn support_api(
         _ => (404, "error_404"),
     };
     answer(status, fixture(name))
-}
-
-/// Follows an authorize URL through oauth2-mock-server and the callback; the landing.
-async fn consent(app: &TestApp, authorize_url: &str) -> String {
-    land(authorize(app, authorize_url).await.as_str()).await
 }
 
 const ZENDESK_TOOLS: [&str; 9] = [
