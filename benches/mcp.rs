@@ -178,10 +178,17 @@ async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
             .send()
             .await
             .unwrap();
-        // The real consent flow, with the stand-in as the provider.
+        // The real consent flow, with the stand-in as the provider (Zendesk asks for the
+        // account's subdomain first).
+        let settings = if app == "zendesk" {
+            json!({"settings": {"subdomain": "bench"}})
+        } else {
+            json!({})
+        };
         let connect: Value = client
             .post(format!("{url}/v1/me/apps/{app}/connect"))
             .bearer_auth(&eu_key)
+            .json(&settings)
             .send()
             .await
             .unwrap()

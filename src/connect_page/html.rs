@@ -157,10 +157,19 @@ pub fn message_page(title: &str, text: &str) -> String {
     )
 }
 
-/// The signed start link's form for an app that needs values before connecting.
-pub fn start_form_page(app_name: &str, fields: &[ConnectField], link_token: &str) -> String {
+/// The signed start link's form for an app that needs values before connecting, with
+/// why the last values were refused, if they were.
+pub fn start_form_page(
+    app_name: &str,
+    fields: &[ConnectField],
+    link_token: &str,
+    error: Option<&str>,
+) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"banner error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
     let body = format!(
-        "<h1>Connect {name}</h1><form method=\"get\" action=\"/oauth/start\">\
+        "<h1>Connect {name}</h1>{error}<form method=\"get\" action=\"/oauth/start\">\
          <input type=\"hidden\" name=\"t\" value=\"{token}\">{fields}\
          <button type=\"submit\">Continue to {name}</button></form>",
         name = escape(app_name),

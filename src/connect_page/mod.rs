@@ -234,13 +234,35 @@ async fn form_session(
     Ok(Some((session, cookie, form)))
 }
 
+/// The page's own form posts answer people, not programs: any refusal (a forged CSRF
+/// token, an unknown app, a failure) is an HTML page with the same status.
+fn as_page(result: ApiResult<Response>) -> Response {
+    result.unwrap_or_else(|err| {
+        let title = if err.status() == StatusCode::FORBIDDEN {
+            "This form has expired"
+        } else {
+            "Something went wrong"
+        };
+        html(err.status(), html::message_page(title, err.message()))
+    })
+}
+
 async fn connect(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(app): ApiPath<String>,
     Form(form): Form<BTreeMap<String, String>>,
+) -> Response {
+    as_page(connect_form(&state, &headers, &app, form).await)
+}
+
+async fn connect_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+    form: BTreeMap<String, String>,
 ) -> ApiResult<Response> {
-    let Some((session, cookie, settings)) = form_session(&state, &headers, form).await? else {
+    let Some((session, cookie, settings)) = form_session(state, headers, form).await? else {
         return Ok(expired());
     };
     let input = ConnectInput { settings };
@@ -249,7 +271,7 @@ async fn connect(
         .begin(
             session.platform_id,
             session.end_user_id,
-            &app,
+            app,
             &input,
             ReturnTo::ConnectPage,
         )
@@ -263,7 +285,7 @@ async fn connect(
                 text: err.message().to_owned(),
             };
             render(
-                &state,
+                state,
                 session,
                 &cookie,
                 Some(&banner),
@@ -280,25 +302,45 @@ async fn disconnect(
     headers: HeaderMap,
     ApiPath(app): ApiPath<String>,
     Form(form): Form<BTreeMap<String, String>>,
+) -> Response {
+    as_page(disconnect_form(&state, &headers, &app, form).await)
+}
+
+async fn disconnect_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+    form: BTreeMap<String, String>,
 ) -> ApiResult<Response> {
-    let Some((session, _, _)) = form_session(&state, &headers, form).await? else {
+    let Some((session, _, _)) = form_session(state, headers, form).await? else {
         return Ok(expired());
     };
     state
         .oauth
-        .disconnect(session.platform_id, session.end_user_id, &app)
+        .disconnect(session.platform_id, session.end_user_id, app)
         .await?;
     let location = oauth2::url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("app", &app)
+        .append_pair("app", app)
         .append_pair("status", "disconnected")
         .finish();
     Ok(see_other(&format!("/connect?{location}")))
 }
 
-/// The signed `/oauth/start` link's form, for an app that needs values first.
-pub fn start_form(app_name: &str, fields: &[ConnectField], link_token: &str) -> Response {
+/// The signed `/oauth/start` link's form, for an app that needs values first; after
+/// refused values, the form again (400) saying why.
+pub fn start_form(
+    app_name: &str,
+    fields: &[ConnectField],
+    link_token: &str,
+    error: Option<&str>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     html(
-        StatusCode::OK,
-        html::start_form_page(app_name, fields, link_token),
+        status,
+        html::start_form_page(app_name, fields, link_token, error),
     )
 }

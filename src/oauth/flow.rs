@@ -316,7 +316,7 @@ impl Broker {
         // Connect-time settings, then what the callback reports (Zoho's data centre).
         let mut known = settings::parse(&row.settings_json);
         let reported = app
-            .settings_from_callback(callback_query)
+            .settings_from_callback(callback_query, &settings::operator_origins(activation))
             .map_err(|reason| {
                 tracing::warn!(app = %slug, %reason, "refused the callback's parameters");
                 "invalid_callback"

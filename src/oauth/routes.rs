@@ -214,13 +214,25 @@ async fn start(
             app.display_name(),
             fields,
             &token,
+            None,
         ));
     }
     let input = ConnectInput {
         settings: params.settings,
     };
-    let url = state.oauth.begin_from_link(&token, &input).await?;
-    found(&url)
+    match state.oauth.begin_from_link(&token, &input).await {
+        Ok(url) => found(&url),
+        // Values the user typed into the form (a malformed subdomain): the form again.
+        Err(err) if !fields.is_empty() && err.status() == StatusCode::BAD_REQUEST => {
+            Ok(crate::connect_page::start_form(
+                app.display_name(),
+                fields,
+                &token,
+                Some(err.message()),
+            ))
+        }
+        Err(err) => Err(err),
+    }
 }
 
 async fn callback(

@@ -9,6 +9,7 @@ use assistiv_app_sdk::oauth::{fill_template, placeholders};
 use assistiv_app_sdk::{App, ConnectionSettings};
 
 use super::activations::parse_url;
+use super::store::ActivationRow;
 use crate::error::{ApiError, ApiResult};
 
 /// Stored JSON → settings. Only string values are kept (the column is ours).
@@ -71,6 +72,29 @@ pub fn fill_url(
     parse_url(field, &url).map_err(|e| e.message().to_owned())
 }
 
+/// The origins (`scheme://host[:port]`) of the operator's endpoint overrides whose
+/// origin is fixed (no `{name}` in it): what an app may trust besides the provider's
+/// own hosts in `settings_from_callback`.
+pub fn operator_origins(row: &ActivationRow) -> Vec<String> {
+    let overrides = [
+        &row.authorize_url,
+        &row.token_url,
+        &row.revoke_url,
+        &row.api_base_url,
+    ];
+    let mut origins: Vec<String> = overrides
+        .into_iter()
+        .flatten()
+        .filter_map(|raw| oauth2::url::Url::parse(raw).ok())
+        .filter(|url| url.host_str().is_some_and(|h| !h.contains(['{', '}', '%'])))
+        .map(|url| url.origin().ascii_serialization())
+        .filter(|origin| origin != "null")
+        .collect();
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
 /// Checks an operator's URL override that may hold `{name}` placeholders: with sample
 /// values in their place it must be an http(s) URL.
 pub fn check_template(field: &str, template: &str) -> ApiResult<()> {
@@ -116,6 +140,29 @@ mod tests {
         );
         assert!(fill_url("u", "{origin}/x", &s).is_err());
         assert!(fill_url("u", "https://{missing}.x", &s).is_err());
+    }
+
+    #[test]
+    fn operator_origins_are_the_fixed_hosts_of_overrides() {
+        let now = chrono::Utc::now();
+        let row = ActivationRow {
+            platform_id: uuid::Uuid::nil(),
+            app: "zoho-mail".into(),
+            client_id: "c".into(),
+            client_secret_enc: Vec::new(),
+            scopes: String::new(),
+            base_url: "https://platform.example".into(),
+            authorize_url: Some("http://127.0.0.1:4000/authorize".into()),
+            token_url: Some("https://accounts.example:8443/oauth/v2/token".into()),
+            revoke_url: Some("{accounts_server}/oauth/v2/token/revoke".into()),
+            api_base_url: Some("https://{subdomain}.zendesk.com".into()),
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(
+            operator_origins(&row),
+            ["http://127.0.0.1:4000", "https://accounts.example:8443"]
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl App for ZohoStyle {
     fn settings_from_callback(
         &self,
         query: &BTreeMap<String, String>,
+        _operator_origins: &[String],
     ) -> Result<ConnectionSettings, String> {
         let server = query
             .get("accounts-server")

@@ -33,4 +33,7 @@ mod skills;
 mod skills_cli;
 mod skills_mcp;
 mod slack_app;
+mod stand_in;
 mod wallets;
+mod zendesk_app;
+mod zoho_mail_app;

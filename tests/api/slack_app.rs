@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, spawn_app_with_clock};
 use crate::mcp::McpSession;
 use crate::oauth_mock_server::{MockServer, oauth2_mock_server};
+use crate::stand_in::{self, consent};
 
 pub const SLACK_CLIENT_ID: &str = "2141029472.691202649728";
 pub const SLACK_CLIENT_SECRET: &str = "e1b9e11dfcd19c1982d5de12921e17e8c";
@@ -170,11 +171,7 @@ async fn oauth_v2_access(
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/apps/slack/tests/fixtures/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    stand_in::fixture("slack", name)
 }
 
 /// Any Web API method: the bearer token must be one issued to the user.
@@ -234,24 +231,6 @@ async fn web_api(
         _ => return slack_error("unknown_method"),
     };
     (StatusCode::OK, Json(fixture(name))).into_response()
-}
-
-/// The browser's consent: authorize at the mock server, land on our callback.
-pub async fn consent(app: &TestApp, authorize_url: &str) -> String {
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let at_provider = browser.get(authorize_url).send().await.unwrap();
-    assert_eq!(at_provider.status(), 302);
-    let callback = at_provider.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(callback.starts_with(&format!("{}/oauth/callback?", app.address)));
-    let landed = browser.get(&callback).send().await.unwrap();
-    assert_eq!(landed.status(), 302);
-    landed.headers()["location"].to_str().unwrap().to_owned()
 }
 
 pub const SLACK_TOOLS: [&str; 10] = [

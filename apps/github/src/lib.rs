@@ -14,12 +14,12 @@ mod issues;
 mod pulls;
 mod repos;
 
+use assistiv_app_sdk::schema;
 use assistiv_app_sdk::{
     App, AppError, CallContext, OAuthSpec, ToolAnnotations, ToolOutput, ToolSpec, async_trait,
     parse_args,
 };
 use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 use crate::api::Api;
@@ -133,105 +133,23 @@ async fn dispatch(api: &Api, tool: &str, args: Value) -> Result<ToolOutput, AppE
 
 /// A tool whose schemas are derived from its argument type `A` (the same type `call`
 /// deserializes, so the schema and the parser cannot drift) and its output type `O` (the
-/// type the tool serializes into `structuredContent`): JSON Schema draft 2020-12,
-/// subschemas inlined, `additionalProperties: false` from `deny_unknown_fields`, field
-/// docs as descriptions.
+/// type the tool serializes into `structuredContent`).
 fn tool<A: JsonSchema, O: JsonSchema>(
     name: &'static str,
     title: &'static str,
     description: &'static str,
     annotations: ToolAnnotations,
 ) -> ToolSpec {
-    let mut input_schema = schema_for::<A>();
-    if let Some(schema) = input_schema.as_object_mut() {
-        // Some MCP clients and model APIs insist on `properties`, even when empty.
-        schema
-            .entry("properties")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    }
-    ToolSpec {
+    schema::tool_spec_with_output::<A>(
         name,
         title,
         description,
-        input_schema,
-        output_schema: Some(schema_for::<O>()),
         annotations,
-    }
+        schema::schema_for::<O>(),
+    )
 }
 
-/// The schema of `T` with `Option` fields optional and non-null: for arguments serde reads
-/// a missing field as `None`; for outputs [`compact::output`] leaves `None` fields out.
-fn schema_for<T: JsonSchema>() -> Value {
-    let mut schema = SchemaSettings::draft2020_12()
-        .with(|s| s.inline_subschemas = true)
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value();
-    tidy(&mut schema);
-    if let Some(schema) = schema.as_object_mut() {
-        schema.remove("title"); // the Rust type's name
-    }
-    schema
-}
-
-/// Makes a generated schema plainer for model APIs with partial JSON Schema support:
-/// optional fields are their plain type (`"string"`, not `["string", "null"]`; serde
-/// still reads an explicit null as absent), and schemars' non-standard integer formats
-/// (`uint32`, ...) are dropped (the bounds stay as `minimum`/`maximum`).
-fn tidy(schema: &mut Value) {
-    match schema {
-        Value::Object(o) => {
-            if let Some(Value::Array(types)) = o.get("type") {
-                let mut kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
-                let plain = if kept.len() == 1 {
-                    kept.remove(0)
-                } else {
-                    Value::Array(kept)
-                };
-                o.insert("type".into(), plain);
-            }
-            if let Some(Value::Array(values)) = o.get_mut("enum") {
-                values.retain(|v| !v.is_null());
-            }
-            let int_format = o
-                .get("format")
-                .and_then(Value::as_str)
-                .is_some_and(|f| f.starts_with("int") || f.starts_with("uint"));
-            if int_format {
-                o.remove("format");
-            }
-            o.values_mut().for_each(tidy);
-        }
-        Value::Array(items) => items.iter_mut().for_each(tidy),
-        _ => {}
-    }
-}
-
-/// A string enum for arguments: serde names, JSON Schema `enum`, `as_str` for queries.
-macro_rules! str_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-        pub(crate) enum $name {
-            $(#[serde(rename = $s)] $variant),+
-        }
-
-        impl $name {
-            pub(crate) fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $s),+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(crate) use str_enum;
+pub(crate) use assistiv_app_sdk::str_enum;
 
 str_enum!(
     /// Sort direction.

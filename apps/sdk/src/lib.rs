@@ -71,12 +71,16 @@ pub trait App: Send + Sync {
     /// Settings read from the callback's query parameters (Zoho's `accounts-server`
     /// and `location`). The token exchange and later refreshes go wherever these point,
     /// carrying the client secret: refuse any value that is not the provider's own
-    /// (an `Err` fails the connection with `invalid_callback`).
+    /// (an `Err` fails the connection with `invalid_callback`). `operator_origins` are
+    /// the origins (`https://host[:port]`) of the URLs the platform's operator set as
+    /// endpoint overrides for this app: the operator chose them, so an app may trust
+    /// them as the provider's own too (a private deployment, a test stand-in).
     fn settings_from_callback(
         &self,
         query: &BTreeMap<String, String>,
+        operator_origins: &[String],
     ) -> Result<ConnectionSettings, String> {
-        let _ = query;
+        let _ = (query, operator_origins);
         Ok(ConnectionSettings::new())
     }
 
@@ -88,8 +92,8 @@ pub trait App: Send + Sync {
         body
     }
 
-    /// Settings and the account to keep from a (normalized) token response, e.g. Zoho's
-    /// `api_domain` or Slack's user and workspace.
+    /// Settings and the account to keep from a (normalized) token response, e.g.
+    /// Slack's user and workspace.
     fn token_details(&self, body: &Value) -> TokenDetails {
         let _ = body;
         TokenDetails::default()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 /// Settings stored with one connection, e.g. `{"subdomain": "acme"}` or
-/// `{"accounts_server": "https://accounts.zoho.eu", "api_domain": "https://www.zohoapis.eu"}`.
+/// `{"accounts_server": "https://accounts.zoho.eu", "mail_api": "https://mail.zoho.eu"}`.
 /// Not secret: platforms may show them. Every OAuth URL (the app's defaults and the
 /// operator's overrides) may name one as `{name}`; the broker fills them in.
 pub type ConnectionSettings = BTreeMap<String, String>;
@@ -35,7 +35,7 @@ pub struct ConnectField {
 /// What the broker keeps from a token response besides the tokens.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenDetails {
-    /// Settings to store with the connection (Zoho's `api_domain`), merged over the
+    /// Settings to store with the connection (Slack's team id), merged over the
     /// settings already known.
     pub settings: ConnectionSettings,
     /// The provider's id for the connected account (Slack's user id).

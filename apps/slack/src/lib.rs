@@ -152,22 +152,4 @@ async fn dispatch(api: &Api, tool: &str, args: Value) -> Result<ToolOutput, AppE
     }
 }
 
-/// A string enum for arguments: serde names, JSON Schema `enum`, `as_str` for queries.
-macro_rules! str_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-        pub(crate) enum $name {
-            $(#[serde(rename = $s)] $variant),+
-        }
-
-        impl $name {
-            pub(crate) fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $s),+
-                }
-            }
-        }
-    };
-}
-pub(crate) use str_enum;
+pub(crate) use assistiv_app_sdk::str_enum;

@@ -14,8 +14,10 @@ mod schema;
 mod tickets;
 mod users;
 
+use assistiv_app_sdk::oauth::dns_label;
 use assistiv_app_sdk::{
-    App, AppError, CallContext, OAuthSpec, ToolOutput, ToolSpec, async_trait, parse_args,
+    App, AppError, CallContext, ConnectField, OAuthSpec, Revocation, ToolOutput, ToolSpec,
+    async_trait, parse_args,
 };
 use serde_json::Value;
 
@@ -27,20 +29,30 @@ use crate::api::Api;
 /// is used. An API base URL still holding it is refused by every tool.
 pub const SUBDOMAIN_PLACEHOLDER: &str = "{subdomain}";
 
-/// Zendesk's OAuth endpoints, per account (see [`SUBDOMAIN_PLACEHOLDER`]). Scopes are
-/// space-separated; `read write` covers tickets and users. Zendesk has no RFC 7009
-/// endpoint: a token revokes itself with `DELETE /api/v2/oauth/tokens/current.json`
-/// (bearer auth), so `revoke_url` is `None`.
+/// Zendesk's OAuth endpoints, per account (see [`SUBDOMAIN_PLACEHOLDER`]; the
+/// subdomain is asked of the user at connect time, [`ZendeskApp::connect_fields`]).
+/// Scopes are space-separated; `read write` covers tickets and users. Zendesk accepts
+/// PKCE. It has no RFC 7009 endpoint: a token revokes itself with
+/// `DELETE /api/v2/oauth/tokens/current.json` and itself as the bearer.
 pub static OAUTH: OAuthSpec = OAuthSpec {
     authorize_url: "https://{subdomain}.zendesk.com/oauth/authorizations/new",
     token_url: "https://{subdomain}.zendesk.com/oauth/tokens",
-    revoke_url: None,
+    revoke_url: Some("https://{subdomain}.zendesk.com/api/v2/oauth/tokens/current.json"),
     api_base_url: "https://{subdomain}.zendesk.com",
     default_scopes: &["read", "write"],
     scope_separator: " ",
     pkce_s256: true,
     extra_authorize_params: &[],
 };
+
+/// The one value asked of the user before the authorize redirect: the account's
+/// subdomain, a DNS label (it becomes part of every host name above).
+static CONNECT_FIELDS: [ConnectField; 1] = [ConnectField {
+    name: "subdomain",
+    label: "Zendesk subdomain",
+    help: "acme for acme.zendesk.com",
+    validate: dns_label,
+}];
 
 /// The Zendesk app. One instance serves every platform; it holds only the tool list.
 #[derive(Debug, Clone)]
@@ -96,6 +108,15 @@ impl App for ZendeskApp {
         tokio::time::timeout(ctx.timeout, dispatch(&api, tool, args))
             .await
             .unwrap_or(Err(AppError::Timeout))
+    }
+
+    fn connect_fields(&self) -> &'static [ConnectField] {
+        &CONNECT_FIELDS
+    }
+
+    /// `DELETE /api/v2/oauth/tokens/current.json` with the token as its bearer.
+    fn revocation(&self) -> Revocation {
+        Revocation::BearerDelete
     }
 }
 

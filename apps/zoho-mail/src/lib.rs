@@ -1,8 +1,8 @@
 //! Zoho Mail for the Assistiv gateway: the user's mail accounts, folders and messages
 //! (list, search, read, send, reply, mark read, move) through Zoho Mail's REST API
 //! (`/api/accounts/...`) at the connection's regional API base URL
-//! (`https://mail.zoho.{com,eu,in,com.au,jp}`, handed over in
-//! [`CallContext::api_base_url`]).
+//! (`https://mail.zoho.{com,eu,in,com.au,jp,...}`, derived from the data centre the
+//! OAuth callback reports, see [`oauth`], handed over in [`CallContext::api_base_url`]).
 //!
 //! Tool names are actions (`send_message`); the gateway lists them as
 //! `zoho_mail_<action>`. Zoho's ids are 64-bit numbers: tools take and return them as
@@ -14,29 +14,35 @@ mod api;
 mod compact;
 mod ids;
 mod messages;
+pub mod oauth;
 mod schema;
 mod send;
 mod update;
 
+use std::collections::BTreeMap;
+
 use assistiv_app_sdk::{
-    App, AppError, CallContext, OAuthSpec, ToolOutput, ToolSpec, async_trait, parse_args,
+    App, AppError, CallContext, ConnectionSettings, OAuthSpec, Revocation, ToolOutput, ToolSpec,
+    async_trait, parse_args,
 };
 use serde_json::Value;
 
 use crate::api::Api;
 
-/// Zoho Accounts' endpoints for the US data centre. Zoho runs one accounts server per
-/// data centre (`accounts.zoho.eu`, `.in`, `.com.au`, `.jp`, ...); the broker swaps in
-/// the one the callback reports, and the matching mail API domain, per connection.
+/// Zoho Accounts' endpoints. The authorize step starts on the US accounts server; Zoho
+/// sends the user on to their own data centre and reports it on the callback, and the
+/// token exchange, refreshes, revocation and the mail API then use that data centre's
+/// hosts (`{accounts_server}`, `{mail_api}`, see [`oauth`]).
 ///
 /// `access_type=offline` asks for a refresh token (access tokens live one hour) and
 /// `prompt=consent` makes Zoho issue one again when a user reconnects. Scopes are
-/// comma-separated. Revocation is `POST {accounts}/oauth/v2/token/revoke?token=...`.
+/// comma-separated. Revocation is `POST {accounts}/oauth/v2/token/revoke?token=...`
+/// with the refresh token, which ends its access tokens too.
 pub static OAUTH: OAuthSpec = OAuthSpec {
     authorize_url: "https://accounts.zoho.com/oauth/v2/auth",
-    token_url: "https://accounts.zoho.com/oauth/v2/token",
-    revoke_url: Some("https://accounts.zoho.com/oauth/v2/token/revoke"),
-    api_base_url: "https://mail.zoho.com",
+    token_url: "{accounts_server}/oauth/v2/token",
+    revoke_url: Some("{accounts_server}/oauth/v2/token/revoke"),
+    api_base_url: "{mail_api}",
     default_scopes: &[
         "ZohoMail.accounts.READ",
         "ZohoMail.folders.READ",
@@ -102,6 +108,21 @@ impl App for ZohoMailApp {
         tokio::time::timeout(ctx.timeout, dispatch(&api, tool, args))
             .await
             .unwrap_or(Err(AppError::Timeout))
+    }
+
+    /// The data centre from `accounts-server` and `location`: only Zoho's own
+    /// accounts hosts (or the operator's configured origins) are accepted.
+    fn settings_from_callback(
+        &self,
+        query: &BTreeMap<String, String>,
+        operator_origins: &[String],
+    ) -> Result<ConnectionSettings, String> {
+        oauth::settings_from_callback(query, operator_origins)
+    }
+
+    /// Zoho revokes the refresh token given as the `token` query parameter.
+    fn revocation(&self) -> Revocation {
+        Revocation::RefreshTokenQuery
     }
 }
 

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use assistiv_app_sdk::{App, qualified_tool_name};
+use assistiv_app_sdk::{App, Revocation, qualified_tool_name};
 use assistiv_app_zendesk::{OAUTH, SUBDOMAIN_PLACEHOLDER, ZendeskApp};
 use serde_json::json;
 
@@ -114,7 +114,13 @@ fn identity_and_oauth_metadata() {
     let oauth = app.oauth();
     assert_eq!(oauth, &OAUTH);
     // Every URL is per account: the broker fills in the subdomain.
-    for url in [oauth.authorize_url, oauth.token_url, oauth.api_base_url] {
+    let revoke_url = oauth.revoke_url.unwrap();
+    for url in [
+        oauth.authorize_url,
+        oauth.token_url,
+        oauth.api_base_url,
+        revoke_url,
+    ] {
         assert!(
             url.starts_with(&format!("https://{SUBDOMAIN_PLACEHOLDER}.zendesk.com")),
             "{url}"
@@ -122,6 +128,17 @@ fn identity_and_oauth_metadata() {
     }
     assert!(oauth.authorize_url.ends_with("/oauth/authorizations/new"));
     assert!(oauth.token_url.ends_with("/oauth/tokens"));
-    assert_eq!(oauth.revoke_url, None);
+    assert!(revoke_url.ends_with("/api/v2/oauth/tokens/current.json"));
+    assert_eq!(app.revocation(), Revocation::BearerDelete);
+    assert!(oauth.pkce_s256);
     assert_eq!(oauth.default_scope_param(), "read write");
+    // The subdomain is asked at connect time and must be a DNS label.
+    let [field] = app.connect_fields() else {
+        panic!("one connect field")
+    };
+    assert_eq!(field.name, "subdomain");
+    assert_eq!((field.validate)(" Acme-2 ").unwrap(), "acme-2");
+    for bad in ["", "a_b", "evil.com/", "acme.zendesk.com", "-acme"] {
+        assert!((field.validate)(bad).is_err(), "{bad:?}");
+    }
 }

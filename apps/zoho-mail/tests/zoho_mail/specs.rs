@@ -1,6 +1,6 @@
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use assistiv_app_sdk::{App, qualified_tool_name};
+use assistiv_app_sdk::{App, Revocation, qualified_tool_name};
 use assistiv_app_zoho_mail::{OAUTH, ZohoMailApp};
 use serde_json::json;
 
@@ -123,12 +123,30 @@ fn identity_and_oauth_metadata() {
         oauth.authorize_url,
         "https://accounts.zoho.com/oauth/v2/auth"
     );
-    assert_eq!(oauth.token_url, "https://accounts.zoho.com/oauth/v2/token");
+    // The user's data centre: its accounts server and mail host, per connection.
+    assert_eq!(oauth.token_url, "{accounts_server}/oauth/v2/token");
     assert_eq!(
         oauth.revoke_url,
-        Some("https://accounts.zoho.com/oauth/v2/token/revoke")
+        Some("{accounts_server}/oauth/v2/token/revoke")
     );
-    assert_eq!(oauth.api_base_url, "https://mail.zoho.com");
+    assert_eq!(oauth.api_base_url, "{mail_api}");
+    assert_eq!(app.revocation(), Revocation::RefreshTokenQuery);
+    let eu: BTreeMap<String, String> = [
+        (
+            "accounts-server".to_owned(),
+            "https://accounts.zoho.eu".to_owned(),
+        ),
+        ("location".to_owned(), "eu".to_owned()),
+    ]
+    .into();
+    let settings = app.settings_from_callback(&eu, &[]).unwrap();
+    assert_eq!(settings["mail_api"], "https://mail.zoho.eu");
+    let evil: BTreeMap<String, String> = [(
+        "accounts-server".to_owned(),
+        "https://evil.example".to_owned(),
+    )]
+    .into();
+    assert!(app.settings_from_callback(&evil, &[]).is_err());
     assert_eq!(
         oauth.default_scope_param(),
         "ZohoMail.accounts.READ,ZohoMail.folders.READ,ZohoMail.messages.ALL"
@@ -137,5 +155,10 @@ fn identity_and_oauth_metadata() {
         oauth
             .extra_authorize_params
             .contains(&("access_type", "offline"))
+    );
+    assert!(
+        oauth
+            .extra_authorize_params
+            .contains(&("prompt", "consent"))
     );
 }
