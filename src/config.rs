@@ -46,6 +46,8 @@ pub struct Config {
     pub hold_ttl_secs: u64,
     /// How often expired holds are swept.
     pub hold_sweep_interval_ms: u64,
+    /// How often expired OAuth states and connect links are swept.
+    pub oauth_sweep_interval_ms: u64,
     /// No upstream call may hold an MCP tool call longer than this.
     pub tool_timeout_secs: u64,
     /// Extra `Host` values the MCP endpoint accepts (comma-separated), besides
@@ -83,6 +85,7 @@ const SETTINGS: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "HOLD_TTL_SECS",
     "HOLD_SWEEP_INTERVAL_MS",
+    "OAUTH_SWEEP_INTERVAL_MS",
     "TOOL_TIMEOUT_SECS",
     "MCP_ALLOWED_HOSTS",
     "MCP_ALLOWED_ORIGINS",
@@ -104,6 +107,7 @@ struct Defaults {
     database_max_connections: u32,
     hold_ttl_secs: u64,
     hold_sweep_interval_ms: u64,
+    oauth_sweep_interval_ms: u64,
     tool_timeout_secs: u64,
     max_skill_zip_bytes: usize,
     max_skill_unpacked_bytes: u64,
@@ -122,6 +126,7 @@ impl Default for Defaults {
             database_max_connections: 16,
             hold_ttl_secs: 900,
             hold_sweep_interval_ms: 5_000,
+            oauth_sweep_interval_ms: 60_000,
             tool_timeout_secs: 30,
             max_skill_zip_bytes: 8 * 1024 * 1024,
             max_skill_unpacked_bytes: 32 * 1024 * 1024,
@@ -197,6 +202,10 @@ impl Config {
         anyhow::ensure!(
             self.hold_sweep_interval_ms >= 10,
             "ASSISTIV_HOLD_SWEEP_INTERVAL_MS must be at least 10"
+        );
+        anyhow::ensure!(
+            self.oauth_sweep_interval_ms >= 10,
+            "ASSISTIV_OAUTH_SWEEP_INTERVAL_MS must be at least 10"
         );
         anyhow::ensure!(
             self.max_skill_zip_bytes >= 1024
@@ -287,6 +296,7 @@ impl Config {
             database_max_connections: 8,
             hold_ttl_secs: defaults.hold_ttl_secs,
             hold_sweep_interval_ms: defaults.hold_sweep_interval_ms,
+            oauth_sweep_interval_ms: defaults.oauth_sweep_interval_ms,
             tool_timeout_secs: defaults.tool_timeout_secs,
             mcp_allowed_hosts: None,
             mcp_allowed_origins: None,

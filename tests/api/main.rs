@@ -22,6 +22,7 @@ mod mcp;
 mod mcp_clients;
 mod oauth;
 mod oauth_mock_server;
+mod oauth_sweep;
 mod periods;
 mod platforms;
 mod rate_limits;
