@@ -39,6 +39,8 @@ struct ProviderState {
     refuse_refresh: bool,
     expires_in: Option<u64>,
     revoked: Vec<String>,
+    /// Access tokens issued, which the API's `GET /user` accepts.
+    access_tokens: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -56,6 +58,7 @@ impl Provider {
         let router = Router::new()
             .route("/login/oauth/access_token", post(token_endpoint))
             .route("/revoke", post(revoke_endpoint))
+            .route("/api/v3/user", axum::routing::get(user_endpoint))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -84,8 +87,10 @@ fn issue(state: &mut ProviderState) -> Value {
     let n = state.issued;
     let refresh = format!("ghr_refresh_{n}_{}", Uuid::new_v4().simple());
     state.refresh_tokens.push(refresh.clone());
+    let access = format!("gho_access_{n}_{}", Uuid::new_v4().simple());
+    state.access_tokens.push(access.clone());
     let mut body = json!({
-        "access_token": format!("gho_access_{n}_{}", Uuid::new_v4().simple()),
+        "access_token": access,
         "token_type": "bearer",
         "scope": "repo,read:user",
         "refresh_token": refresh,
@@ -154,6 +159,34 @@ async fn token_endpoint(
             Json(json!({"error": "unsupported_grant_type"})),
         ),
     }
+}
+
+/// GitHub's `GET /user` for a token this provider issued.
+async fn user_endpoint(
+    State(state): State<Arc<Mutex<ProviderState>>>,
+    headers: axum::http::HeaderMap,
+) -> (StatusCode, Json<Value>) {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !state
+        .lock()
+        .unwrap()
+        .access_tokens
+        .iter()
+        .any(|t| t == presented)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"login": "octo-oauth", "id": 42, "name": "Octo OAuth", "type": "User"})),
+    )
 }
 
 async fn revoke_endpoint(
@@ -416,6 +449,7 @@ async fn connect_flow_end_to_end(backend: Backend) {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["connected"], false);
     assert_eq!(mine[0]["status"], "not_connected");
+    assert_eq!(mine[0]["account"], Value::Null);
     let connect_url = mine[0]["connect_url"].as_str().unwrap().to_owned();
     assert!(connect_url.starts_with(&format!("{PUBLIC_URL}/oauth/start?t=")));
     assert!(!connect_url.contains(&w.eu_key) && !connect_url.contains("sk-"));
@@ -469,7 +503,25 @@ async fn connect_flow_end_to_end(backend: Backend) {
     let mine = w.my_apps().await;
     assert_eq!(mine[0]["connected"], true, "{mine:?}");
     assert_eq!(mine[0]["status"], "connected");
+    // Who the user connected as: GitHub's `GET /user` login, asked right after connect.
+    assert_eq!(mine[0]["account"]["login"], "octo-oauth", "{mine:?}");
     assert_eq!(w.connection_count().await, 1);
+    let listed = w
+        .app
+        .get(
+            &format!(
+                "/v1/platforms/{}/end-users/{}/connections",
+                w.app.platform_id, w.euid
+            ),
+            &w.app.platform_key,
+        )
+        .await;
+    assert_eq!(
+        listed.data()[0]["account"]["login"],
+        "octo-oauth",
+        "{}",
+        listed.body
+    );
     let connection = w
         .app
         .get(
@@ -481,6 +533,7 @@ async fn connect_flow_end_to_end(backend: Backend) {
         )
         .await;
     assert_eq!(connection.data()["status"], "connected");
+    assert_eq!(connection.data()["account"]["login"], "octo-oauth");
     assert!(!connection.body.to_string().contains("gho_"));
 
     // The MCP layer gets the token and the API base URL override.

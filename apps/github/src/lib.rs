@@ -97,6 +97,15 @@ impl App for GitHubApp {
             .await
             .unwrap_or(Err(AppError::Timeout))
     }
+
+    /// The login of `GET /user`.
+    async fn account_login(&self, ctx: &CallContext) -> Option<String> {
+        let api = Api::new(ctx).ok()?;
+        tokio::time::timeout(ctx.timeout, repos::login(&api))
+            .await
+            .ok()
+            .flatten()
+    }
 }
 
 async fn dispatch(api: &Api, tool: &str, args: Value) -> Result<ToolOutput, AppError> {
