@@ -33,6 +33,9 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// Base64 of 32 bytes; generated into the data dir when absent.
     pub master_key: Option<SecretString>,
+    /// Earlier master keys (comma-separated base64) that still open, never seal:
+    /// set during a rotation, dropped after `assistiv admin master-key rotate`.
+    pub previous_master_keys: Option<SecretString>,
     /// Public base URL used in OAuth callbacks and connect links.
     pub public_url: Option<String>,
     pub log_format: LogFormat,
@@ -78,6 +81,7 @@ const SETTINGS: &[&str] = &[
     "REDIS_URL",
     "ADMIN_TOKEN",
     "MASTER_KEY",
+    "PREVIOUS_MASTER_KEYS",
     "PUBLIC_URL",
     "LOG_FORMAT",
     "BOOTSTRAP",
@@ -289,6 +293,7 @@ impl Config {
             redis_url: None,
             admin_token: None,
             master_key: None,
+            previous_master_keys: None,
             public_url: None,
             log_format: defaults.log_format,
             bootstrap: defaults.bootstrap,
