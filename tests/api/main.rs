@@ -18,6 +18,7 @@ mod end_users;
 mod health;
 mod holds;
 mod isolation;
+mod key_rotation;
 mod mcp;
 mod mcp_clients;
 mod oauth;

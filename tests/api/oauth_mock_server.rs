@@ -80,7 +80,7 @@ pub fn oauth2_mock_server() -> MockServer {
 }
 
 /// GitHub's `GET /user`, for the bearer token it was told to accept.
-async fn github_api(accepted: Arc<Mutex<Option<String>>>) -> String {
+pub async fn github_api(accepted: Arc<Mutex<Option<String>>>) -> String {
     let router = axum::Router::new().route(
         "/user",
         get(move |headers: HeaderMap| {
