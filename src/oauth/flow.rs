@@ -75,6 +75,13 @@ pub enum ReturnTo {
     ConnectPage,
 }
 
+/// `raw` percent-encoded for one URL path segment.
+fn path_segment(raw: &str) -> String {
+    oauth2::url::form_urlencoded::byte_serialize(raw.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
@@ -456,7 +463,15 @@ impl Broker {
         let Some(template) = endpoints.revoke_url else {
             return;
         };
-        let known = settings::parse(&connection.settings_json);
+        // Besides the connection's settings, a revoke URL may name the client id and
+        // the effective API base URL (GitHub's `{api_base_url}/applications/{client_id}/grant`).
+        let mut known = settings::parse(&connection.settings_json);
+        if let Ok(api) = settings::fill_url("api_base_url", &endpoints.api_base_url, &known) {
+            known.entry("api_base_url".into()).or_insert(api);
+        }
+        known
+            .entry("client_id".into())
+            .or_insert_with(|| path_segment(&activation.client_id));
         let vault = &self.inner.vault;
         let (Ok(revoke_url), Ok(secret), Ok(token)) = (
             settings::fill_url("revoke_url", &template, &known),

@@ -41,6 +41,10 @@ struct ProviderState {
     revoked: Vec<String>,
     /// Access tokens issued, which the API's `GET /user` accepts.
     access_tokens: Vec<String>,
+    /// Every grant deletion received: (path client id, Authorization, content type, body).
+    revoke_requests: Vec<(String, String, String, String)>,
+    /// Answer grant deletions with a 500.
+    fail_revoke: bool,
 }
 
 #[derive(Clone)]
@@ -57,7 +61,10 @@ impl Provider {
         }));
         let router = Router::new()
             .route("/login/oauth/access_token", post(token_endpoint))
-            .route("/revoke", post(revoke_endpoint))
+            .route(
+                "/api/v3/applications/{client_id}/grant",
+                axum::routing::delete(grant_endpoint),
+            )
             .route("/api/v3/user", axum::routing::get(user_endpoint))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -189,16 +196,48 @@ async fn user_endpoint(
     )
 }
 
-async fn revoke_endpoint(
+/// GitHub's `DELETE /applications/{client_id}/grant`: HTTP Basic auth of the OAuth
+/// App's client id and secret, the token in a JSON body, 204 when done.
+async fn grant_endpoint(
     State(state): State<Arc<Mutex<ProviderState>>>,
-    Form(form): Form<HashMap<String, String>>,
+    axum::extract::Path(client_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
 ) -> StatusCode {
-    if form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
-        return StatusCode::UNAUTHORIZED;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut state = state.lock().unwrap();
+    state.revoke_requests.push((
+        client_id.clone(),
+        header("authorization"),
+        header("content-type"),
+        body.clone(),
+    ));
+    if state.fail_revoke {
+        return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    let token = form.get("token").cloned().unwrap_or_default();
-    state.lock().unwrap().revoked.push(token);
-    StatusCode::OK
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
+    if client_id != CLIENT_ID || header("authorization") != expected {
+        return StatusCode::NOT_FOUND; // GitHub's answer to bad client credentials
+    }
+    let token = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|b| b["access_token"].as_str().map(str::to_owned));
+    match token {
+        Some(token) if state.access_tokens.contains(&token) => {
+            state.revoked.push(token);
+            StatusCode::NO_CONTENT
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
 }
 
 struct World {
@@ -244,7 +283,6 @@ impl World {
             "base_url": BASE_URL,
             "authorize_url": format!("{}/login/oauth/authorize", self.provider.url),
             "token_url": format!("{}/login/oauth/access_token", self.provider.url),
-            "revoke_url": format!("{}/revoke", self.provider.url),
             "api_base_url": format!("{}/api/v3", self.provider.url),
         });
         self.app
@@ -1021,7 +1059,54 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
     assert_eq!(listed, json!([]));
 }
 
+/// Disconnecting GitHub deletes the grant the way GitHub documents it: DELETE
+/// `{api}/applications/{client_id}/grant` with Basic auth of the client credentials and
+/// `{"access_token": ...}`; a failing deletion still disconnects locally.
+async fn github_grant_is_deleted_on_disconnect(backend: Backend) {
+    let w = world(backend, None).await;
+    assert_eq!(w.activate().await.status, 201);
+    w.connect().await;
+    let access = w
+        .token()
+        .await
+        .unwrap()
+        .access_token
+        .expose_secret()
+        .to_owned();
+    let gone = w.app.delete("/v1/me/apps/github", &w.eu_key).await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let requests = w.provider.state.lock().unwrap().revoke_requests.clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (client_id, authorization, content_type, body) = &requests[0];
+    assert_eq!(client_id, CLIENT_ID);
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    assert_eq!(authorization, &format!("Basic {credentials}"));
+    assert_eq!(content_type, "application/json");
+    assert_eq!(
+        serde_json::from_str::<Value>(body).unwrap(),
+        json!({"access_token": access})
+    );
+    assert_eq!(w.provider.state.lock().unwrap().revoked, [access]);
+    assert_eq!(w.connection_count().await, 0);
+
+    // GitHub fails the deletion: the connection is removed here all the same.
+    w.connect().await;
+    w.provider.state.lock().unwrap().fail_revoke = true;
+    let gone = w.app.delete("/v1/me/apps/github", &w.eu_key).await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert_eq!(w.provider.state.lock().unwrap().revoke_requests.len(), 2);
+    assert_eq!(w.connection_count().await, 0);
+    assert!(matches!(
+        w.token().await,
+        Err(TokenError::NotConnected { .. })
+    ));
+    assert_eq!(w.my_apps().await[0]["connected"], false);
+    w.app.stop().await;
+}
+
 both_backends!(
+    github_grant_is_deleted_on_disconnect,
     connect_flow_end_to_end,
     tokens_refresh_once_under_concurrency,
     bad_states_are_refused_and_store_nothing,
