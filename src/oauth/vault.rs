@@ -152,10 +152,11 @@ impl Vault {
         let keys = || std::iter::once(&self.current).chain(&self.previous);
         if sealed.len() > HEADER_LEN && sealed.starts_with(&MAGIC) {
             let id = &sealed[MAGIC.len()..HEADER_LEN];
-            if let Some(key) = keys().find(|k| k.id == id) {
-                if let Some(plain) = key.open(&sealed[HEADER_LEN..], aad) {
-                    return Ok(plain);
-                }
+            if let Some(plain) = keys()
+                .find(|k| k.id == id)
+                .and_then(|key| key.open(&sealed[HEADER_LEN..], aad))
+            {
+                return Ok(plain);
             }
         }
         // A value from before key ids (whose nonce may even start like a header).
