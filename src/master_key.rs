@@ -136,6 +136,46 @@ mod tests {
     }
 
     #[test]
+    fn previous_keys_open_and_the_current_one_seals() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::for_data_dir(dir.path().to_path_buf());
+        config.master_key = Some(STANDARD.encode([1u8; 32]).into());
+        let old = MasterKey::load(&config)?.vault();
+        let sealed = old
+            .seal(&"s".into(), "a")
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.master_key = Some(STANDARD.encode([2u8; 32]).into());
+        config.previous_master_keys = Some(
+            format!(
+                " {} , {} ",
+                STANDARD.encode([1u8; 32]),
+                STANDARD.encode([3u8; 32])
+            )
+            .into(),
+        );
+        let rotating = MasterKey::load(&config)?;
+        assert_eq!(rotating.bytes(), &[2u8; 32]);
+        let vault = rotating.vault();
+        assert!(vault.open(&sealed, "a").is_ok());
+        assert!(vault.needs_reseal(&sealed));
+        assert!(
+            !vault.needs_reseal(
+                &vault
+                    .seal(&"s".into(), "a")
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            )
+        );
+        assert!(
+            !dir.path().join(KEY_FILE).exists(),
+            "a configured key writes no file"
+        );
+        config.previous_master_keys = Some("not base64!".into());
+        let refused = MasterKey::load(&config).err().map(|e| format!("{e:#}"));
+        assert!(refused.is_some_and(|e| e.contains("PREVIOUS_MASTER_KEYS")));
+        Ok(())
+    }
+
+    #[test]
     fn configured_key_must_be_32_bytes_of_base64() {
         assert!(MasterKey::decode("not base64!").is_err());
         assert!(MasterKey::decode(&STANDARD.encode([1u8; 16])).is_err());
