@@ -30,6 +30,7 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   REDIS_URL                          --redis-url     none
   ASSISTIV_ADMIN_TOKEN               (env only)      none: /admin/v1 disabled
   ASSISTIV_MASTER_KEY                (env only)      generated into the data dir
+  ASSISTIV_PREVIOUS_MASTER_KEYS      (env only)      none: old keys during a rotation (comma-separated)
   ASSISTIV_PUBLIC_URL                --public-url    http://<listen>
   ASSISTIV_LOG_FORMAT                --log-format    text (or json)
   ASSISTIV_BOOTSTRAP                 --no-bootstrap  true: first start creates a `default` platform
@@ -37,6 +38,7 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_DATABASE_MAX_CONNECTIONS                  16
   ASSISTIV_HOLD_TTL_SECS                             900: held money returns after this
   ASSISTIV_HOLD_SWEEP_INTERVAL_MS                    5000
+  ASSISTIV_OAUTH_SWEEP_INTERVAL_MS                   60000: expired OAuth states and connect links
   ASSISTIV_TOOL_TIMEOUT_SECS                         30: longest upstream call of an MCP tool
   ASSISTIV_MCP_ALLOWED_HOSTS                         extra Host values for /mcp (comma-separated)
   ASSISTIV_MCP_ALLOWED_ORIGINS                       extra browser Origins for /mcp (comma-separated)
@@ -69,7 +71,7 @@ enum Command {
 }
 
 #[derive(Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// TOML configuration file.
     #[arg(long, env = "ASSISTIV_CONFIG")]
     config: Option<PathBuf>,
@@ -123,6 +125,11 @@ enum AdminCommand {
     Skills {
         #[command(subcommand)]
         command: SkillsCommand,
+    },
+    /// The master key that seals secrets at rest: generate one, rotate to it.
+    MasterKey {
+        #[command(subcommand)]
+        command: crate::sealing::cli::MasterKeyCommand,
     },
 }
 
@@ -292,7 +299,7 @@ enum PlatformCommand {
 }
 
 impl StoreArgs {
-    fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
@@ -300,7 +307,7 @@ impl StoreArgs {
         }
     }
 
-    fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
         Config::load(self.config.as_deref(), &overrides)
     }
 }
@@ -328,6 +335,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Skills { command },
         } => skills_command(command).await,
+        Command::Admin {
+            command: AdminCommand::MasterKey { command },
+        } => crate::sealing::cli::run(command).await,
     }
 }
 

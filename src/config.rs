@@ -33,6 +33,9 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// Base64 of 32 bytes; generated into the data dir when absent.
     pub master_key: Option<SecretString>,
+    /// Earlier master keys (comma-separated base64) that still open, never seal:
+    /// set during a rotation, dropped after `assistiv admin master-key rotate`.
+    pub previous_master_keys: Option<SecretString>,
     /// Public base URL used in OAuth callbacks and connect links.
     pub public_url: Option<String>,
     pub log_format: LogFormat,
@@ -46,6 +49,8 @@ pub struct Config {
     pub hold_ttl_secs: u64,
     /// How often expired holds are swept.
     pub hold_sweep_interval_ms: u64,
+    /// How often expired OAuth states and connect links are swept.
+    pub oauth_sweep_interval_ms: u64,
     /// No upstream call may hold an MCP tool call longer than this.
     pub tool_timeout_secs: u64,
     /// Extra `Host` values the MCP endpoint accepts (comma-separated), besides
@@ -76,6 +81,7 @@ const SETTINGS: &[&str] = &[
     "REDIS_URL",
     "ADMIN_TOKEN",
     "MASTER_KEY",
+    "PREVIOUS_MASTER_KEYS",
     "PUBLIC_URL",
     "LOG_FORMAT",
     "BOOTSTRAP",
@@ -83,6 +89,7 @@ const SETTINGS: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "HOLD_TTL_SECS",
     "HOLD_SWEEP_INTERVAL_MS",
+    "OAUTH_SWEEP_INTERVAL_MS",
     "TOOL_TIMEOUT_SECS",
     "MCP_ALLOWED_HOSTS",
     "MCP_ALLOWED_ORIGINS",
@@ -104,6 +111,7 @@ struct Defaults {
     database_max_connections: u32,
     hold_ttl_secs: u64,
     hold_sweep_interval_ms: u64,
+    oauth_sweep_interval_ms: u64,
     tool_timeout_secs: u64,
     max_skill_zip_bytes: usize,
     max_skill_unpacked_bytes: u64,
@@ -122,6 +130,7 @@ impl Default for Defaults {
             database_max_connections: 16,
             hold_ttl_secs: 900,
             hold_sweep_interval_ms: 5_000,
+            oauth_sweep_interval_ms: 60_000,
             tool_timeout_secs: 30,
             max_skill_zip_bytes: 8 * 1024 * 1024,
             max_skill_unpacked_bytes: 32 * 1024 * 1024,
@@ -197,6 +206,10 @@ impl Config {
         anyhow::ensure!(
             self.hold_sweep_interval_ms >= 10,
             "ASSISTIV_HOLD_SWEEP_INTERVAL_MS must be at least 10"
+        );
+        anyhow::ensure!(
+            self.oauth_sweep_interval_ms >= 10,
+            "ASSISTIV_OAUTH_SWEEP_INTERVAL_MS must be at least 10"
         );
         anyhow::ensure!(
             self.max_skill_zip_bytes >= 1024
@@ -280,6 +293,7 @@ impl Config {
             redis_url: None,
             admin_token: None,
             master_key: None,
+            previous_master_keys: None,
             public_url: None,
             log_format: defaults.log_format,
             bootstrap: defaults.bootstrap,
@@ -287,6 +301,7 @@ impl Config {
             database_max_connections: 8,
             hold_ttl_secs: defaults.hold_ttl_secs,
             hold_sweep_interval_ms: defaults.hold_sweep_interval_ms,
+            oauth_sweep_interval_ms: defaults.oauth_sweep_interval_ms,
             tool_timeout_secs: defaults.tool_timeout_secs,
             mcp_allowed_hosts: None,
             mcp_allowed_origins: None,

@@ -17,6 +17,7 @@ pub mod master_key;
 pub mod mcp;
 pub mod oauth;
 pub mod ratelimit;
+pub mod sealing;
 pub mod skills;
 pub mod startup;
 pub mod state;

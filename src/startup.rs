@@ -93,6 +93,12 @@ impl Application {
                 Duration::from_millis(config.hold_sweep_interval_ms),
                 shutdown.child_token(),
             ),
+            oauth::sweeper::spawn_sweeper(
+                db.clone(),
+                clock.clone(),
+                Duration::from_millis(config.oauth_sweep_interval_ms),
+                shutdown.child_token(),
+            ),
         ];
 
         let oauth = Broker::new(

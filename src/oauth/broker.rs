@@ -128,7 +128,7 @@ impl Broker {
             inner: Arc::new(Inner {
                 db,
                 apps,
-                vault: Vault::new(master_key.bytes()),
+                vault: master_key.vault(),
                 links: LinkSigner::new(master_key.bytes()),
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 http,

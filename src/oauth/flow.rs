@@ -30,6 +30,10 @@ pub use super::views::{ConnectFieldView, ConnectionView, MyAppView, PlatformAppV
 use crate::apps::{App, AppSlug};
 use crate::error::{ApiError, ApiResult};
 use crate::tenancy::rate_limits::check_end_user;
+use assistiv_app_sdk::CallContext;
+
+/// How long asking the provider whose account was connected may take.
+const ACCOUNT_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long an authorization (its `state`) may take.
 const STATE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -69,6 +73,13 @@ pub enum ReturnTo {
     Platform,
     /// The hosted connect page.
     ConnectPage,
+}
+
+/// `raw` percent-encoded for one URL path segment.
+fn path_segment(raw: &str) -> String {
+    oauth2::url::form_urlencoded::byte_serialize(raw.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 fn state_hash(state: &str) -> String {
@@ -358,8 +369,13 @@ impl Broker {
             tracing::warn!(app = %slug, error = ?e, "authorization code exchange failed");
             "token_exchange_failed"
         })?;
-        let details = app.token_details(&tokens.raw);
+        let mut details = app.token_details(&tokens.raw);
         known.extend(details.settings);
+        if details.account_login.is_none() {
+            details.account_login = self
+                .ask_account(&app, &endpoints, &known, &tokens.access_token)
+                .await;
+        }
 
         let now = self.inner.clock.now();
         let id = Uuid::now_v7();
@@ -407,6 +423,33 @@ impl Broker {
         Ok(())
     }
 
+    /// Who the new token acts as, when the token response did not say: the app asks
+    /// its provider (GitHub's `GET /user`). Best effort, bounded by a short timeout.
+    async fn ask_account(
+        &self,
+        app: &Arc<dyn App>,
+        endpoints: &Endpoints,
+        known: &assistiv_app_sdk::ConnectionSettings,
+        access_token: &SecretString,
+    ) -> Option<String> {
+        let api_base_url =
+            settings::fill_url("api_base_url", &endpoints.api_base_url, known).ok()?;
+        let ctx = CallContext {
+            access_token: access_token.clone(),
+            api_base_url,
+            http: self.inner.http.clone(),
+            timeout: ACCOUNT_LOOKUP_TIMEOUT,
+        };
+        let login = app.account_login(&ctx).await;
+        if login.is_none() {
+            tracing::debug!(
+                app = app.slug(),
+                "the provider did not say whose account was connected"
+            );
+        }
+        login
+    }
+
     /// Best-effort revocation of a connection's tokens at the provider, in its style.
     pub(super) async fn revoke_at_provider(
         &self,
@@ -420,7 +463,15 @@ impl Broker {
         let Some(template) = endpoints.revoke_url else {
             return;
         };
-        let known = settings::parse(&connection.settings_json);
+        // Besides the connection's settings, a revoke URL may name the client id and
+        // the effective API base URL (GitHub's `{api_base_url}/applications/{client_id}/grant`).
+        let mut known = settings::parse(&connection.settings_json);
+        if let Ok(api) = settings::fill_url("api_base_url", &endpoints.api_base_url, &known) {
+            known.entry("api_base_url".into()).or_insert(api);
+        }
+        known
+            .entry("client_id".into())
+            .or_insert_with(|| path_segment(&activation.client_id));
         let vault = &self.inner.vault;
         let (Ok(revoke_url), Ok(secret), Ok(token)) = (
             settings::fill_url("revoke_url", &template, &known),

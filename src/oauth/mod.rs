@@ -13,6 +13,7 @@ pub mod provider;
 pub mod routes;
 pub mod settings;
 pub mod store;
+pub mod sweeper;
 pub mod vault;
 pub mod views;
 

@@ -280,6 +280,19 @@ pub async fn revoke(
                 .bearer_auth(request.access_token.expose_secret());
             answered(sent).await
         }
+        Revocation::BasicAuthJsonDelete => {
+            let body = serde_json::json!({"access_token": request.access_token.expose_secret()});
+            let sent = http
+                .delete(request.revoke_url)
+                .basic_auth(
+                    request.client_id,
+                    Some(request.client_secret.expose_secret()),
+                )
+                .header("accept", "application/vnd.github+json")
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            answered(sent).await
+        }
         Revocation::RefreshTokenQuery => {
             let token = request.refresh_token.unwrap_or(request.access_token);
             let mut url = oauth2::url::Url::parse(request.revoke_url)

@@ -1,30 +1,114 @@
 //! Secrets at rest: AES-256-GCM under the master key, a random 96-bit nonce per
-//! seal, stored as `nonce || ciphertext`. The associated data names the row and the
-//! column a ciphertext belongs to (e.g. `connection:{id}:access_token`), so a
-//! ciphertext copied to another row or column does not decrypt.
+//! seal. A sealed value is `0xA5 0x01 || key id (4 bytes) || nonce || ciphertext`;
+//! values sealed before key ids existed are `nonce || ciphertext` and still open.
+//! The associated data names the row and the column a ciphertext belongs to (e.g.
+//! `connection:{id}:access_token`), so a ciphertext copied to another row or column
+//! does not decrypt.
+//!
+//! The vault holds the current key, which seals, and any previous keys, which only
+//! open: during a master-key rotation old and new ciphertexts coexist, and
+//! [`Vault::needs_reseal`] tells which values the rotation still has to rewrite.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 
 const NONCE_LEN: usize = 12;
+/// Marks a value that carries its key id (format version 1).
+const MAGIC: [u8; 2] = [0xA5, 0x01];
+const KEY_ID_LEN: usize = 4;
+const HEADER_LEN: usize = MAGIC.len() + KEY_ID_LEN;
 
 /// Why a ciphertext could not be opened (wrong row, tampered, another key).
 #[derive(Debug, thiserror::Error)]
 #[error("a stored secret could not be decrypted")]
 pub struct VaultError;
 
+/// A key's public name: the first bytes of a hash of it. Reveals nothing usable
+/// about the key and lets a ciphertext say which key opens it.
+pub fn key_id(key: &[u8; 32]) -> [u8; KEY_ID_LEN] {
+    let digest = Sha256::new()
+        .chain_update(b"assistiv vault key id\0")
+        .chain_update(key)
+        .finalize();
+    let mut id = [0u8; KEY_ID_LEN];
+    id.copy_from_slice(&digest[..KEY_ID_LEN]);
+    id
+}
+
 #[derive(Clone)]
-pub struct Vault {
+struct Key {
+    id: [u8; KEY_ID_LEN],
     cipher: Aes256Gcm,
 }
 
-impl Vault {
-    pub fn new(key: &[u8; 32]) -> Self {
+impl Key {
+    fn new(key: &[u8; 32]) -> Self {
         Self {
+            id: key_id(key),
             cipher: Aes256Gcm::new(key.into()),
         }
+    }
+
+    /// Opens `nonce || ciphertext`.
+    fn open(&self, body: &[u8], aad: &str) -> Option<Vec<u8>> {
+        if body.len() <= NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .ok()
+    }
+}
+
+#[derive(Clone)]
+pub struct Vault {
+    current: Key,
+    /// Keys that open but never seal.
+    previous: Vec<Key>,
+}
+
+impl Vault {
+    /// A vault with one key.
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self::with_previous(key, &[])
+    }
+
+    /// A vault sealing under `current` and opening under it or any of `previous`.
+    pub fn with_previous(current: &[u8; 32], previous: &[[u8; 32]]) -> Self {
+        let current = Key::new(current);
+        let previous = previous
+            .iter()
+            .map(Key::new)
+            .filter(|k| k.id != current.id)
+            .collect();
+        Self { current, previous }
+    }
+
+    /// The id of the key new values are sealed under.
+    pub fn current_key_id(&self) -> [u8; KEY_ID_LEN] {
+        self.current.id
+    }
+
+    /// The header every value sealed under the current key starts with.
+    pub fn current_header(&self) -> Vec<u8> {
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&self.current.id);
+        header
+    }
+
+    /// Whether `sealed` is not (yet) under the current key.
+    pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
+        !(sealed.len() > HEADER_LEN && sealed.starts_with(&self.current_header()))
     }
 
     /// Encrypts `plaintext` bound to `aad`.
@@ -44,6 +128,7 @@ impl Vault {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = self
+            .current
             .cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -53,27 +138,38 @@ impl Vault {
                 },
             )
             .map_err(|_| VaultError)?;
-        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        let mut sealed = Vec::with_capacity(HEADER_LEN + NONCE_LEN + ciphertext.len());
+        sealed.extend_from_slice(&MAGIC);
+        sealed.extend_from_slice(&self.current.id);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
         Ok(sealed)
     }
 
-    /// Decrypts what [`Vault::seal_bytes`] produced with the same `aad`.
+    /// Decrypts what [`Vault::seal_bytes`] produced with the same `aad`, under
+    /// whichever known key it names (or, for a value without a key id, any).
     pub fn open_bytes(&self, sealed: &[u8], aad: &str) -> Result<Vec<u8>, VaultError> {
-        if sealed.len() <= NONCE_LEN {
-            return Err(VaultError);
+        let keys = || std::iter::once(&self.current).chain(&self.previous);
+        if sealed.len() > HEADER_LEN && sealed.starts_with(&MAGIC) {
+            let id = &sealed[MAGIC.len()..HEADER_LEN];
+            if let Some(plain) = keys()
+                .find(|k| k.id == id)
+                .and_then(|key| key.open(&sealed[HEADER_LEN..], aad))
+            {
+                return Ok(plain);
+            }
         }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| VaultError)
+        // A value from before key ids (whose nonce may even start like a header).
+        keys().find_map(|k| k.open(sealed, aad)).ok_or(VaultError)
+    }
+
+    /// `sealed` re-encrypted under the current key; `None` when it already is.
+    pub fn reseal(&self, sealed: &[u8], aad: &str) -> Result<Option<Vec<u8>>, VaultError> {
+        if !self.needs_reseal(sealed) {
+            return Ok(None);
+        }
+        let plain = secrecy::zeroize::Zeroizing::new(self.open_bytes(sealed, aad)?);
+        self.seal_bytes(&plain, aad).map(Some)
     }
 }
 
@@ -134,6 +230,50 @@ mod tests {
         assert!(v.open(&sealed, "connection:1:refresh_token").is_err());
     }
 
+    /// `nonce || ciphertext` under `key`, as values were sealed before key ids.
+    fn legacy_seal(key: &[u8; 32], plain: &[u8], aad: &str) -> Vec<u8> {
+        let nonce = [3u8; NONCE_LEN];
+        let mut out = nonce.to_vec();
+        out.extend(
+            Aes256Gcm::new(key.into())
+                .encrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: plain,
+                        aad: aad.as_bytes(),
+                    },
+                )
+                .unwrap(),
+        );
+        out
+    }
+
+    #[test]
+    fn rotation_opens_old_values_and_reseals_under_the_new_key() {
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let before = Vault::new(&old);
+        let tagged = before.seal(&SecretString::from("tok"), "a").unwrap();
+        let legacy = legacy_seal(&old, b"tok", "a");
+        assert!(tagged.starts_with(&MAGIC) && tagged[2..6] == key_id(&old));
+
+        let during = Vault::with_previous(&new, &[old]);
+        for value in [&tagged, &legacy] {
+            assert!(during.needs_reseal(value));
+            assert_eq!(during.open(value, "a").unwrap().expose_secret(), "tok");
+            let resealed = during.reseal(value, "a").unwrap().unwrap();
+            assert!(!during.needs_reseal(&resealed));
+            assert!(
+                during.reseal(&resealed, "a").unwrap().is_none(),
+                "idempotent"
+            );
+            let after = Vault::new(&new);
+            assert_eq!(after.open(&resealed, "a").unwrap().expose_secret(), "tok");
+            assert!(after.open(value, "a").is_err(), "the old key is gone");
+            assert!(during.reseal(value, "b").is_err(), "the AAD still binds");
+        }
+        assert!(Vault::new(&[9u8; 32]).reseal(&tagged, "a").is_err());
+    }
+
     #[test]
     fn tampering_or_another_key_fails() {
         let v = vault();
@@ -147,7 +287,7 @@ mod tests {
         sealed[0] ^= 1;
         assert!(v.open(&sealed, "x").is_ok());
         assert!(Vault::new(&[8u8; 32]).open(&sealed, "x").is_err());
-        assert!(v.open(&sealed[..12], "x").is_err());
+        assert!(v.open(&sealed[..18], "x").is_err());
         assert!(v.open(&[], "x").is_err());
     }
 }

@@ -35,6 +35,22 @@ fn field_views(fields: &[ConnectField]) -> Vec<ConnectFieldView> {
         .collect()
 }
 
+/// Who the end user connected as: the provider's login or id (GitHub's login, Slack's
+/// user id) and, when the provider names one, a label (Slack's workspace).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub login: Option<String>,
+    pub label: Option<String>,
+}
+
+/// `None` when the provider said nothing about the account.
+fn account_of(row: &ConnectionRow) -> Option<AccountView> {
+    (row.account_login.is_some() || row.account_label.is_some()).then(|| AccountView {
+        login: row.account_login.clone(),
+        label: row.account_label.clone(),
+    })
+}
+
 #[derive(Debug, Serialize)]
 pub struct ConnectionView {
     pub id: Uuid,
@@ -42,6 +58,8 @@ pub struct ConnectionView {
     pub app: String,
     pub status: String,
     pub scopes: Vec<String>,
+    /// Who the user connected as; `null` when the provider does not say.
+    pub account: Option<AccountView>,
     pub account_login: Option<String>,
     pub account_label: Option<String>,
     /// Per-connection settings (a Zendesk subdomain, a Zoho data centre).
@@ -59,6 +77,7 @@ impl From<&ConnectionRow> for ConnectionView {
             app: row.app.clone(),
             status: row.status.clone(),
             scopes: split_scopes(&row.scopes),
+            account: account_of(row),
             account_login: row.account_login.clone(),
             account_label: row.account_label.clone(),
             settings: settings::parse(&row.settings_json),
@@ -91,6 +110,8 @@ pub struct MyAppView {
     pub connected: bool,
     /// `connected`, `needs_reauth` or `not_connected`.
     pub status: String,
+    /// Who the user connected as; `null` when not connected or the provider does not say.
+    pub account: Option<AccountView>,
     pub account_login: Option<String>,
     pub account_label: Option<String>,
     pub connect_url: String,
@@ -125,6 +146,7 @@ impl Broker {
             out.push(MyAppView {
                 connected: connection.is_some_and(|c| c.status == STATUS_CONNECTED),
                 status: connection.map_or_else(|| "not_connected".to_owned(), |c| c.status.clone()),
+                account: connection.and_then(account_of),
                 account_login: connection.and_then(|c| c.account_login.clone()),
                 account_label: connection.and_then(|c| c.account_label.clone()),
                 connect_url: self.connect_url(platform_id, end_user_id, &slug),

@@ -21,6 +21,9 @@ pub trait BlobStore: Send + Sync {
     /// same content). Whether it wrote.
     async fn put_if_absent(&self, address: &str, sealed: &[u8]) -> io::Result<bool>;
     async fn get(&self, address: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Overwrites the blob at `address` atomically (master-key rotation re-encrypts
+    /// the same content in place).
+    async fn replace(&self, address: &str, sealed: &[u8]) -> io::Result<()>;
     async fn delete(&self, address: &str) -> io::Result<()>;
 }
 
@@ -51,6 +54,25 @@ impl FsBlobStore {
     }
 }
 
+impl FsBlobStore {
+    /// Writes to a temporary name, syncs, then renames over `path`.
+    async fn write_atomically(&self, address: &str, path: &Path, sealed: &[u8]) -> io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        tokio::fs::create_dir_all(dir).await?;
+        let temporary = dir.join(format!(".{address}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let written = async {
+            tokio::fs::write(&temporary, sealed).await?;
+            tokio::fs::File::open(&temporary).await?.sync_all().await?;
+            tokio::fs::rename(&temporary, path).await
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&temporary).await;
+        }
+        written
+    }
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put_if_absent(&self, address: &str, sealed: &[u8]) -> io::Result<bool> {
@@ -58,19 +80,14 @@ impl BlobStore for FsBlobStore {
         if tokio::fs::try_exists(&path).await? {
             return Ok(false);
         }
-        let dir = path.parent().unwrap_or(Path::new("."));
-        tokio::fs::create_dir_all(dir).await?;
-        let temporary = dir.join(format!(".{address}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let written = async {
-            tokio::fs::write(&temporary, sealed).await?;
-            tokio::fs::File::open(&temporary).await?.sync_all().await?;
-            tokio::fs::rename(&temporary, &path).await
-        }
-        .await;
-        if written.is_err() {
-            let _ = tokio::fs::remove_file(&temporary).await;
-        }
-        written.map(|()| true)
+        self.write_atomically(address, &path, sealed)
+            .await
+            .map(|()| true)
+    }
+
+    async fn replace(&self, address: &str, sealed: &[u8]) -> io::Result<()> {
+        let path = self.path(address)?;
+        self.write_atomically(address, &path, sealed).await
     }
 
     async fn get(&self, address: &str) -> io::Result<Option<Vec<u8>>> {

@@ -22,7 +22,6 @@ use crate::billing::SharedClock;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::master_key::MasterKey;
-use crate::oauth::vault::Vault;
 use crate::store::{Db, is_unique_violation};
 
 /// Who a published skill belongs to.
@@ -156,7 +155,7 @@ impl Skills {
         clock: SharedClock,
     ) -> Self {
         let store = Arc::new(FsBlobStore::new(config.blob_dir()));
-        let blobs = SealedBlobs::new(store, Vault::new(master_key.bytes()));
+        let blobs = SealedBlobs::new(store, master_key.vault());
         Self::new(db, blobs, Limits::from_config(config), clock)
     }
 

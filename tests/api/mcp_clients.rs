@@ -559,7 +559,8 @@ async fn official_clients_call_tools_before_and_after_connecting(backend: Backen
             "{report}"
         );
     }
-    assert_eq!(w.github.user_calls(), 3);
+    // One `GET /user` at connect time (the connection's account), one per client.
+    assert_eq!(w.github.user_calls(), 1 + 3);
 }
 
 fn initialize_body() -> Value {

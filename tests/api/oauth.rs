@@ -39,6 +39,12 @@ struct ProviderState {
     refuse_refresh: bool,
     expires_in: Option<u64>,
     revoked: Vec<String>,
+    /// Access tokens issued, which the API's `GET /user` accepts.
+    access_tokens: Vec<String>,
+    /// Every grant deletion received: (path client id, Authorization, content type, body).
+    revoke_requests: Vec<(String, String, String, String)>,
+    /// Answer grant deletions with a 500.
+    fail_revoke: bool,
 }
 
 #[derive(Clone)]
@@ -55,7 +61,11 @@ impl Provider {
         }));
         let router = Router::new()
             .route("/login/oauth/access_token", post(token_endpoint))
-            .route("/revoke", post(revoke_endpoint))
+            .route(
+                "/api/v3/applications/{client_id}/grant",
+                axum::routing::delete(grant_endpoint),
+            )
+            .route("/api/v3/user", axum::routing::get(user_endpoint))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -84,8 +94,10 @@ fn issue(state: &mut ProviderState) -> Value {
     let n = state.issued;
     let refresh = format!("ghr_refresh_{n}_{}", Uuid::new_v4().simple());
     state.refresh_tokens.push(refresh.clone());
+    let access = format!("gho_access_{n}_{}", Uuid::new_v4().simple());
+    state.access_tokens.push(access.clone());
     let mut body = json!({
-        "access_token": format!("gho_access_{n}_{}", Uuid::new_v4().simple()),
+        "access_token": access,
         "token_type": "bearer",
         "scope": "repo,read:user",
         "refresh_token": refresh,
@@ -156,16 +168,76 @@ async fn token_endpoint(
     }
 }
 
-async fn revoke_endpoint(
+/// GitHub's `GET /user` for a token this provider issued.
+async fn user_endpoint(
     State(state): State<Arc<Mutex<ProviderState>>>,
-    Form(form): Form<HashMap<String, String>>,
-) -> StatusCode {
-    if form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
-        return StatusCode::UNAUTHORIZED;
+    headers: axum::http::HeaderMap,
+) -> (StatusCode, Json<Value>) {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !state
+        .lock()
+        .unwrap()
+        .access_tokens
+        .iter()
+        .any(|t| t == presented)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        );
     }
-    let token = form.get("token").cloned().unwrap_or_default();
-    state.lock().unwrap().revoked.push(token);
-    StatusCode::OK
+    (
+        StatusCode::OK,
+        Json(json!({"login": "octo-oauth", "id": 42, "name": "Octo OAuth", "type": "User"})),
+    )
+}
+
+/// GitHub's `DELETE /applications/{client_id}/grant`: HTTP Basic auth of the OAuth
+/// App's client id and secret, the token in a JSON body, 204 when done.
+async fn grant_endpoint(
+    State(state): State<Arc<Mutex<ProviderState>>>,
+    axum::extract::Path(client_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut state = state.lock().unwrap();
+    state.revoke_requests.push((
+        client_id.clone(),
+        header("authorization"),
+        header("content-type"),
+        body.clone(),
+    ));
+    if state.fail_revoke {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
+    if client_id != CLIENT_ID || header("authorization") != expected {
+        return StatusCode::NOT_FOUND; // GitHub's answer to bad client credentials
+    }
+    let token = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|b| b["access_token"].as_str().map(str::to_owned));
+    match token {
+        Some(token) if state.access_tokens.contains(&token) => {
+            state.revoked.push(token);
+            StatusCode::NO_CONTENT
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
 }
 
 struct World {
@@ -211,7 +283,6 @@ impl World {
             "base_url": BASE_URL,
             "authorize_url": format!("{}/login/oauth/authorize", self.provider.url),
             "token_url": format!("{}/login/oauth/access_token", self.provider.url),
-            "revoke_url": format!("{}/revoke", self.provider.url),
             "api_base_url": format!("{}/api/v3", self.provider.url),
         });
         self.app
@@ -341,7 +412,7 @@ fn decode(s: &str) -> String {
 }
 
 /// Every row of every table, as text (PostgreSQL), or the raw database files (SQLite).
-async fn dump_database(app: &TestApp) -> String {
+pub async fn dump_database(app: &TestApp) -> String {
     match app.backend {
         Backend::Postgres => {
             let mut conn = sqlx::PgConnection::connect(app.database_url.as_deref().unwrap())
@@ -367,7 +438,11 @@ async fn dump_database(app: &TestApp) -> String {
         Backend::Sqlite => {
             let mut dump = String::new();
             for entry in std::fs::read_dir(&app.data_dir).unwrap() {
-                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    continue; // blobs/, checked on their own
+                }
+                let bytes = std::fs::read(path).unwrap();
                 dump.push_str(&String::from_utf8_lossy(&bytes));
             }
             dump
@@ -416,6 +491,7 @@ async fn connect_flow_end_to_end(backend: Backend) {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["connected"], false);
     assert_eq!(mine[0]["status"], "not_connected");
+    assert_eq!(mine[0]["account"], Value::Null);
     let connect_url = mine[0]["connect_url"].as_str().unwrap().to_owned();
     assert!(connect_url.starts_with(&format!("{PUBLIC_URL}/oauth/start?t=")));
     assert!(!connect_url.contains(&w.eu_key) && !connect_url.contains("sk-"));
@@ -469,7 +545,25 @@ async fn connect_flow_end_to_end(backend: Backend) {
     let mine = w.my_apps().await;
     assert_eq!(mine[0]["connected"], true, "{mine:?}");
     assert_eq!(mine[0]["status"], "connected");
+    // Who the user connected as: GitHub's `GET /user` login, asked right after connect.
+    assert_eq!(mine[0]["account"]["login"], "octo-oauth", "{mine:?}");
     assert_eq!(w.connection_count().await, 1);
+    let listed = w
+        .app
+        .get(
+            &format!(
+                "/v1/platforms/{}/end-users/{}/connections",
+                w.app.platform_id, w.euid
+            ),
+            &w.app.platform_key,
+        )
+        .await;
+    assert_eq!(
+        listed.data()[0]["account"]["login"],
+        "octo-oauth",
+        "{}",
+        listed.body
+    );
     let connection = w
         .app
         .get(
@@ -481,6 +575,7 @@ async fn connect_flow_end_to_end(backend: Backend) {
         )
         .await;
     assert_eq!(connection.data()["status"], "connected");
+    assert_eq!(connection.data()["account"]["login"], "octo-oauth");
     assert!(!connection.body.to_string().contains("gho_"));
 
     // The MCP layer gets the token and the API base URL override.
@@ -964,7 +1059,54 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
     assert_eq!(listed, json!([]));
 }
 
+/// Disconnecting GitHub deletes the grant the way GitHub documents it: DELETE
+/// `{api}/applications/{client_id}/grant` with Basic auth of the client credentials and
+/// `{"access_token": ...}`; a failing deletion still disconnects locally.
+async fn github_grant_is_deleted_on_disconnect(backend: Backend) {
+    let w = world(backend, None).await;
+    assert_eq!(w.activate().await.status, 201);
+    w.connect().await;
+    let access = w
+        .token()
+        .await
+        .unwrap()
+        .access_token
+        .expose_secret()
+        .to_owned();
+    let gone = w.app.delete("/v1/me/apps/github", &w.eu_key).await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let requests = w.provider.state.lock().unwrap().revoke_requests.clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (client_id, authorization, content_type, body) = &requests[0];
+    assert_eq!(client_id, CLIENT_ID);
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    assert_eq!(authorization, &format!("Basic {credentials}"));
+    assert_eq!(content_type, "application/json");
+    assert_eq!(
+        serde_json::from_str::<Value>(body).unwrap(),
+        json!({"access_token": access})
+    );
+    assert_eq!(w.provider.state.lock().unwrap().revoked, [access]);
+    assert_eq!(w.connection_count().await, 0);
+
+    // GitHub fails the deletion: the connection is removed here all the same.
+    w.connect().await;
+    w.provider.state.lock().unwrap().fail_revoke = true;
+    let gone = w.app.delete("/v1/me/apps/github", &w.eu_key).await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert_eq!(w.provider.state.lock().unwrap().revoke_requests.len(), 2);
+    assert_eq!(w.connection_count().await, 0);
+    assert!(matches!(
+        w.token().await,
+        Err(TokenError::NotConnected { .. })
+    ));
+    assert_eq!(w.my_apps().await[0]["connected"], false);
+    w.app.stop().await;
+}
+
 both_backends!(
+    github_grant_is_deleted_on_disconnect,
     connect_flow_end_to_end,
     tokens_refresh_once_under_concurrency,
     bad_states_are_refused_and_store_nothing,

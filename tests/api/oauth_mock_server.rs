@@ -38,15 +38,18 @@ pub fn repo(path: &str) -> PathBuf {
     }
 }
 
-/// Starts `oauth2-mock-server` on a free loopback port.
+/// Starts `oauth2-mock-server` on a free loopback port, through
+/// `tests/peers/oauth2_provider.mjs`, which binds each code to the client it was
+/// issued to.
 pub fn oauth2_mock_server() -> MockServer {
     let node = repo(
         &std::env::var("ASSISTIV_TEST_NODE22")
             .unwrap_or_else(|_| "tests/peers/node_modules/node/bin/node".into()),
     );
-    let script = repo("tests/peers/node_modules/oauth2-mock-server/dist/oauth2-mock-server.mjs");
+    let script = repo("tests/peers/oauth2_provider.mjs");
+    let module = repo("tests/peers/node_modules/oauth2-mock-server/dist/index.mjs");
     assert!(
-        node.exists() && script.exists(),
+        node.exists() && module.exists(),
         "oauth2-mock-server or Node 22 is missing: run ./scripts/test, which installs tests/peers"
     );
     let mut child = Command::new(node)
@@ -77,7 +80,7 @@ pub fn oauth2_mock_server() -> MockServer {
 }
 
 /// GitHub's `GET /user`, for the bearer token it was told to accept.
-async fn github_api(accepted: Arc<Mutex<Option<String>>>) -> String {
+pub async fn github_api(accepted: Arc<Mutex<Option<String>>>) -> String {
     let router = axum::Router::new().route(
         "/user",
         get(move |headers: HeaderMap| {
@@ -215,4 +218,146 @@ async fn consent_against_oauth2_mock_server(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(consent_against_oauth2_mock_server);
+/// Activates GitHub for `platform` against the mock provider.
+async fn activate_github(
+    app: &crate::helpers::TestApp,
+    platform: uuid::Uuid,
+    client_id: &str,
+    base_url: &str,
+    mock: &MockServer,
+    api: &str,
+) {
+    let activated = app
+        .send(
+            app.request(reqwest::Method::PUT, &format!("/admin/v1/platforms/{platform}/apps/github"), Some(ADMIN_TOKEN))
+                .json(&json!({"client_id": client_id, "client_secret": format!("{client_id}-secret"), "base_url": base_url,
+                    "authorize_url": format!("{}/authorize", mock.url), "token_url": format!("{}/token", mock.url),
+                    "api_base_url": api})),
+        )
+        .await;
+    assert!(activated.status.is_success(), "{}", activated.body);
+}
+
+/// A code the provider issued to another client (platform B's activation of the same
+/// app) delivered to platform A's callback with A's state: the provider refuses it for
+/// A's client, so the browser lands on A's error page, nothing is stored and the state
+/// is spent. The attacker keeps A's PKCE challenge, so only the client binding refuses.
+async fn a_code_issued_to_another_client_is_refused(backend: Backend) {
+    let mock = oauth2_mock_server();
+    let api = github_api(Arc::new(Mutex::new(None))).await;
+    let app = spawn_app(backend).await;
+    let (euid, key) = app.create_end_user("victim").await;
+    activate_github(
+        &app,
+        app.platform_id,
+        "client-a",
+        "https://a.example",
+        &mock,
+        &api,
+    )
+    .await;
+    let (other, _) = app.create_platform("platform-b").await;
+    activate_github(&app, other, "client-b", "https://b.example", &mock, &api).await;
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let connect = app
+        .post("/v1/me/apps/github/connect", &key, &json!({}))
+        .await;
+    let authorize_url = connect.data()["authorize_url"].as_str().unwrap().to_owned();
+    let mut url = reqwest::Url::parse(&authorize_url).unwrap();
+    let swapped: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "client_id" {
+                "client-b".into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    assert!(
+        swapped
+            .iter()
+            .any(|(k, v)| k == "client_id" && v == "client-b")
+    );
+    url.query_pairs_mut().clear().extend_pairs(&swapped);
+    let at_provider = browser.get(url.as_str()).send().await.unwrap();
+    assert_eq!(at_provider.status(), 302);
+    let callback = at_provider.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(callback.starts_with(&format!("{}/oauth/callback?", app.address)));
+
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert_eq!(landed.status(), 302);
+    assert_eq!(
+        landed.headers()["location"].to_str().unwrap(),
+        "https://a.example/mcp/oauth-callback?app=github&status=error&error=token_exchange_failed"
+    );
+    // Nothing stored.
+    let slug = assistiv::apps::AppSlug::parse(&app.state.apps, "github").unwrap();
+    assert!(
+        app.state
+            .oauth
+            .token(app.platform_id, euid, &slug)
+            .await
+            .is_err()
+    );
+    let mine = app.get("/v1/me/apps", &key).await;
+    let github = mine
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "github")
+        .unwrap()
+        .clone();
+    assert_eq!(github["connected"], false, "{github}");
+    // The state is spent: the same callback again is a replay.
+    let replay = browser.get(&callback).send().await.unwrap();
+    assert_eq!(
+        replay.headers()["location"].to_str().unwrap(),
+        "https://a.example/mcp/oauth-callback?app=github&status=error&error=state_used"
+    );
+    assert!(
+        app.state
+            .oauth
+            .token(app.platform_id, euid, &slug)
+            .await
+            .is_err()
+    );
+
+    // The honest flow through client A still connects (the binding refuses only theft).
+    let connect = app
+        .post("/v1/me/apps/github/connect", &key, &json!({}))
+        .await;
+    let authorize_url = connect.data()["authorize_url"].as_str().unwrap().to_owned();
+    let at_provider = browser.get(&authorize_url).send().await.unwrap();
+    let callback = at_provider.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let landed = browser.get(&callback).send().await.unwrap();
+    assert_eq!(
+        landed.headers()["location"].to_str().unwrap(),
+        "https://a.example/mcp/oauth-callback?app=github&status=connected"
+    );
+    assert!(
+        app.state
+            .oauth
+            .token(app.platform_id, euid, &slug)
+            .await
+            .is_ok()
+    );
+    app.stop().await;
+}
+
+both_backends!(
+    consent_against_oauth2_mock_server,
+    a_code_issued_to_another_client_is_refused
+);

@@ -297,6 +297,19 @@ async fn slack_connect_list_and_call_every_tool(backend: Backend) {
     assert_eq!(connection.data()["account_login"], "U1234");
     assert_eq!(connection.data()["account_label"], "Slack Softworks");
     assert_eq!(
+        connection.data()["account"],
+        json!({"login": "U1234", "label": "Slack Softworks"})
+    );
+    let mine = app.get("/v1/me/apps", &key).await;
+    let listed = mine
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "slack")
+        .unwrap();
+    assert_eq!(listed["account"]["login"], "U1234", "{listed}");
+    assert_eq!(
         connection.data()["settings"],
         json!({"team_id": "T9TK3CUKW"})
     );

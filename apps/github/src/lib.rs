@@ -16,8 +16,8 @@ mod repos;
 
 use assistiv_app_sdk::schema;
 use assistiv_app_sdk::{
-    App, AppError, CallContext, OAuthSpec, ToolAnnotations, ToolOutput, ToolSpec, async_trait,
-    parse_args,
+    App, AppError, CallContext, OAuthSpec, Revocation, ToolAnnotations, ToolOutput, ToolSpec,
+    async_trait, parse_args,
 };
 use schemars::JsonSchema;
 use serde_json::Value;
@@ -27,14 +27,14 @@ use crate::api::Api;
 /// GitHub's OAuth App endpoints (github.com). The gateway overrides them per platform for
 /// GitHub Enterprise (`https://HOST/login/oauth/...`, API `https://HOST/api/v3`).
 ///
-/// `revoke_url` is `None`: GitHub has no RFC 7009 endpoint taking the token alone.
-/// Revoking a grant is `DELETE {api}/applications/{client_id}/grant` with HTTP Basic auth
-/// of the OAuth App's client id and secret and the body `{"access_token": "..."}`; the
-/// gateway, which holds the client credentials, does that itself if it wants to.
+/// Revoking is `DELETE {api}/applications/{client_id}/grant` with HTTP Basic auth of the
+/// OAuth App's client id and secret and the body `{"access_token": "..."}`
+/// ([`Revocation::BasicAuthJsonDelete`]); the revoke URL follows the API base URL, so a
+/// GitHub Enterprise activation revokes on its own host.
 pub static OAUTH: OAuthSpec = OAuthSpec {
     authorize_url: "https://github.com/login/oauth/authorize",
     token_url: "https://github.com/login/oauth/access_token",
-    revoke_url: None,
+    revoke_url: Some("{api_base_url}/applications/{client_id}/grant"),
     api_base_url: "https://api.github.com",
     default_scopes: &["repo", "read:user"],
     scope_separator: " ",
@@ -96,6 +96,20 @@ impl App for GitHubApp {
         tokio::time::timeout(ctx.timeout, dispatch(&api, tool, args))
             .await
             .unwrap_or(Err(AppError::Timeout))
+    }
+
+    /// GitHub's grant deletion, with the client credentials.
+    fn revocation(&self) -> Revocation {
+        Revocation::BasicAuthJsonDelete
+    }
+
+    /// The login of `GET /user`.
+    async fn account_login(&self, ctx: &CallContext) -> Option<String> {
+        let api = Api::new(ctx).ok()?;
+        tokio::time::timeout(ctx.timeout, repos::login(&api))
+            .await
+            .ok()
+            .flatten()
     }
 }
 

@@ -80,6 +80,12 @@ pub(crate) fn specs() -> Vec<ToolSpec> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct GetMe {}
 
+/// The signed-in user's login, for the connection's account.
+pub(crate) async fn login(api: &Api) -> Option<String> {
+    let me = compact::user(&api.get("/user", &Query::new()).await.ok()?);
+    me.login.filter(|l| !l.is_empty())
+}
+
 pub(crate) async fn get_me(api: &Api, _: GetMe) -> Result<ToolOutput, AppError> {
     let me = compact::user(&api.get("/user", &Query::new()).await?);
     let login = me.login.as_deref().unwrap_or_default();

@@ -103,6 +103,14 @@ pub trait App: Send + Sync {
     fn revocation(&self) -> Revocation {
         Revocation::Rfc7009
     }
+
+    /// Who a fresh token acts as, asked of the provider right after a connect when the
+    /// token response did not say (GitHub's `GET /user` login). `None` when unknown or
+    /// when the lookup fails: a connection never fails for want of its account name.
+    async fn account_login(&self, ctx: &CallContext) -> Option<String> {
+        let _ = ctx;
+        None
+    }
 }
 
 /// One tool of an app, as listed to MCP clients.

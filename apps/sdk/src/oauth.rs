@@ -60,6 +60,11 @@ pub enum Revocation {
     /// POST to `revoke_url?token=<refresh token, else the access token>` (Zoho, where
     /// revoking the refresh token ends its access tokens too).
     RefreshTokenQuery,
+    /// DELETE with HTTP Basic auth of the client id and secret and the JSON body
+    /// `{"access_token": "..."}`: GitHub's `DELETE /applications/{client_id}/grant`,
+    /// which ends the grant and every token of it. The revoke URL may name
+    /// `{client_id}` and `{api_base_url}` (the effective API base URL).
+    BasicAuthJsonDelete,
 }
 
 /// A DNS label as a [`ConnectField::validate`]: letters, digits and hyphens, 1 to 63

@@ -153,7 +153,10 @@ fn identity_and_oauth_metadata() {
         oauth.token_url,
         "https://github.com/login/oauth/access_token"
     );
-    assert_eq!(oauth.revoke_url, None);
+    assert_eq!(
+        oauth.revoke_url,
+        Some("{api_base_url}/applications/{client_id}/grant")
+    );
     assert_eq!(oauth.api_base_url, "https://api.github.com");
     assert_eq!(oauth.default_scope_param(), "repo read:user");
     assert!(oauth.pkce_s256);
