@@ -90,6 +90,26 @@ pub async fn lock_budget(tx: &mut Tx, end_user_id: Uuid) -> Result<Option<Budget
     tx.fetch_optional(&sql, &args![end_user_id]).await
 }
 
+/// Releases `held` and charges `charged` in one statement when the budget covers
+/// the charge, returning the row as written (`None`: no budget, or not coverable):
+/// the settle path's common case, without a separate read under lock.
+pub async fn charge_within_hold(
+    tx: &mut Tx,
+    end_user_id: Uuid,
+    held: i64,
+    charged: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<BudgetRow>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE budgets SET held_micros = held_micros - $2, balance_micros = balance_micros - $3, \
+         period_spent_micros = period_spent_micros + $3, updated_at = $4 \
+         WHERE end_user_id = $1 AND balance_micros - (held_micros - $2) >= $3 \
+         RETURNING {BUDGET_COLUMNS}"
+    );
+    tx.fetch_optional(&sql, &args![end_user_id, held, charged, now])
+        .await
+}
+
 pub async fn save_budget(
     tx: &mut Tx,
     row: &mut BudgetRow,
@@ -129,6 +149,16 @@ pub async fn post_budget(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     row.balance_micros += entry.amount_micros;
+    ledger_budget(tx, row, entry, now).await
+}
+
+/// Writes the ledger row of a change already applied to `row`.
+pub async fn ledger_budget(
+    tx: &mut Tx,
+    row: &BudgetRow,
+    entry: Entry,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     tx.execute(
         "INSERT INTO budget_ledger (id, platform_id, end_user_id, kind, amount_micros, \
          balance_after_micros, reason, actor, idempotency_key, related_id, shortfall_micros, created_at) \

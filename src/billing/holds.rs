@@ -239,37 +239,10 @@ async fn settle_in(
     } else {
         None
     };
-    let budget = accounts::lock_budget(tx, row.end_user_id).await?;
-    let (charged, related) = match budget {
-        None => (0, None), // the end user was deleted mid-operation: nothing to charge
-        Some(mut budget) => {
-            budget.held_micros -= row.amount_micros;
-            // The hold's own amount is back in `available`, so up to the
-            // reservation is always coverable; only more can fall short.
-            let mut coverable = budget.available().max(0);
-            if let Some(cap) = wallet_cap {
-                coverable = coverable.min(cap);
-            }
-            let charged = actual.micros().min(coverable);
-            let related = Some(format!("{}:{}", row.purpose, row.id));
-            if charged > 0 || actual.micros() > 0 {
-                let entry = Entry {
-                    kind: "spend",
-                    amount_micros: -charged,
-                    reason: Some(row.purpose.clone()),
-                    actor: "system".into(),
-                    related_id: related.clone(),
-                    shortfall_micros: actual.micros() - charged,
-                    ..Entry::default()
-                };
-                accounts::post_budget(tx, &mut budget, entry, now).await?;
-                budget.period_spent_micros += charged;
-                accounts::debited_event(tx, &budget, charged, "spend", now).await?;
-            }
-            accounts::after_decrease(tx, &mut budget, now).await?;
-            accounts::save_budget(tx, &mut budget, now).await?;
-            (charged, related)
-        }
+    let (charged, related) = if above_hold {
+        settle_budget_carefully(tx, &row, actual, wallet_cap, now).await?
+    } else {
+        settle_budget_within_hold(tx, &row, actual, now).await?
     };
     let mut wallet =
         accounts::apply_to_wallet(tx, row.platform_id, -row.amount_micros, -charged, now).await?;
@@ -289,6 +262,84 @@ async fn settle_in(
         charged: Money::from_micros(charged),
         shortfall: Money::from_micros(actual.micros() - charged),
     }))
+}
+
+fn spend_entry(row: &HoldRow, charged: i64, actual: Money) -> Entry {
+    Entry {
+        kind: "spend",
+        amount_micros: -charged,
+        reason: Some(row.purpose.clone()),
+        actor: "system".into(),
+        related_id: Some(related_id(row)),
+        shortfall_micros: actual.micros() - charged,
+        ..Entry::default()
+    }
+}
+
+fn related_id(row: &HoldRow) -> String {
+    format!("{}:{}", row.purpose, row.id)
+}
+
+/// The common case, a charge within the reservation: the budget is charged in one
+/// conditional statement, and written again only when the charge crossed the
+/// low-balance threshold or triggered a replenish. A budget that no longer covers
+/// it (its allowance was cut meanwhile) or is gone takes the careful path.
+async fn settle_budget_within_hold(
+    tx: &mut Tx,
+    row: &HoldRow,
+    actual: Money,
+    now: DateTime<Utc>,
+) -> Result<(i64, Option<String>), sqlx::Error> {
+    let charged = actual.micros();
+    let Some(mut budget) =
+        accounts::charge_within_hold(tx, row.end_user_id, row.amount_micros, charged, now).await?
+    else {
+        return settle_budget_carefully(tx, row, actual, None, now).await;
+    };
+    if charged > 0 {
+        accounts::ledger_budget(tx, &budget, spend_entry(row, charged, actual), now).await?;
+        accounts::debited_event(tx, &budget, charged, "spend", now).await?;
+    }
+    let (balance, notified) = (budget.balance_micros, budget.low_balance_notified);
+    accounts::after_decrease(tx, &mut budget, now).await?;
+    if budget.balance_micros != balance || budget.low_balance_notified != notified {
+        accounts::save_budget(tx, &mut budget, now).await?;
+    }
+    Ok((charged, Some(related_id(row))))
+}
+
+/// Under lock: charged up to what the budget (and, above the reservation, a
+/// metered wallet) can still cover, the rest recorded as shortfall.
+async fn settle_budget_carefully(
+    tx: &mut Tx,
+    row: &HoldRow,
+    actual: Money,
+    wallet_cap: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(i64, Option<String>), sqlx::Error> {
+    let budget = accounts::lock_budget(tx, row.end_user_id).await?;
+    Ok(match budget {
+        None => (0, None), // the end user was deleted mid-operation: nothing to charge
+        Some(mut budget) => {
+            budget.held_micros -= row.amount_micros;
+            // The hold's own amount is back in `available`, so up to the
+            // reservation is always coverable; only more can fall short.
+            let mut coverable = budget.available().max(0);
+            if let Some(cap) = wallet_cap {
+                coverable = coverable.min(cap);
+            }
+            let charged = actual.micros().min(coverable);
+            if charged > 0 || actual.micros() > 0 {
+                accounts::post_budget(tx, &mut budget, spend_entry(row, charged, actual), now)
+                    .await?;
+                budget.period_spent_micros += charged;
+                accounts::debited_event(tx, &budget, charged, "spend", now).await?;
+            }
+            accounts::after_decrease(tx, &mut budget, now).await?;
+            accounts::save_budget(tx, &mut budget, now).await?;
+            (charged, Some(related_id(row)))
+        }
+    })
 }
 
 /// Returns the reservation untouched. Releasing a hold that is already gone is a no-op.

@@ -327,9 +327,66 @@ async fn a_crash_mid_hold_leaves_nothing_held_after_restart(backend: Backend) {
     app.stop().await;
 }
 
+/// A settle within its reservation takes a one-statement path; when the budget
+/// no longer covers the charge (its allowance was cut while the hold was open) it
+/// charges what is left and records the shortfall, exactly as above a reservation.
+async fn a_cut_allowance_while_held_charges_what_is_left(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let euid = user_with_budget(&app, "cut", 10.0).await;
+    let state = &app.state;
+    let eight = Money::from_micros(8_000_000);
+    let hold = holds::reserve(
+        &state.db,
+        &state.clock,
+        app.platform_id,
+        euid,
+        eight,
+        "test",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let path = format!("/v1/platforms/{}/end-users/{euid}/budget", app.platform_id);
+    let cut = app
+        .patch(&path, &app.platform_key, &json!({"max_usd": 3.0}))
+        .await;
+    assert_eq!(cut.status, 200, "{}", cut.body);
+    let settled = holds::settle(&state.db, &state.clock, &hold, eight)
+        .await
+        .unwrap();
+    assert_eq!(settled.charged, Money::from_micros(3_000_000));
+    assert_eq!(settled.shortfall, Money::from_micros(5_000_000));
+    assert_exact_books(&app, euid, 0.0).await;
+
+    // And the common case: within what is left, charged in full.
+    let topped = app
+        .patch(&path, &app.platform_key, &json!({"max_usd": 5.0}))
+        .await;
+    assert_eq!(topped.status, 200, "{}", topped.body);
+    let hold = holds::reserve(
+        &state.db,
+        &state.clock,
+        app.platform_id,
+        euid,
+        CENT,
+        "test",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let settled = holds::settle(&state.db, &state.clock, &hold, Money::from_micros(4_000))
+        .await
+        .unwrap();
+    assert_eq!(settled.charged, Money::from_micros(4_000));
+    assert_eq!(settled.shortfall, Money::ZERO);
+    assert_exact_books(&app, euid, 1.996).await;
+    app.stop().await;
+}
+
 both_backends!(
     concurrent_reserves_never_overspend,
     wallet_refusals_leave_budgets_untouched,
     refusals_carry_the_precise_code,
     a_crash_mid_hold_leaves_nothing_held_after_restart,
+    a_cut_allowance_while_held_charges_what_is_left,
 );
