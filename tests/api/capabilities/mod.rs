@@ -164,17 +164,15 @@ pub async fn add_provider(app: &TestApp, body: &Value) -> Reply {
 }
 
 pub async fn set_policy(app: &TestApp, platform_id: uuid::Uuid, policy: &Value) -> Reply {
-    let reply = app
-        .send(
-            app.request(
-                reqwest::Method::PUT,
-                &format!("/admin/v1/platforms/{platform_id}/capabilities"),
-                Some(ADMIN_TOKEN),
-            )
-            .json(policy),
+    app.send(
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/platforms/{platform_id}/capabilities"),
+            Some(ADMIN_TOKEN),
         )
-        .await;
-    reply
+        .json(policy),
+    )
+    .await
 }
 
 /// An end user with a one-time budget of `max_usd`: (id, sk-eu key).
