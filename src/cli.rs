@@ -45,6 +45,10 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_MAX_SKILL_UNPACKED_BYTES                  33554432: a skill's files, unpacked
   ASSISTIV_MAX_SKILL_FILES                           1000 files per skill
   ASSISTIV_MAX_SKILL_FILE_BYTES                      8388608: one file, unpacked
+  ASSISTIV_CAPABILITIES_DIR                          built in: shelves.toml + providers.toml
+  ASSISTIV_CAPABILITIES_UPSTREAM_URL                 none: base for catalog provider paths
+  ASSISTIV_CAPABILITIES_CALL_TIMEOUT_MS              15000: a provider call or quote
+  ASSISTIV_CAPABILITIES_HEALTH_INTERVAL_MS           30000: provider health probes
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -69,7 +73,7 @@ enum Command {
 }
 
 #[derive(Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// TOML configuration file.
     #[arg(long, env = "ASSISTIV_CONFIG")]
     config: Option<PathBuf>,
@@ -123,6 +127,11 @@ enum AdminCommand {
     Skills {
         #[command(subcommand)]
         command: SkillsCommand,
+    },
+    /// The capabilities marketplace: platform enablement and policy, providers.
+    Capabilities {
+        #[command(subcommand)]
+        command: crate::marketplace::cli::CapabilitiesCommand,
     },
 }
 
@@ -292,7 +301,7 @@ enum PlatformCommand {
 }
 
 impl StoreArgs {
-    fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
@@ -300,7 +309,7 @@ impl StoreArgs {
         }
     }
 
-    fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
         Config::load(self.config.as_deref(), &overrides)
     }
 }
@@ -328,6 +337,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Skills { command },
         } => skills_command(command).await,
+        Command::Admin {
+            command: AdminCommand::Capabilities { command },
+        } => crate::marketplace::cli::run(command).await,
     }
 }
 

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::operator::{self, AdminProviderView, PolicyInput, PolicyView};
+use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiPath};
@@ -36,7 +36,9 @@ async fn show_policy(
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
 ) -> ApiResult<Data<PolicyView>> {
-    operator::show_policy(&state, pid).await.map(Data)
+    operator::show_policy(&Operator::of(&state), pid)
+        .await
+        .map(Data)
 }
 
 async fn set_policy(
@@ -45,11 +47,13 @@ async fn set_policy(
     ApiPath(pid): ApiPath<Uuid>,
     ApiJson(input): ApiJson<PolicyInput>,
 ) -> ApiResult<Data<PolicyView>> {
-    operator::set_policy(&state, pid, input).await.map(Data)
+    operator::set_policy(&Operator::of(&state), pid, input)
+        .await
+        .map(Data)
 }
 
 async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
-    let providers = operator::list_providers(&state);
+    let providers = operator::list_providers(&Operator::of(&state));
     Ok(axum::Json(json!({"data": providers, "total": providers.len()})).into_response())
 }
 
@@ -58,7 +62,7 @@ async fn show(
     _: Admin,
     ApiPath(uid): ApiPath<String>,
 ) -> ApiResult<Data<AdminProviderView>> {
-    operator::show_provider(&state, &uid).map(Data)
+    operator::show_provider(&Operator::of(&state), &uid).map(Data)
 }
 
 async fn add(
@@ -66,7 +70,7 @@ async fn add(
     _: Admin,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
-    let view = operator::add_provider(&state, body).await?;
+    let view = operator::add_provider(&Operator::of(&state), body).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"data": view}))).into_response())
 }
 
@@ -76,7 +80,7 @@ async fn change(
     ApiPath(uid): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Data<AdminProviderView>> {
-    operator::change_provider(&state, &uid, body)
+    operator::change_provider(&Operator::of(&state), &uid, body)
         .await
         .map(Data)
 }
@@ -86,14 +90,14 @@ async fn remove(
     _: Admin,
     ApiPath(uid): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    operator::remove_provider(&state, &uid).await?;
+    operator::remove_provider(&Operator::of(&state), &uid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Probes every provider now instead of waiting for the next interval.
 async fn probe(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
     super::health::probe_all(&state.marketplace).await;
-    let providers = operator::list_providers(&state);
+    let providers = operator::list_providers(&Operator::of(&state));
     let health: Vec<Value> = providers
         .iter()
         .map(|p| json!({"uid": p.spec.uid, "availability": p.availability}))

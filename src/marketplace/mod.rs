@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod browse;
 pub mod catalog;
+pub mod cli;
 pub mod health;
 pub mod operator;
 pub mod policy;

@@ -13,11 +13,32 @@ use super::policy::{Mode, Policy};
 use super::snapshot::{Availability, Origin, Provider};
 use super::store;
 use crate::billing::Money;
+use crate::billing::SharedClock;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::double_option;
 use crate::state::AppState;
+use crate::store::Db;
 
 const MAX_LIST: usize = 1000;
+
+/// What operator changes need: the database, the clock and the marketplace whose
+/// snapshot is rebuilt after each change. Served from [`AppState`], or built by
+/// the CLI straight on the configured database.
+pub struct Operator {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub marketplace: Marketplace,
+}
+
+impl Operator {
+    pub fn of(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            clock: state.clock.clone(),
+            marketplace: state.marketplace.clone(),
+        }
+    }
+}
 
 /// `PUT /admin/v1/platforms/{pid}/capabilities`: fields left out keep their value.
 #[derive(Debug, Default, Deserialize)]
@@ -73,7 +94,7 @@ fn check_list(field: &str, list: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn show_policy(state: &AppState, platform_id: Uuid) -> ApiResult<PolicyView> {
+pub async fn show_policy(state: &Operator, platform_id: Uuid) -> ApiResult<PolicyView> {
     crate::tenancy::platforms::get(&state.db, platform_id).await?;
     let policy = store::policy(&state.db, platform_id).await?;
     Ok(PolicyView::new(platform_id, policy))
@@ -81,7 +102,7 @@ pub async fn show_policy(state: &AppState, platform_id: Uuid) -> ApiResult<Polic
 
 /// Applies `input` over the current policy, after checking all of it.
 pub async fn set_policy(
-    state: &AppState,
+    state: &Operator,
     platform_id: Uuid,
     input: PolicyInput,
 ) -> ApiResult<PolicyView> {
@@ -142,7 +163,7 @@ pub fn admin_view(market: &Marketplace, provider: &Provider) -> AdminProviderVie
     }
 }
 
-pub fn list_providers(state: &AppState) -> Vec<AdminProviderView> {
+pub fn list_providers(state: &Operator) -> Vec<AdminProviderView> {
     let market = &state.marketplace;
     market
         .snapshot()
@@ -152,7 +173,7 @@ pub fn list_providers(state: &AppState) -> Vec<AdminProviderView> {
         .collect()
 }
 
-pub fn show_provider(state: &AppState, uid: &str) -> ApiResult<AdminProviderView> {
+pub fn show_provider(state: &Operator, uid: &str) -> ApiResult<AdminProviderView> {
     let market = &state.marketplace;
     let snapshot = market.snapshot();
     let provider = snapshot
@@ -181,7 +202,7 @@ fn split_secret(mut body: Value) -> ApiResult<(Value, Option<SecretString>)> {
 }
 
 async fn store_spec(
-    state: &AppState,
+    state: &Operator,
     body: Value,
     secret: Option<SecretString>,
 ) -> ApiResult<AdminProviderView> {
@@ -204,7 +225,7 @@ async fn store_spec(
     show_provider(state, &spec.uid)
 }
 
-pub async fn add_provider(state: &AppState, body: Value) -> ApiResult<AdminProviderView> {
+pub async fn add_provider(state: &Operator, body: Value) -> ApiResult<AdminProviderView> {
     let (body, secret) = split_secret(body)?;
     let uid = body["uid"].as_str().unwrap_or_default();
     if state.marketplace.snapshot().provider(uid).is_some() {
@@ -217,7 +238,7 @@ pub async fn add_provider(state: &AppState, body: Value) -> ApiResult<AdminProvi
 
 /// Lays the given fields over the provider's current definition.
 pub async fn change_provider(
-    state: &AppState,
+    state: &Operator,
     uid: &str,
     patch: Value,
 ) -> ApiResult<AdminProviderView> {
@@ -242,7 +263,7 @@ pub async fn change_provider(
     store_spec(state, merged, secret).await
 }
 
-pub async fn remove_provider(state: &AppState, uid: &str) -> ApiResult<()> {
+pub async fn remove_provider(state: &Operator, uid: &str) -> ApiResult<()> {
     let market = &state.marketplace;
     if market.snapshot().provider(uid).is_none() {
         return Err(ApiError::not_found(format!(

@@ -6,6 +6,7 @@
 
 mod agent_loop;
 mod badges;
+mod cli;
 mod concurrency;
 mod runs;
 mod seed_curl;
