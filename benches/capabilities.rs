@@ -3,7 +3,7 @@
 //! hundreds of providers and rare ones a few). Measured:
 //!
 //! 1. the in-memory search itself (`browse::search` on the snapshot, with a
-//!    policy that has a denylist, a curated allowlist and a ceiling), sequential;
+//!    policy that has a denylist, a ceiling and a rating bar), sequential;
 //! 2. `POST /v1/capabilities/search` end to end (auth, the platform's policy read,
 //!    search, JSON) on the gateway over SQLite, sequential.
 //!

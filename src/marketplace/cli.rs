@@ -144,8 +144,14 @@ fn print_policy(p: &PolicyView) {
         if p.enabled { "enabled" } else { "disabled" }
     );
     println!("  mode:                {:?}", p.mode);
-    println!("  allowlist:           {}", p.allowlist.join(", "));
-    println!("  denylist:            {}", p.denylist.join(", "));
+    let joined = |set: &std::collections::BTreeSet<String>| {
+        set.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("  allowlist:           {}", joined(&p.allowlist));
+    println!("  denylist:            {}", joined(&p.denylist));
     println!(
         "  max cost per call:   {}",
         p.max_cost_per_call_usd

@@ -2,6 +2,8 @@
 //! enablement and policy, and providers added, changed or removed at runtime
 //! (with an auth secret that is sealed on the way in and never shown again).
 
+use std::collections::BTreeSet;
+
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
@@ -61,8 +63,8 @@ pub struct PolicyView {
     pub platform_id: Uuid,
     pub enabled: bool,
     pub mode: Mode,
-    pub allowlist: Vec<String>,
-    pub denylist: Vec<String>,
+    pub allowlist: BTreeSet<String>,
+    pub denylist: BTreeSet<String>,
     pub max_cost_per_call_usd: Option<Money>,
     pub min_rating: Option<f64>,
     pub require_healthy: bool,
@@ -110,11 +112,11 @@ pub async fn set_policy(
     let mut policy = store::policy(&state.db, platform_id).await?;
     if let Some(list) = input.allowlist {
         check_list("allowlist", &list)?;
-        policy.allowlist = list;
+        policy.allowlist = list.into_iter().collect();
     }
     if let Some(list) = input.denylist {
         check_list("denylist", &list)?;
-        policy.denylist = list;
+        policy.denylist = list.into_iter().collect();
     }
     if let Some(max) = input.max_cost_per_call_usd {
         let max = max

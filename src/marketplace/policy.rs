@@ -1,6 +1,8 @@
 //! A platform's spend policy and the ONE predicate over it. Browse badges, search
 //! and run all call [`evaluate`], so what is shown, found and run never disagree.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{Availability, Provider};
@@ -22,9 +24,10 @@ pub enum Mode {
 pub struct Policy {
     pub enabled: bool,
     pub mode: Mode,
-    /// Provider uids or shelf slugs.
-    pub allowlist: Vec<String>,
-    pub denylist: Vec<String>,
+    /// Provider uids or shelf slugs (sets: looked up for every provider a search
+    /// matches, so long lists stay cheap).
+    pub allowlist: BTreeSet<String>,
+    pub denylist: BTreeSet<String>,
     /// The per-call ceiling; `None` is no ceiling.
     pub max_cost_per_call: Option<Money>,
     pub min_rating: Option<f64>,
@@ -37,8 +40,8 @@ impl Default for Policy {
         Self {
             enabled: false,
             mode: Mode::Open,
-            allowlist: Vec::new(),
-            denylist: Vec::new(),
+            allowlist: BTreeSet::new(),
+            denylist: BTreeSet::new(),
             max_cost_per_call: None,
             min_rating: None,
             require_healthy: false,
@@ -92,9 +95,9 @@ impl Verdict {
     }
 }
 
-fn listed(list: &[String], provider: &Provider) -> bool {
-    list.iter()
-        .any(|entry| *entry == provider.spec.uid || *entry == provider.spec.capability)
+fn listed(list: &BTreeSet<String>, provider: &Provider) -> bool {
+    !list.is_empty()
+        && (list.contains(&provider.spec.uid) || list.contains(&provider.spec.capability))
 }
 
 /// The predicate. `price` is the catalog's cheapest price when browsing and

@@ -24,7 +24,7 @@ struct SettingsRow {
     charge_failed_calls: bool,
 }
 
-fn list(text: &str) -> Vec<String> {
+fn list(text: &str) -> std::collections::BTreeSet<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
