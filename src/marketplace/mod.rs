@@ -7,7 +7,7 @@
 //! - [`policy`]: the platform's policy and the ONE predicate over it;
 //! - [`browse`]: shelves, providers with badges, search (no spend);
 //! - [`upstream`]: quotes and calls to providers; [`health`]: the prober;
-//! - [`run`]: quote → ceiling → hold → call → settle, one transaction at the end;
+//! - [`run`]: quote → ceiling → hold → call; [`settle`]: one transaction at the end;
 //! - [`routes`], [`admin`] (over [`operator`]), [`tools`]: REST, operator API, MCP tools.
 
 pub mod admin;
@@ -19,8 +19,10 @@ pub mod operator;
 pub mod policy;
 pub mod routes;
 pub mod run;
+pub mod settle;
 pub mod snapshot;
 pub mod store;
+pub mod tool_specs;
 pub mod tools;
 pub mod upstream;
 
