@@ -716,8 +716,38 @@ async fn health_and_operator_changes(backend: Backend) {
     bare.stop().await;
 }
 
+/// A bad catalog file stops start-up, naming the file and the field.
+async fn a_bad_catalog_stops_start_up(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/");
+    std::fs::copy(
+        format!("{shipped}shelves.toml"),
+        dir.path().join("shelves.toml"),
+    )
+    .unwrap();
+    let providers = std::fs::read_to_string(format!("{shipped}providers.toml"))
+        .unwrap()
+        .replacen("rating = 4.8", "rating = 9.5", 1);
+    std::fs::write(dir.path().join("providers.toml"), providers).unwrap();
+    let mut config = assistiv::config::Config::for_data_dir(dir.path().join("data"));
+    config.capabilities_dir = Some(dir.path().to_path_buf());
+    if backend == Backend::Postgres {
+        config.database_url = Some(crate::helpers::fresh_postgres_database().await.into());
+    }
+    let err = assistiv::startup::Application::build(config)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"))
+        .expect("start-up refuses a bad catalog");
+    assert!(
+        err.contains("providers.toml") && err.contains("cap_geo_ipatlas") && err.contains("rating"),
+        "{err}"
+    );
+}
+
 both_backends!(
     every_final_state_and_402_code,
     idempotent_runs_and_bad_input,
-    health_and_operator_changes
+    health_and_operator_changes,
+    a_bad_catalog_stops_start_up
 );
