@@ -121,7 +121,7 @@ async fn run_one(
         end_user_id: me.end_user_id,
         request_id: current_request_id(),
     };
-    let answer = run::run(&state, &runner, &request.body, request.idempotency.as_ref())
+    let answer = run::run_detached(&state, runner, request.body, request.idempotency)
         .await
         .map_err(|refusal| refusal.error)?;
     Ok(idempotent_response(

@@ -162,6 +162,23 @@ fn policy_message(state: PolicyState) -> &'static str {
     }
 }
 
+/// Runs one capability in its own task, so a caller that goes away (a dropped
+/// connection) cannot cancel it between the hold and the settlement: the run
+/// finishes, settles and records its outcome (replayable with its Idempotency-Key).
+pub async fn run_detached(
+    state: &AppState,
+    runner: Runner,
+    request: RunRequest,
+    idempotency: Option<IdempotentRequest>,
+) -> Result<Answer, Refusal> {
+    let state = state.clone();
+    tokio::spawn(async move { run(&state, &runner, &request, idempotency.as_ref()).await })
+        .await
+        .unwrap_or_else(|err| {
+            Err(ApiError::internal(format_args!("capability run task: {err}")).into())
+        })
+}
+
 /// Runs one capability for `runner`.
 pub async fn run(
     state: &AppState,

@@ -218,7 +218,7 @@ impl CapabilityTools {
                     end_user_id: caller.end_user_id,
                     request_id: caller.request_id.clone(),
                 };
-                let answer = run::run(&self.state, &runner, &request, None).await?;
+                let answer = run::run_detached(&self.state, runner, request, None).await?;
                 let body = answer.body;
                 let text = format!(
                     "{}: {} (status {}), cost {} USD.",

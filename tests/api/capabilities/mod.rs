@@ -8,6 +8,7 @@ mod agent_loop;
 mod badges;
 mod cli;
 mod concurrency;
+mod crash;
 mod runs;
 mod seed_curl;
 
