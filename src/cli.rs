@@ -47,6 +47,10 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_MAX_SKILL_UNPACKED_BYTES                  33554432: a skill's files, unpacked
   ASSISTIV_MAX_SKILL_FILES                           1000 files per skill
   ASSISTIV_MAX_SKILL_FILE_BYTES                      8388608: one file, unpacked
+  ASSISTIV_CAPABILITIES_DIR                          built in: shelves.toml + providers.toml
+  ASSISTIV_CAPABILITIES_UPSTREAM_URL                 none: base for catalog provider paths
+  ASSISTIV_CAPABILITIES_CALL_TIMEOUT_MS              15000: a provider call or quote
+  ASSISTIV_CAPABILITIES_HEALTH_INTERVAL_MS           30000: provider health probes
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -130,6 +134,11 @@ enum AdminCommand {
     MasterKey {
         #[command(subcommand)]
         command: crate::sealing::cli::MasterKeyCommand,
+    },
+    /// The capabilities marketplace: platform enablement and policy, providers.
+    Capabilities {
+        #[command(subcommand)]
+        command: crate::marketplace::cli::CapabilitiesCommand,
     },
 }
 
@@ -338,6 +347,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::MasterKey { command },
         } => crate::sealing::cli::run(command).await,
+        Command::Admin {
+            command: AdminCommand::Capabilities { command },
+        } => crate::marketplace::cli::run(command).await,
     }
 }
 

@@ -70,6 +70,16 @@ pub struct Config {
     pub max_skill_files: usize,
     /// Largest single file of a skill once unpacked, in bytes.
     pub max_skill_file_bytes: u64,
+    /// A directory with `shelves.toml` and `providers.toml` replacing the built-in
+    /// capability catalog.
+    pub capabilities_dir: Option<PathBuf>,
+    /// Base URL that catalog provider paths (`/...`) resolve under; without it
+    /// those providers are `down` and never called.
+    pub capabilities_upstream_url: Option<String>,
+    /// Longest a capability provider call (or quote) may take, in milliseconds.
+    pub capabilities_call_timeout_ms: u64,
+    /// How often provider health is probed, in milliseconds.
+    pub capabilities_health_interval_ms: u64,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -98,6 +108,10 @@ const SETTINGS: &[&str] = &[
     "MAX_SKILL_UNPACKED_BYTES",
     "MAX_SKILL_FILES",
     "MAX_SKILL_FILE_BYTES",
+    "CAPABILITIES_DIR",
+    "CAPABILITIES_UPSTREAM_URL",
+    "CAPABILITIES_CALL_TIMEOUT_MS",
+    "CAPABILITIES_HEALTH_INTERVAL_MS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -117,6 +131,8 @@ struct Defaults {
     max_skill_unpacked_bytes: u64,
     max_skill_files: usize,
     max_skill_file_bytes: u64,
+    capabilities_call_timeout_ms: u64,
+    capabilities_health_interval_ms: u64,
 }
 
 impl Default for Defaults {
@@ -136,6 +152,8 @@ impl Default for Defaults {
             max_skill_unpacked_bytes: 32 * 1024 * 1024,
             max_skill_files: 1000,
             max_skill_file_bytes: 8 * 1024 * 1024,
+            capabilities_call_timeout_ms: 15_000,
+            capabilities_health_interval_ms: 30_000,
         }
     }
 }
@@ -217,6 +235,16 @@ impl Config {
                 && self.max_skill_files >= 1
                 && self.max_skill_file_bytes >= 1024,
             "ASSISTIV_MAX_SKILL_* limits must be at least 1024 bytes (and 1 file)"
+        );
+        if let Some(url) = &self.capabilities_upstream_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "ASSISTIV_CAPABILITIES_UPSTREAM_URL must be an http(s) URL"
+            );
+        }
+        anyhow::ensure!(
+            self.capabilities_call_timeout_ms >= 10 && self.capabilities_health_interval_ms >= 10,
+            "ASSISTIV_CAPABILITIES_CALL_TIMEOUT_MS and _HEALTH_INTERVAL_MS must be at least 10"
         );
         anyhow::ensure!(
             self.database_max_connections >= 2,
@@ -310,6 +338,10 @@ impl Config {
             max_skill_unpacked_bytes: defaults.max_skill_unpacked_bytes,
             max_skill_files: defaults.max_skill_files,
             max_skill_file_bytes: defaults.max_skill_file_bytes,
+            capabilities_dir: None,
+            capabilities_upstream_url: None,
+            capabilities_call_timeout_ms: defaults.capabilities_call_timeout_ms,
+            capabilities_health_interval_ms: defaults.capabilities_health_interval_ms,
         }
     }
 }

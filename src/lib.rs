@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod management;
+pub mod marketplace;
 pub mod master_key;
 pub mod mcp;
 pub mod oauth;

@@ -19,6 +19,7 @@ use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{SharedClock, SystemClock, holds};
 use crate::config::Config;
+use crate::marketplace::{self, Marketplace};
 use crate::master_key::MasterKey;
 use crate::oauth::{self, Broker};
 use crate::ratelimit::RateLimiter;
@@ -84,7 +85,8 @@ impl Application {
         };
         let auth = Authenticator::new(db.clone());
         let (usage, usage_writer) = UsageLogger::start(db.clone(), shutdown.child_token());
-        let background = vec![
+        let market = Marketplace::start(&db, &config, &master_key).await?;
+        let mut background = vec![
             usage_writer,
             auth.spawn_revocation_sync(shutdown.child_token()),
             holds::spawn_sweeper(
@@ -100,6 +102,11 @@ impl Application {
                 shutdown.child_token(),
             ),
         ];
+        background.push(marketplace::health::spawn(
+            market.clone(),
+            db.clone(),
+            shutdown.child_token(),
+        ));
 
         let oauth = Broker::new(
             db.clone(),
@@ -122,6 +129,7 @@ impl Application {
             oauth,
             usage,
             skills,
+            marketplace: market,
         };
         let router = router(state.clone(), shutdown.child_token())?;
         Ok(Self {
@@ -177,6 +185,8 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .merge(management::router(state.clone()))
         .merge(admin::router())
         .merge(skills::routes::router(&state))
+        .merge(marketplace::routes::router())
+        .merge(marketplace::admin::router())
         .merge(mcp)
         .merge(oauth::routes::public())
         .merge(connect_page::router())

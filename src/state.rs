@@ -6,6 +6,7 @@ use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
 use crate::billing::SharedClock;
 use crate::config::Config;
+use crate::marketplace::Marketplace;
 use crate::master_key::MasterKey;
 use crate::oauth::Broker;
 use crate::ratelimit::RateLimiter;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub oauth: Broker,
     /// The skills catalog and its encrypted blob store.
     pub skills: Skills,
+    /// The capabilities marketplace: catalog snapshot and provider health.
+    pub marketplace: Marketplace,
 }
 
 impl AppState {

@@ -217,7 +217,8 @@ pub async fn settle(
     .await?
 }
 
-async fn settle_in(
+/// [`settle`] inside a caller's transaction (to commit it with related rows).
+pub(crate) async fn settle_in(
     tx: &mut Tx,
     hold_id: Uuid,
     actual: Money,
@@ -352,7 +353,12 @@ pub async fn release(db: &Db, clock: &SharedClock, hold_id: Uuid) -> Result<bool
         .await?)
 }
 
-async fn release_in(tx: &mut Tx, hold_id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+/// [`release`] inside a caller's transaction.
+pub(crate) async fn release_in(
+    tx: &mut Tx,
+    hold_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let Some(row) = take_hold(tx, hold_id).await? else {
         return Ok(false);
     };

@@ -118,3 +118,19 @@ pub async fn complete(
     .await?;
     Ok(())
 }
+
+/// Frees a claimed key whose request was refused before any effect, so a retry
+/// with the same key can run. A completed answer is never freed.
+pub async fn abandon(
+    tx: &mut Tx,
+    scope: &str,
+    request: &IdempotentRequest,
+) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 \
+         AND response_status = 0",
+        &args![scope, request.key.as_str()],
+    )
+    .await
+    .map(|_| ())
+}

@@ -193,6 +193,11 @@ pub mod aad {
         format!("connection:{connection_id}:refresh_token")
     }
 
+    /// A capability provider's auth secret, bound to its uid.
+    pub fn capability_secret(uid: &str) -> String {
+        format!("capability_provider:{uid}:auth_secret")
+    }
+
     /// A skill blob is bound to its content address.
     pub fn skill_blob(sha256: &str) -> String {
         format!("skill_blob:{sha256}")

@@ -17,7 +17,7 @@ pub(crate) enum MasterKeyCommand {
     /// Print a fresh random key (base64 of 32 bytes) for ASSISTIV_MASTER_KEY.
     Generate,
     /// Re-encrypt every secret (app client secrets, OAuth tokens, PKCE verifiers,
-    /// skill blobs) under ASSISTIV_MASTER_KEY. Keys being retired go in
+    /// capability provider secrets, skill blobs) under ASSISTIV_MASTER_KEY. Keys being retired go in
     /// ASSISTIV_PREVIOUS_MASTER_KEYS; once this finishes they can be dropped.
     /// Safe to interrupt and run again: it resumes where it stopped.
     Rotate {

@@ -56,6 +56,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         key: &[("id", Uuid)],
         aad: "connection:{id}:refresh_token",
     },
+    SealedColumn {
+        table: "capability_providers",
+        column: "auth_secret",
+        key: &[("uid", Text)],
+        aad: "capability_provider:{uid}:auth_secret",
+    },
 ];
 
 impl SealedColumn {
@@ -113,6 +119,11 @@ mod tests {
         assert_eq!(
             col.aad_of(&[id.to_string()]).unwrap(),
             aad::refresh_token(id)
+        );
+        let col = column("capability_providers", "auth_secret");
+        assert_eq!(
+            col.aad_of(&["cap_demo".into()]).unwrap(),
+            aad::capability_secret("cap_demo")
         );
     }
 

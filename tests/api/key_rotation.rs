@@ -25,6 +25,7 @@ use crate::skills::tool_result;
 const OLD: [u8; 32] = [11; 32];
 const NEW: [u8; 32] = [22; 32];
 const CLIENT_SECRET: &str = "rotation-client-secret-Zq81";
+const CAPABILITY_SECRET: &str = "capability-secret-Vt42";
 
 fn rotate(app: &TestApp) -> Value {
     let output = rotate_with_previous(app, OLD);
@@ -178,6 +179,16 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
     let sha = uploaded.data()["sha256"].as_str().unwrap().to_owned();
     let blob_path = app.data_dir.join("blobs").join(&sha[..2]).join(&sha);
 
+    // A capability provider's auth secret.
+    let provider = app
+        .patch(
+            "/admin/v1/capabilities/providers/cap_img_pixelforge",
+            ADMIN_TOKEN,
+            &json!({"auth": {"header": "X-Api-Key", "secret": CAPABILITY_SECRET}}),
+        )
+        .await;
+    assert_eq!(provider.status, 200, "{}", provider.body);
+
     // Rotation while an instance runs with the new key current and the old previous.
     let app = app
         .restart(|c| {
@@ -199,6 +210,11 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
     assert_eq!(report["key_id"], hex::encode(key_id(&NEW)), "{report}");
     assert_eq!(resealed(&report, "app_activations.client_secret_enc"), 1);
     assert_eq!(resealed(&report, "app_connections.access_token_enc"), 1);
+    assert_eq!(
+        resealed(&report, "capability_providers.auth_secret"),
+        1,
+        "{report}"
+    );
     assert_eq!(
         resealed(&report, "oauth_states.pkce_verifier_enc"),
         2,
@@ -226,7 +242,22 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
     let mut header = vec![0xA5, 0x01];
     header.extend_from_slice(&key_id(&NEW));
     let values = sealed_values(&app).await;
-    assert!(values.len() >= 4, "{}", values.len());
+    assert!(values.len() >= 5, "{}", values.len());
+    // The provider secret opens under the new key.
+    let provider = app
+        .get(
+            "/admin/v1/capabilities/providers/cap_img_pixelforge",
+            ADMIN_TOKEN,
+        )
+        .await;
+    assert_eq!(provider.data()["secret_set"], true, "{}", provider.body);
+    let snapshot = app.state.marketplace.snapshot();
+    let opened = app
+        .state
+        .marketplace
+        .open_secret(snapshot.provider("cap_img_pixelforge").unwrap())
+        .expect("the provider secret opens under the new key");
+    assert_eq!(opened.expose_secret(), CAPABILITY_SECRET);
     for value in &values {
         assert!(
             value.starts_with(&header),
@@ -258,6 +289,7 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
     let dump = dump_database(&app).await;
     assert!(dump.contains("rotation-client"), "the dump holds the rows");
     assert!(!dump.contains(CLIENT_SECRET));
+    assert!(!dump.contains(CAPABILITY_SECRET));
     assert!(!dump.contains(&access));
     let blob = std::fs::read(&blob_path).unwrap();
     assert!(!blob.windows(12).any(|w| w == b"turn the key"));

@@ -12,6 +12,7 @@ mod app_quirks;
 mod auth;
 mod bad_input;
 mod budgets;
+mod capabilities;
 mod cli;
 mod connect_page;
 mod end_users;

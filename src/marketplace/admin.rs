@@ -1,0 +1,106 @@
+//! Operator routes: `GET`/`PUT /admin/v1/platforms/{pid}/capabilities` (enablement
+//! and policy) and `/admin/v1/capabilities/providers` (`GET`, `POST`;
+//! `GET`/`PATCH`/`DELETE /{uid}`), plus `POST .../providers/probe` to probe now.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
+use crate::auth::Admin;
+use crate::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::response::Data;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/v1/platforms/{pid}/capabilities",
+            get(show_policy).put(set_policy),
+        )
+        .route("/admin/v1/capabilities/providers", get(list).post(add))
+        .route("/admin/v1/capabilities/providers/probe", post(probe))
+        .route(
+            "/admin/v1/capabilities/providers/{uid}",
+            get(show).patch(change).delete(remove),
+        )
+}
+
+async fn show_policy(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(pid): ApiPath<Uuid>,
+) -> ApiResult<Data<PolicyView>> {
+    operator::show_policy(&Operator::of(&state), pid)
+        .await
+        .map(Data)
+}
+
+async fn set_policy(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(pid): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<PolicyInput>,
+) -> ApiResult<Data<PolicyView>> {
+    operator::set_policy(&Operator::of(&state), pid, input)
+        .await
+        .map(Data)
+}
+
+async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
+    let providers = operator::list_providers(&Operator::of(&state));
+    Ok(axum::Json(json!({"data": providers, "total": providers.len()})).into_response())
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(uid): ApiPath<String>,
+) -> ApiResult<Data<AdminProviderView>> {
+    operator::show_provider(&Operator::of(&state), &uid).map(Data)
+}
+
+async fn add(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Response> {
+    let view = operator::add_provider(&Operator::of(&state), body).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"data": view}))).into_response())
+}
+
+async fn change(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(uid): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Data<AdminProviderView>> {
+    operator::change_provider(&Operator::of(&state), &uid, body)
+        .await
+        .map(Data)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(uid): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    operator::remove_provider(&Operator::of(&state), &uid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Probes every provider now instead of waiting for the next interval.
+async fn probe(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
+    super::health::probe_all(&state.marketplace).await;
+    let providers = operator::list_providers(&Operator::of(&state));
+    let health: Vec<Value> = providers
+        .iter()
+        .map(|p| json!({"uid": p.spec.uid, "availability": p.availability}))
+        .collect();
+    Ok(axum::Json(json!({"data": health})).into_response())
+}

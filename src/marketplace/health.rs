@@ -1,0 +1,59 @@
+//! The background prober. Every `ASSISTIV_CAPABILITIES_HEALTH_INTERVAL_MS` it
+//! reloads the operator's changes (other instances may have made them) and
+//! probes each provider's `health_url`: 2xx is `healthy`, anything else `down`.
+//! Providers without a health URL stay `unknown`; ones that cannot be reached
+//! at all (a path with no upstream base configured) are `down`. Down never runs.
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::Marketplace;
+use super::snapshot::Availability;
+use super::upstream;
+use crate::store::Db;
+
+/// Probes every provider once, concurrently.
+pub async fn probe_all(market: &Marketplace) {
+    let snapshot = market.snapshot();
+    let mut probes = JoinSet::new();
+    for provider in &snapshot.providers {
+        let Some(url) = provider.spec.health_url.clone() else {
+            continue;
+        };
+        let (market, uid) = (market.clone(), provider.spec.uid.clone());
+        probes.spawn(async move {
+            let healthy = upstream::probe(&market, &url).await;
+            let state = if healthy {
+                Availability::Healthy
+            } else {
+                Availability::Down
+            };
+            market.set_health(&uid, state);
+        });
+    }
+    while probes.join_next().await.is_some() {}
+}
+
+pub fn spawn(
+    market: Marketplace,
+    db: Db,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(market.health_interval());
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            if let Err(err) = market.reload(&db).await {
+                tracing::warn!(error = %err, "reloading capability providers failed");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = probe_all(&market) => {}
+            }
+        }
+    })
+}
