@@ -100,17 +100,34 @@ async fn ranked(
             // visibility is applied after, over a wider window. Only when other
             // platforms' private skills crowd that window out is it ranked again
             // without one.
+            // Partial matches (some of the words) are ranked among the first
+            // found, as on PostgreSQL below.
+            if !every {
+                return sqlite_ranked(db, platform_id, &expression, Candidates::FirstFound, limit)
+                    .await;
+            }
             let window = limit.saturating_mul(4).max(32);
-            let hits = sqlite_ranked(db, platform_id, &expression, Some(window), limit).await?;
+            let hits = sqlite_ranked(
+                db,
+                platform_id,
+                &expression,
+                Candidates::Best(window),
+                limit,
+            )
+            .await?;
             if (hits.len() as i64) < limit
                 && sqlite_window_was_full(db, &expression, window).await?
             {
-                return sqlite_ranked(db, platform_id, &expression, None, limit).await;
+                return sqlite_ranked(db, platform_id, &expression, Candidates::All, limit).await;
             }
             Ok(hits)
         }
         Backend::Postgres => {
-            let mut hits = postgres_ranked(db, platform_id, &expression, Tier::Head, limit).await?;
+            // Skills with only some of the words come after every full match;
+            // among them, ranking thousands of holders of one common word is
+            // most of a query's cost, so they are ranked among the first found.
+            let head = if every { Tier::Head } else { Tier::HeadPartial };
+            let mut hits = postgres_ranked(db, platform_id, &expression, head, limit).await?;
             if (hits.len() as i64) < limit {
                 let rest = limit - hits.len() as i64;
                 hits.extend(
@@ -127,8 +144,15 @@ async fn ranked(
 #[derive(Clone, Copy)]
 enum Tier {
     Head,
+    /// Name/description matches of some of the words: the first
+    /// [`PARTIAL_CANDIDATES`] found are ranked.
+    HeadPartial,
     BodyOnly,
 }
+
+/// Skills holding only some of a query's words are ranked among the first this
+/// many found (both engines).
+const PARTIAL_CANDIDATES: i64 = 1000;
 
 /// Body-only matches are ranked among the first this many found: ranking every
 /// body that holds a common word would read thousands of vectors, and these
@@ -147,6 +171,12 @@ async fn postgres_ranked(
             FROM skill_search ss, to_tsquery('english', $1) q \
             WHERE ss.head @@ q AND (ss.platform_id IS NULL OR ss.platform_id = $2)"
             .to_owned(),
+        Tier::HeadPartial => format!(
+            "SELECT ss.skill_id, ts_rank(ss.head, q)::float8 AS rank \
+            FROM skill_search ss, to_tsquery('english', $1) q \
+            WHERE ss.head @@ q AND (ss.platform_id IS NULL OR ss.platform_id = $2) \
+            LIMIT {PARTIAL_CANDIDATES}"
+        ),
         Tier::BodyOnly => format!(
             "SELECT ss.skill_id, ts_rank(ss.body, q)::float8 AS rank \
             FROM skill_search ss, to_tsquery('english', $1) q \
@@ -167,20 +197,42 @@ async fn postgres_ranked(
 
 /// Column weights of FTS5's `rank` (BM25): name, description, body.
 const SQLITE_RANK: &str = "bm25(8.0, 4.0, 1.0)";
+const SQLITE_BM25: &str = "bm25(skills_fts, 8.0, 4.0, 1.0)";
+
+/// Which FTS5 matches are ranked before visibility is applied.
+#[derive(Clone, Copy)]
+enum Candidates {
+    /// The best `n` by rank, ranked inside FTS5.
+    Best(i64),
+    /// Every match.
+    All,
+    /// The first [`PARTIAL_CANDIDATES`] matches found, ranked after.
+    FirstFound,
+}
 
 async fn sqlite_ranked(
     db: &Db,
     platform_id: Uuid,
     expression: &str,
-    window: Option<i64>,
+    candidates: Candidates,
     limit: i64,
 ) -> Result<Vec<Hit>, sqlx::Error> {
-    let window_clause = if window.is_some() { "LIMIT $4" } else { "" };
+    let ranked = match candidates {
+        Candidates::Best(n) => format!(
+            "SELECT rowid AS seq, rank FROM skills_fts \
+             WHERE skills_fts MATCH $1 AND rank MATCH '{SQLITE_RANK}' ORDER BY rank LIMIT {n}"
+        ),
+        Candidates::All => format!(
+            "SELECT rowid AS seq, rank FROM skills_fts \
+             WHERE skills_fts MATCH $1 AND rank MATCH '{SQLITE_RANK}'"
+        ),
+        Candidates::FirstFound => format!(
+            "SELECT rowid AS seq, {SQLITE_BM25} AS rank FROM skills_fts \
+             WHERE skills_fts MATCH $1 LIMIT {PARTIAL_CANDIDATES}"
+        ),
+    };
     let sql = format!(
-        "WITH ranked AS ( \
-            SELECT rowid AS seq, rank FROM skills_fts \
-            WHERE skills_fts MATCH $1 AND rank MATCH '{SQLITE_RANK}' \
-            ORDER BY rank {window_clause}), \
+        "WITH ranked AS ({ranked}), \
          hits AS ( \
             SELECT s.id AS hit_id, ranked.rank AS rank FROM ranked JOIN skills s ON s.seq = ranked.seq \
             WHERE s.platform_id IS NULL OR s.platform_id = $2 \
@@ -189,19 +241,8 @@ async fn sqlite_ranked(
          FROM hits h JOIN skills s ON s.id = h.hit_id {REVIEWS_JOIN} \
          GROUP BY s.id ORDER BY h.rank, s.name"
     );
-    match window {
-        Some(window) => {
-            db.fetch_all(
-                &sql,
-                &args![expression.to_owned(), platform_id, limit, window],
-            )
-            .await
-        }
-        None => {
-            db.fetch_all(&sql, &args![expression.to_owned(), platform_id, limit])
-                .await
-        }
-    }
+    db.fetch_all(&sql, &args![expression.to_owned(), platform_id, limit])
+        .await
 }
 
 /// Whether the match has at least `window` rows (so a window may have hidden

@@ -308,29 +308,26 @@ async fn upload_requests_are_checked(backend: Backend) {
         .await
         .assert_error(403, "forbidden");
 
-    // Over the zip cap (8 MiB by default): 413 before the body is read further.
-    let noise: Vec<u8> = (0..(9u32 << 20))
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let huge = zip_with(
-        &[("SKILL.md", &md), ("noise.bin", &noise)],
-        CompressionMethod::Stored,
-    );
-    upload(&app, "/v1/skills", &app.platform_key, huge)
-        .await
-        .assert_error(413, "payload_too_large");
+    // One byte over the zip cap (8 MiB by default): 413. Sent raw and whole, so
+    // the gateway has read every byte when it refuses (a client still writing a
+    // body the server stopped reading may see the connection reset instead).
+    let mut body = b"PK\x03\x04".to_vec();
+    body.resize((8 << 20) + 1, b'x');
+    let head = raw_send(&app, "POST /v1/skills", "application/zip", &body).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.contains("payload_too_large"), "{head}");
     assert_nothing_written(&app, "refused requests").await;
 
     // Other JSON routes keep the global 1 MiB limit.
-    let big_json = json!({"display_name": "x".repeat(2 << 20)});
-    let reply = app
-        .patch(
-            &format!("/v1/platforms/{}", app.platform_id),
-            &app.platform_key,
-            &big_json,
-        )
-        .await;
-    reply.assert_error(413, "payload_too_large");
+    // (One byte over, sent raw and whole, for the reason above.)
+    let prefix = br#"{"display_name": ""#;
+    let mut big_json = prefix.to_vec();
+    big_json.resize((1 << 20) + 1 - 2, b'x');
+    big_json.extend_from_slice(br#""}"#);
+    let path = format!("PATCH /v1/platforms/{}", app.platform_id);
+    let head = raw_send(&app, &path, "application/json", &big_json).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.contains("payload_too_large"), "{head}");
 
     // The control: the same zip with the right key and type is published.
     let ok = upload(&app, "/v1/skills", &app.platform_key, good).await;
@@ -341,3 +338,28 @@ both_backends!(
     hostile_zips_are_refused_and_nothing_is_written,
     upload_requests_are_checked,
 );
+
+/// Sends `body` to `request_line` (`METHOD /path`) on a connection of its own,
+/// whole, and returns what the gateway answers.
+async fn raw_send(app: &TestApp, request_line: &str, content_type: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let head = format!(
+        "{request_line} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        app.platform_key,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    stream.write_all(body).await.expect("body sent");
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the gateway answers")
+    .expect("answer read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
