@@ -206,6 +206,17 @@ async fn run(label: &str, mut config: Config) {
         task.await.unwrap();
     }
     let publish = started.elapsed();
+    // Statistics as autovacuum (PostgreSQL) keeps them after a bulk load, so the
+    // planner sees the catalog it serves.
+    match state.db.write() {
+        assistiv::store::Pool::Sqlite(pool) => {
+            sqlx::query("ANALYZE").execute(pool).await.map(|_| ())
+        }
+        assistiv::store::Pool::Postgres(pool) => {
+            sqlx::query("ANALYZE").execute(pool).await.map(|_| ())
+        }
+    }
+    .unwrap();
     println!(
         "{label:<9} published {skills} skills in {:.1} s ({:.0} skills/s)",
         publish.as_secs_f64(),

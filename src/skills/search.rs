@@ -95,30 +95,14 @@ async fn ranked(
     let expression = match_expression(db.backend(), terms, every);
     match db.backend() {
         Backend::Sqlite => {
-            // FTS5 ranks and keeps the best rows itself (`ORDER BY rank LIMIT`
-            // inside the virtual table) without touching `skills` per match;
-            // visibility is applied after, over a wider window. Only when other
-            // platforms' private skills crowd that window out is it ranked again
-            // without one.
-            // Partial matches (some of the words) are ranked among the first
-            // found, as on PostgreSQL below.
-            if !every {
-                return sqlite_ranked(db, platform_id, &expression, Candidates::FirstFound, limit)
-                    .await;
-            }
-            let window = limit.saturating_mul(4).max(32);
-            let hits = sqlite_ranked(
-                db,
-                platform_id,
-                &expression,
-                Candidates::Best(window),
-                limit,
-            )
-            .await?;
-            if (hits.len() as i64) < limit
-                && sqlite_window_was_full(db, &expression, window).await?
-            {
-                return sqlite_ranked(db, platform_id, &expression, Candidates::All, limit).await;
+            // Name and description matches first (a short-document index), then
+            // body matches, as on PostgreSQL below.
+            let mut hits =
+                sqlite_tier(db, platform_id, &expression, Fts::Head, every, limit).await?;
+            if (hits.len() as i64) < limit {
+                let rest = limit - hits.len() as i64;
+                let body = sqlite_tier(db, platform_id, &expression, Fts::BodyOnly, every, rest);
+                hits.extend(body.await?);
             }
             Ok(hits)
         }
@@ -195,9 +179,38 @@ async fn postgres_ranked(
         .await
 }
 
-/// Column weights of FTS5's `rank` (BM25): name, description, body.
-const SQLITE_RANK: &str = "bm25(8.0, 4.0, 1.0)";
-const SQLITE_BM25: &str = "bm25(skills_fts, 8.0, 4.0, 1.0)";
+/// The two SQLite indexes a query is ranked on, in order.
+#[derive(Clone, Copy)]
+enum Fts {
+    /// `skills_head_fts`: name and description.
+    Head,
+    /// `skills_fts` (name, description, body), less what the head tier found.
+    BodyOnly,
+}
+
+impl Fts {
+    fn table(self) -> &'static str {
+        match self {
+            Fts::Head => "skills_head_fts",
+            Fts::BodyOnly => "skills_fts",
+        }
+    }
+
+    /// BM25 column weights: name, description (, body).
+    fn weights(self) -> &'static str {
+        match self {
+            Fts::Head => "8.0, 4.0",
+            Fts::BodyOnly => "8.0, 4.0, 1.0",
+        }
+    }
+
+    fn expression(self, expression: &str) -> String {
+        match self {
+            Fts::Head => expression.to_owned(),
+            Fts::BodyOnly => format!("({expression}) NOT {{name description}} : ({expression})"),
+        }
+    }
+}
 
 /// Which FTS5 matches are ranked before visibility is applied.
 #[derive(Clone, Copy)]
@@ -206,29 +219,62 @@ enum Candidates {
     Best(i64),
     /// Every match.
     All,
-    /// The first [`PARTIAL_CANDIDATES`] matches found, ranked after.
-    FirstFound,
+    /// The first `n` matches found, ranked after.
+    FirstFound(i64),
+}
+
+/// One tier: FTS5 ranks and keeps the best rows itself (`ORDER BY rank LIMIT`
+/// inside the virtual table) without touching `skills` per match; visibility is
+/// applied after, over a wider window, and only when other platforms' private
+/// skills crowd that window out is it ranked again without one. Partial matches
+/// (some of the words) and body-only ones are ranked among the first found.
+async fn sqlite_tier(
+    db: &Db,
+    platform_id: Uuid,
+    expression: &str,
+    fts: Fts,
+    every: bool,
+    limit: i64,
+) -> Result<Vec<Hit>, sqlx::Error> {
+    let expression = fts.expression(expression);
+    if !every {
+        let first = Candidates::FirstFound(PARTIAL_CANDIDATES);
+        return sqlite_ranked(db, platform_id, fts, &expression, first, limit).await;
+    }
+    if let Fts::BodyOnly = fts {
+        let first = Candidates::FirstFound(BODY_CANDIDATES);
+        return sqlite_ranked(db, platform_id, fts, &expression, first, limit).await;
+    }
+    let window = limit.saturating_mul(4).max(32);
+    let best = Candidates::Best(window);
+    let hits = sqlite_ranked(db, platform_id, fts, &expression, best, limit).await?;
+    if (hits.len() as i64) < limit && sqlite_window_was_full(db, fts, &expression, window).await? {
+        return sqlite_ranked(db, platform_id, fts, &expression, Candidates::All, limit).await;
+    }
+    Ok(hits)
 }
 
 async fn sqlite_ranked(
     db: &Db,
     platform_id: Uuid,
+    fts: Fts,
     expression: &str,
     candidates: Candidates,
     limit: i64,
 ) -> Result<Vec<Hit>, sqlx::Error> {
+    let (table, weights) = (fts.table(), fts.weights());
     let ranked = match candidates {
         Candidates::Best(n) => format!(
-            "SELECT rowid AS seq, rank FROM skills_fts \
-             WHERE skills_fts MATCH $1 AND rank MATCH '{SQLITE_RANK}' ORDER BY rank LIMIT {n}"
+            "SELECT rowid AS seq, rank FROM {table} \
+             WHERE {table} MATCH $1 AND rank MATCH 'bm25({weights})' ORDER BY rank LIMIT {n}"
         ),
         Candidates::All => format!(
-            "SELECT rowid AS seq, rank FROM skills_fts \
-             WHERE skills_fts MATCH $1 AND rank MATCH '{SQLITE_RANK}'"
+            "SELECT rowid AS seq, rank FROM {table} \
+             WHERE {table} MATCH $1 AND rank MATCH 'bm25({weights})'"
         ),
-        Candidates::FirstFound => format!(
-            "SELECT rowid AS seq, {SQLITE_BM25} AS rank FROM skills_fts \
-             WHERE skills_fts MATCH $1 LIMIT {PARTIAL_CANDIDATES}"
+        Candidates::FirstFound(n) => format!(
+            "SELECT rowid AS seq, bm25({table}, {weights}) AS rank FROM {table} \
+             WHERE {table} MATCH $1 LIMIT {n}"
         ),
     };
     let sql = format!(
@@ -249,12 +295,14 @@ async fn sqlite_ranked(
 /// visible ones past it).
 async fn sqlite_window_was_full(
     db: &Db,
+    fts: Fts,
     expression: &str,
     window: i64,
 ) -> Result<bool, sqlx::Error> {
+    let table = fts.table();
     let row: Option<(i64,)> = db
         .fetch_optional(
-            "SELECT rowid FROM skills_fts WHERE skills_fts MATCH $1 LIMIT 1 OFFSET $2",
+            &format!("SELECT rowid FROM {table} WHERE {table} MATCH $1 LIMIT 1 OFFSET $2"),
             &args![expression.to_owned(), window - 1],
         )
         .await?;
