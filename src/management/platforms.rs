@@ -21,7 +21,7 @@ pub async fn update(
     scope: PlatformScope,
     ApiJson(patch): ApiJson<PatchPlatform>,
 ) -> ApiResult<Data<PlatformView>> {
-    platforms::update(&state.db, scope.platform_id, patch)
-        .await
-        .map(Data)
+    let updated = platforms::update(&state.db, scope.platform_id, patch).await;
+    state.skills.forget_platform(scope.platform_id);
+    updated.map(Data)
 }

@@ -54,6 +54,9 @@ struct Inner {
     vault: Vault,
     call_timeout: Duration,
     health_interval: Duration,
+    /// Platforms' `enabled` flag, read on every MCP tools/list: cached for 2 s
+    /// (like app activations), forgotten at once when this instance sets a policy.
+    enabled: moka::sync::Cache<uuid::Uuid, bool>,
 }
 
 impl Marketplace {
@@ -81,6 +84,10 @@ impl Marketplace {
                 vault: master_key.vault(),
                 call_timeout,
                 health_interval: Duration::from_millis(config.capabilities_health_interval_ms),
+                enabled: moka::sync::Cache::builder()
+                    .time_to_live(Duration::from_secs(2))
+                    .max_capacity(100_000)
+                    .build(),
             }),
         };
         market.reload(db).await?;
@@ -143,6 +150,25 @@ impl Marketplace {
 
     pub(crate) fn http(&self) -> &assistiv_app_sdk::reqwest::Client {
         &self.inner.http
+    }
+
+    /// Whether the operator enabled capabilities for the platform.
+    pub async fn enabled_for(
+        &self,
+        db: &Db,
+        platform_id: uuid::Uuid,
+    ) -> Result<bool, crate::error::ApiError> {
+        if let Some(enabled) = self.inner.enabled.get(&platform_id) {
+            return Ok(enabled);
+        }
+        let enabled = store::policy(db, platform_id).await?.enabled;
+        self.inner.enabled.insert(platform_id, enabled);
+        Ok(enabled)
+    }
+
+    /// Called after a platform's policy changed.
+    pub fn forget_platform(&self, platform_id: uuid::Uuid) {
+        self.inner.enabled.invalidate(&platform_id);
     }
 
     pub fn call_timeout(&self) -> Duration {

@@ -142,6 +142,7 @@ pub async fn set_policy(
         .charge_failed_calls
         .unwrap_or(policy.charge_failed_calls);
     store::save_policy(&state.db, platform_id, &policy, state.clock.now()).await?;
+    state.marketplace.forget_platform(platform_id);
     Ok(PolicyView::new(platform_id, policy))
 }
 

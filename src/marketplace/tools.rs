@@ -74,9 +74,10 @@ impl CapabilityTools {
         if !matches!(caller.scope, McpScope::All | McpScope::Capabilities) {
             return Ok(false);
         }
-        Ok(store::policy(&self.state.db, caller.platform_id)
-            .await?
-            .enabled)
+        self.state
+            .marketplace
+            .enabled_for(&self.state.db, caller.platform_id)
+            .await
     }
 
     async fn rate_limited(&self, caller: &McpCaller) -> Result<Option<CallToolResult>, ApiError> {

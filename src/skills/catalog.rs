@@ -135,6 +135,9 @@ pub struct Skills {
     blobs: SealedBlobs,
     limits: Limits,
     clock: SharedClock,
+    /// Platforms' `skills_enabled`, read on every MCP tools/list: cached for 2 s
+    /// (like app activations), forgotten at once when this instance changes it.
+    enabled: moka::sync::Cache<Uuid, bool>,
 }
 
 impl Skills {
@@ -144,7 +147,28 @@ impl Skills {
             blobs,
             limits,
             clock,
+            enabled: moka::sync::Cache::builder()
+                .time_to_live(std::time::Duration::from_secs(2))
+                .max_capacity(100_000)
+                .build(),
         }
+    }
+
+    /// Whether the platform turned the skills tools on.
+    pub async fn enabled_for(&self, platform_id: Uuid) -> Result<bool, sqlx::Error> {
+        if let Some(enabled) = self.enabled.get(&platform_id) {
+            return Ok(enabled);
+        }
+        let enabled = crate::store::platforms::get(&self.db, platform_id)
+            .await?
+            .is_some_and(|p| p.skills_enabled);
+        self.enabled.insert(platform_id, enabled);
+        Ok(enabled)
+    }
+
+    /// Called after a platform's settings changed.
+    pub fn forget_platform(&self, platform_id: Uuid) {
+        self.enabled.invalidate(&platform_id);
     }
 
     /// The catalog with blobs in the configured directory, sealed with the master key.

@@ -56,11 +56,7 @@ impl SkillTools {
         if !matches!(caller.scope, McpScope::All | McpScope::Skills) {
             return Ok(false);
         }
-        Ok(
-            crate::store::platforms::get(&self.state.db, caller.platform_id)
-                .await?
-                .is_some_and(|p| p.skills_enabled),
-        )
+        Ok(self.state.skills.enabled_for(caller.platform_id).await?)
     }
 
     async fn rate_limited(&self, caller: &McpCaller) -> Result<Option<CallToolResult>, ApiError> {
