@@ -16,8 +16,9 @@ use super::run::{self, Refusal, RunRequest, Runner};
 use super::store;
 use super::tool_specs::{LIST_CAPABILITIES, LIST_PROVIDERS, RUN, SEARCH, definitions};
 use crate::error::ApiError;
-use crate::mcp::registry::{CallError, McpCaller, McpScope, ToolSource, tool_error};
-use crate::ratelimit::Limits as RateLimits;
+use crate::mcp::registry::{
+    CallError, McpCaller, McpScope, ToolSource, rate_limit_refusal, schema_refusal, tool_error,
+};
 use crate::state::AppState;
 use crate::usage::UsageRecord;
 
@@ -78,31 +79,6 @@ impl CapabilityTools {
             .marketplace
             .enabled_for(&self.state.db, caller.platform_id)
             .await
-    }
-
-    async fn rate_limited(&self, caller: &McpCaller) -> Result<Option<CallToolResult>, ApiError> {
-        let limits = self
-            .state
-            .limits_cache
-            .get(&self.state.db, caller.platform_id, caller.end_user_id)
-            .await?;
-        Ok(self
-            .state
-            .limiter
-            .check_request(
-                caller.end_user_id,
-                &RateLimits::from(limits),
-                self.state.clock.now(),
-            )
-            .await
-            .err()
-            .map(|refusal| {
-                tool_error(
-                    "rate_limited",
-                    refusal.to_string(),
-                    json!({"retry_after_secs": refusal.retry_after_secs}),
-                )
-            }))
     }
 
     async fn dispatch(
@@ -264,18 +240,9 @@ impl ToolSource for CapabilityTools {
         }
         let started = std::time::Instant::now();
         let args = Value::Object(arguments);
-        let problems: Vec<String> = entry
-            .validator
-            .iter_errors(&args)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect();
-        let result = if !problems.is_empty() {
-            tool_error(
-                "invalid_arguments",
-                format!("the arguments do not match {name}'s input schema"),
-                json!({"errors": problems}),
-            )
-        } else if let Some(limited) = self.rate_limited(caller).await? {
+        let result = if let Some(invalid) = schema_refusal(&entry.validator, name, &args) {
+            invalid
+        } else if let Some(limited) = rate_limit_refusal(&self.state, caller).await? {
             limited
         } else {
             match self.dispatch(caller, name, args).await {

@@ -11,12 +11,12 @@ use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use super::registry::{
-    CallError, McpCaller, McpScope, ToolSource, result_or_tool_error, tool_error,
+    CallError, McpCaller, McpScope, ToolSource, rate_limit_refusal, result_or_tool_error,
+    schema_refusal, tool_error,
 };
 use crate::apps::AppSlug;
 use crate::error::ApiError;
 use crate::oauth::{AppToken, TokenError};
-use crate::ratelimit::Limits;
 use crate::state::AppState;
 use crate::usage::UsageRecord;
 
@@ -259,39 +259,11 @@ impl AppTools {
         entry: &Entry,
         args: Value,
     ) -> Result<CallToolResult, CallError> {
-        let problems: Vec<String> = entry
-            .validator
-            .iter_errors(&args)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect();
-        if !problems.is_empty() {
-            return Ok(tool_error(
-                "invalid_arguments",
-                format!("the arguments do not match {}'s input schema", entry.name),
-                json!({"errors": problems}),
-            ));
+        if let Some(invalid) = schema_refusal(&entry.validator, &entry.name, &args) {
+            return Ok(invalid);
         }
-        // Tool calls count against the end user's request limits.
-        let limits = self
-            .state
-            .limits_cache
-            .get(&self.state.db, caller.platform_id, caller.end_user_id)
-            .await?;
-        if let Err(refusal) = self
-            .state
-            .limiter
-            .check_request(
-                caller.end_user_id,
-                &Limits::from(limits),
-                self.state.clock.now(),
-            )
-            .await
-        {
-            return Ok(tool_error(
-                "rate_limited",
-                refusal.to_string(),
-                json!({"retry_after_secs": refusal.retry_after_secs}),
-            ));
+        if let Some(limited) = rate_limit_refusal(&self.state, caller).await? {
+            return Ok(limited);
         }
         let token = match self.token(caller, &entry.slug).await {
             Ok(token) => token,

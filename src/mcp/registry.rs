@@ -104,6 +104,54 @@ impl Registry {
     }
 }
 
+/// `invalid_arguments` when `args` do not fit `tool`'s compiled input schema,
+/// checked before anything runs.
+pub fn schema_refusal(
+    validator: &jsonschema::Validator,
+    tool: &str,
+    args: &Value,
+) -> Option<CallToolResult> {
+    let problems: Vec<String> = validator
+        .iter_errors(args)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    (!problems.is_empty()).then(|| {
+        tool_error(
+            "invalid_arguments",
+            format!("the arguments do not match {tool}'s input schema"),
+            json!({"errors": problems}),
+        )
+    })
+}
+
+/// `rate_limited` (with the wait) when this call would pass the end user's request
+/// limits: every tool call counts against them, whichever source runs it.
+pub async fn rate_limit_refusal(
+    state: &crate::state::AppState,
+    caller: &McpCaller,
+) -> Result<Option<CallToolResult>, ApiError> {
+    let limits = state
+        .limits_cache
+        .get(&state.db, caller.platform_id, caller.end_user_id)
+        .await?;
+    Ok(state
+        .limiter
+        .check_request(
+            caller.end_user_id,
+            &crate::ratelimit::Limits::from(limits),
+            state.clock.now(),
+        )
+        .await
+        .err()
+        .map(|refusal| {
+            tool_error(
+                "rate_limited",
+                refusal.to_string(),
+                json!({"retry_after_secs": refusal.retry_after_secs}),
+            )
+        }))
+}
+
 /// A tool error the model can read: `isError` with `{code, message, ...}`.
 pub fn tool_error(code: &str, message: impl Into<String>, extra: Value) -> CallToolResult {
     let mut body = Map::new();

@@ -12,6 +12,7 @@
 //! [`ToolOutput`] into MCP `structuredContent` + text, or an [`AppError`] into a tool error
 //! carrying [`AppError::code`] and [`AppError::upstream_status`].
 
+pub mod http;
 pub mod oauth;
 #[cfg(feature = "schema")]
 pub mod schema;

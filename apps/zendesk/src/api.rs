@@ -7,11 +7,8 @@
 //! "InvalidValue"}]}}`), an unauthenticated call as `401 {"error": "Couldn't
 //! authenticate you"}`, and rate limits as 429 with `Retry-After` in seconds.
 
-use assistiv_app_sdk::reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
-};
+use assistiv_app_sdk::http::send_json;
 use assistiv_app_sdk::reqwest::{Method, Url};
-use assistiv_app_sdk::secrecy::ExposeSecret;
 use assistiv_app_sdk::{AppError, CallContext};
 use serde_json::Value;
 
@@ -85,48 +82,14 @@ impl<'a> Api<'a> {
     ) -> Result<Value, AppError> {
         let url = self.url(path, query);
         let request_name = format!("{method} {}", url.path());
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", self.ctx.access_token.expose_secret()))
-                .map_err(|_| {
-                    AppError::Transport("the access token is not a valid header value".into())
-                })?;
-        auth.set_sensitive(true);
-        let mut request = self
-            .ctx
-            .http
-            .request(method, url)
-            .header(AUTHORIZATION, auth)
-            .header(ACCEPT, "application/json");
-        if let Some(body) = body {
-            let bytes =
-                serde_json::to_vec(body).map_err(|e| AppError::InvalidArguments(e.to_string()))?;
-            request = request.header(CONTENT_TYPE, "application/json").body(bytes);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport(&e, &request_name))?;
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport(&e, &request_name))?;
-        read_body(status, retry_after, &bytes, &request_name)
+        let answer = send_json(self.ctx, method, url, "Bearer", body, &request_name).await?;
+        read_body(
+            answer.status,
+            answer.retry_after,
+            &answer.body,
+            &request_name,
+        )
     }
-}
-
-fn transport(err: &assistiv_app_sdk::reqwest::Error, request_name: &str) -> AppError {
-    if err.is_timeout() {
-        AppError::Timeout
-    } else {
-        AppError::Transport(format!("{request_name}: {err}"))
-    }
-}
-
-/// `Retry-After` in seconds (Zendesk sends seconds; an HTTP date is ignored).
-fn retry_after(headers: &HeaderMap) -> Option<u64> {
-    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }
 
 fn read_body(
