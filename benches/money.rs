@@ -2,7 +2,8 @@
 //! operation takes (two transactions, ledger rows, outbox events).
 //!
 //! `cargo bench --bench money` (PostgreSQL at `TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432`; `BENCH_OPS`, `BENCH_CONCURRENCY` tune it).
+//! `postgres://postgres@127.0.0.1:5432`; `BENCH_OPS`, `BENCH_CONCURRENCY` tune it,
+//! `BENCH_BACKENDS=sqlite` or `=postgres` runs one).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -116,9 +117,15 @@ async fn main() {
     let ops = env_usize("BENCH_OPS", 20_000);
     let concurrency = env_usize("BENCH_CONCURRENCY", 16);
 
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = Config::for_data_dir(dir.path().to_path_buf());
-    run("sqlite", sqlite, ops, concurrency).await;
+    if backends.contains("sqlite") {
+        let sqlite = Config::for_data_dir(dir.path().to_path_buf());
+        run("sqlite", sqlite, ops, concurrency).await;
+    }
+    if !backends.contains("postgres") {
+        return;
+    }
 
     let base = std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());

@@ -159,7 +159,7 @@ pub async fn ledger_budget(
     entry: Entry,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    tx.execute(
+    tx.defer(
         "INSERT INTO budget_ledger (id, platform_id, end_user_id, kind, amount_micros, \
          balance_after_micros, reason, actor, idempotency_key, related_id, shortfall_micros, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -179,7 +179,6 @@ pub async fn ledger_budget(
         ],
     )
     .await
-    .map(|_| ())
 }
 
 /// Starts a new period when the current one has ended: the balance is reset to
@@ -376,7 +375,7 @@ pub async fn ledger_wallet(
     entry: Entry,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    tx.execute(
+    tx.defer(
         "INSERT INTO wallet_ledger (id, platform_id, kind, amount_micros, balance_after_micros, \
          reason, actor, idempotency_key, related_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -394,7 +393,6 @@ pub async fn ledger_wallet(
         ],
     )
     .await
-    .map(|_| ())
 }
 
 /// [`wallet_after_change`] for a row written by [`apply_to_wallet`]: saves the

@@ -34,11 +34,10 @@ pub async fn record(
         "created_at": now,
         "data": data,
     });
-    tx.execute(
+    tx.defer(
         "INSERT INTO outbox_events (id, platform_id, event_type, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5)",
         &args![id, platform_id, event_type, payload, now],
     )
     .await
-    .map(|_| ())
 }

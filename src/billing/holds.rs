@@ -75,6 +75,23 @@ pub async fn reserve(
     .await?
 }
 
+/// The budget's share of a hold when its budget is active, in its current period
+/// and covers it (anything else takes the careful path). Binds: see [`reserve_in`].
+const RESERVE_ON_BUDGET: &str = "UPDATE budgets SET held_micros = held_micros + $3, updated_at = $4 \
+     WHERE end_user_id = $1 AND platform_id = $2 AND NOT is_suspended \
+     AND balance_micros - held_micros >= $3 \
+     AND (period = 'one_time' OR (period = 'daily' AND period_start_ms >= $5) \
+          OR (period = 'monthly' AND period_start_ms >= $6))";
+const RESERVE_ON_WALLET: &str = "UPDATE wallets SET held_micros = held_micros + $3, updated_at = $4 \
+     WHERE platform_id = $2 AND (NOT metered OR balance_micros - held_micros >= $3)";
+const INSERT_HOLD: &str = "INSERT INTO holds (id, platform_id, end_user_id, amount_micros, purpose, \
+     created_at_ms, expires_at_ms) VALUES ($7, $2, $1, $3, $8, $9, $10)";
+const UNDO_BUDGET: &str =
+    "UPDATE budgets SET held_micros = held_micros - $3 WHERE end_user_id = $1";
+const UNDO_WALLET: &str =
+    "UPDATE wallets SET held_micros = held_micros - $3 WHERE platform_id = $2";
+const UNDO_HOLD: &str = "DELETE FROM holds WHERE id = $7";
+
 async fn reserve_in(
     tx: &mut Tx,
     hold: Hold,
@@ -82,65 +99,63 @@ async fn reserve_in(
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
 ) -> Result<Result<Hold, ApiError>, sqlx::Error> {
-    let amount = hold.amount.micros();
-    // Fast path, one conditional statement: an active budget in its current
-    // period with enough available. Anything else takes the careful path below.
+    let args = args![
+        hold.end_user_id,
+        hold.platform_id,
+        hold.amount.micros(),
+        now,
+        Period::Daily.start_of(now).timestamp_millis(),
+        Period::Monthly.start_of(now).timestamp_millis(),
+        hold.id,
+        purpose,
+        now.timestamp_millis(),
+        expires.timestamp_millis()
+    ];
+    // The common case in one round trip (on SQLite): budget, hold row, wallet
+    // (last, so PostgreSQL locks the shared wallet row for the shortest time, and
+    // never before the budget row). What did not fit is undone below, in this
+    // same transaction.
     let reserved = tx
-        .execute(
-            "UPDATE budgets SET held_micros = held_micros + $3, updated_at = $4 \
-             WHERE end_user_id = $1 AND platform_id = $2 AND NOT is_suspended \
-             AND balance_micros - held_micros >= $3 \
-             AND (period = 'one_time' OR (period = 'daily' AND period_start_ms >= $5) \
-                  OR (period = 'monthly' AND period_start_ms >= $6))",
-            &args![
-                hold.end_user_id,
-                hold.platform_id,
-                amount,
-                now,
-                Period::Daily.start_of(now).timestamp_millis(),
-                Period::Monthly.start_of(now).timestamp_millis()
-            ],
-        )
+        .execute_each(&[RESERVE_ON_BUDGET, INSERT_HOLD, RESERVE_ON_WALLET], &args)
         .await?;
-    if reserved == 0
-        && let Err(refusal) = reserve_on_locked_budget(tx, &hold, now).await?
-    {
+    let (on_budget, on_wallet) = (reserved[0] == 1, reserved[2] == 1);
+    if on_budget && on_wallet {
+        return Ok(Ok(hold));
+    }
+    // Each undo changes exactly the one row its step changed.
+    let undo: Vec<&str> = [
+        (reserved[1] == 1, UNDO_HOLD),
+        (on_budget, UNDO_BUDGET),
+        (on_wallet, UNDO_WALLET),
+    ]
+    .into_iter()
+    .filter_map(|(done, undo)| done.then_some(undo))
+    .collect();
+    if !undo.is_empty() {
+        tx.execute_each(&undo, &args).await?;
+    }
+    if on_budget {
+        return Ok(Err(wallet_insufficient()));
+    }
+    if let Err(refusal) = reserve_on_locked_budget(tx, &hold, now).await? {
         return Ok(Err(refusal));
     }
-    let wallet_ok = tx
-        .execute(
-            "UPDATE wallets SET held_micros = held_micros + $2, updated_at = $3 \
-             WHERE platform_id = $1 AND (NOT metered OR balance_micros - held_micros >= $2)",
-            &args![hold.platform_id, amount, now],
-        )
+    let reserved = tx
+        .execute_each(&[INSERT_HOLD, RESERVE_ON_WALLET], &args)
         .await?;
-    if wallet_ok == 0 {
-        // The refusal commits nothing of this hold: give the budget its share back.
-        tx.execute(
-            "UPDATE budgets SET held_micros = held_micros - $2 WHERE end_user_id = $1",
-            &args![hold.end_user_id, amount],
-        )
-        .await?;
-        return Ok(Err(ApiError::payment_required(
-            PaymentCode::WalletInsufficient,
-            "the platform wallet has insufficient funds",
-        )));
+    if reserved[1] == 0 {
+        // The refusal commits nothing of this hold.
+        tx.execute_each(&[UNDO_HOLD, UNDO_BUDGET], &args).await?;
+        return Ok(Err(wallet_insufficient()));
     }
-    tx.execute(
-        "INSERT INTO holds (id, platform_id, end_user_id, amount_micros, purpose, created_at_ms, expires_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &args![
-            hold.id,
-            hold.platform_id,
-            hold.end_user_id,
-            amount,
-            purpose,
-            now.timestamp_millis(),
-            expires.timestamp_millis()
-        ],
-    )
-    .await?;
     Ok(Ok(hold))
+}
+
+fn wallet_insufficient() -> ApiError {
+    ApiError::payment_required(
+        PaymentCode::WalletInsufficient,
+        "the platform wallet has insufficient funds",
+    )
 }
 
 /// The careful path: lock the budget, start a new period if one began, then

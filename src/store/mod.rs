@@ -19,6 +19,7 @@ use crate::config::Config;
 
 pub mod api_keys;
 pub mod batch;
+mod checkpoint;
 pub mod end_users;
 pub mod platforms;
 pub mod revocations;
@@ -108,10 +109,17 @@ impl Db {
             .foreign_keys(true);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            // A ping before each acquire is a round trip to the connection's
+            // thread per write transaction; a local file has no link to test.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            // Checkpoints run in the background instead (see `checkpoint`).
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .context("opening the SQLite database")?;
+        checkpoint::start(&options, write.clone())
+            .await
+            .context("opening the SQLite database for checkpoints")?;
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
             .acquire_timeout(Duration::from_secs(30))
