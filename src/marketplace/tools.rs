@@ -9,7 +9,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use super::browse::{self, ProviderFilter};
 use super::run::{self, Refusal, RunRequest, Runner};
@@ -17,10 +16,10 @@ use super::store;
 use super::tool_specs::{LIST_CAPABILITIES, LIST_PROVIDERS, RUN, SEARCH, definitions};
 use crate::error::ApiError;
 use crate::mcp::registry::{
-    CallError, McpCaller, McpScope, ToolSource, rate_limit_refusal, schema_refusal, tool_error,
+    CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
+    tool_error,
 };
 use crate::state::AppState;
-use crate::usage::UsageRecord;
 
 struct Entry {
     tool: Tool,
@@ -258,31 +257,7 @@ impl ToolSource for CapabilityTools {
         };
         // Runs log themselves (kind capability_run); the free tools log as tool calls.
         if name != RUN {
-            let error_code = (result.is_error == Some(true))
-                .then(|| {
-                    result
-                        .structured_content
-                        .as_ref()
-                        .and_then(|s| s["code"].as_str().map(str::to_owned))
-                })
-                .flatten();
-            self.state.usage.record(UsageRecord {
-                id: Uuid::now_v7(),
-                platform_id: caller.platform_id,
-                end_user_id: Some(caller.end_user_id),
-                kind: "tool_call",
-                app: Some("capabilities".into()),
-                tool: Some(name.to_owned()),
-                model: None,
-                status: if error_code.is_some() { "error" } else { "ok" },
-                error_code,
-                latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-                input_tokens: None,
-                output_tokens: None,
-                cost_micros: None,
-                request_id: caller.request_id.clone(),
-                created_at: self.state.clock.now(),
-            });
+            log_tool_call(&self.state, caller, "capabilities", name, &result, started);
         }
         Ok(Some(result))
     }

@@ -11,14 +11,13 @@ use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use super::registry::{
-    CallError, McpCaller, McpScope, ToolSource, rate_limit_refusal, result_or_tool_error,
-    schema_refusal, tool_error,
+    CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal,
+    result_or_tool_error, schema_refusal, tool_error,
 };
 use crate::apps::AppSlug;
 use crate::error::ApiError;
 use crate::oauth::{AppToken, TokenError};
 use crate::state::AppState;
-use crate::usage::UsageRecord;
 
 /// One app tool, prepared once: its MCP definition and compiled input validator.
 struct Entry {
@@ -222,31 +221,14 @@ impl ToolSource for AppTools {
         let result = self
             .call_entry(caller, entry, Value::Object(arguments))
             .await?;
-        let error_code = (result.is_error == Some(true))
-            .then(|| {
-                result
-                    .structured_content
-                    .as_ref()
-                    .and_then(|s| s["code"].as_str().map(str::to_owned))
-            })
-            .flatten();
-        self.state.usage.record(UsageRecord {
-            id: uuid::Uuid::now_v7(),
-            platform_id: caller.platform_id,
-            end_user_id: Some(caller.end_user_id),
-            kind: "tool_call",
-            app: Some(entry.slug.as_str().to_owned()),
-            tool: Some(entry.name.clone()),
-            model: None,
-            status: if error_code.is_some() { "error" } else { "ok" },
-            error_code,
-            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            input_tokens: None,
-            output_tokens: None,
-            cost_micros: None,
-            request_id: caller.request_id.clone(),
-            created_at: self.state.clock.now(),
-        });
+        log_tool_call(
+            &self.state,
+            caller,
+            entry.slug.as_str(),
+            &entry.name,
+            &result,
+            started,
+        );
         Ok(Some(result))
     }
 }

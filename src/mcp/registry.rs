@@ -152,6 +152,43 @@ pub async fn rate_limit_refusal(
         }))
 }
 
+/// Writes the usage-log row of one tool call (`kind` tool_call): its status and,
+/// for an `isError` result, the stable `code` the result carries.
+pub fn log_tool_call(
+    state: &crate::state::AppState,
+    caller: &McpCaller,
+    app: &str,
+    tool: &str,
+    result: &CallToolResult,
+    started: std::time::Instant,
+) {
+    let error_code = (result.is_error == Some(true))
+        .then(|| {
+            result
+                .structured_content
+                .as_ref()
+                .and_then(|s| s["code"].as_str().map(str::to_owned))
+        })
+        .flatten();
+    state.usage.record(crate::usage::UsageRecord {
+        id: Uuid::now_v7(),
+        platform_id: caller.platform_id,
+        end_user_id: Some(caller.end_user_id),
+        kind: "tool_call",
+        app: Some(app.to_owned()),
+        tool: Some(tool.to_owned()),
+        model: None,
+        status: if error_code.is_some() { "error" } else { "ok" },
+        error_code,
+        latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        input_tokens: None,
+        output_tokens: None,
+        cost_micros: None,
+        request_id: caller.request_id.clone(),
+        created_at: state.clock.now(),
+    });
+}
+
 /// A tool error the model can read: `isError` with `{code, message, ...}`.
 pub fn tool_error(code: &str, message: impl Into<String>, extra: Value) -> CallToolResult {
     let mut body = Map::new();
