@@ -225,9 +225,10 @@ pub async fn settle(
         return Err(ApiError::bad_request("a charge cannot be negative"));
     }
     let now = clock.now();
-    let hold_id = hold.id;
+    let hold = hold.clone();
     db.transact(batch::op(move |tx| {
-        Box::pin(async move { settle_in(tx, hold_id, actual, now).await })
+        let hold = hold.clone();
+        Box::pin(async move { settle_in(tx, &hold, actual, now).await })
     }))
     .await?
 }
@@ -235,15 +236,34 @@ pub async fn settle(
 /// [`settle`] inside a caller's transaction (to commit it with related rows).
 pub(crate) async fn settle_in(
     tx: &mut Tx,
-    hold_id: Uuid,
+    hold: &Hold,
     actual: Money,
     now: DateTime<Utc>,
 ) -> Result<Result<Settlement, ApiError>, sqlx::Error> {
-    let Some(row) = take_hold(tx, hold_id).await? else {
+    let row = if tx.single_writer() && actual <= hold.amount {
+        match settle_within_hold_at_once(tx, hold, actual, now).await? {
+            Fused::Settled(settlement) => return Ok(Ok(settlement)),
+            Fused::Taken(row) => Some(row),
+            Fused::Gone => None,
+        }
+    } else {
+        take_hold(tx, hold.id).await?
+    };
+    let Some(row) = row else {
         return Ok(Err(ApiError::conflict(
             "this hold was already settled, released or expired",
         )));
     };
+    settle_taken(tx, &row, actual, now).await.map(Ok)
+}
+
+/// Settles a hold already taken out of `holds`.
+async fn settle_taken(
+    tx: &mut Tx,
+    row: &HoldRow,
+    actual: Money,
+    now: DateTime<Utc>,
+) -> Result<Settlement, sqlx::Error> {
     let above_hold = actual.micros() > row.amount_micros;
     // Within the reservation the wallet was already checked at reserve time; only
     // a charge above it needs the wallet's current availability first.
@@ -256,12 +276,29 @@ pub(crate) async fn settle_in(
         None
     };
     let (charged, related) = if above_hold {
-        settle_budget_carefully(tx, &row, actual, wallet_cap, now).await?
+        settle_budget_carefully(tx, row, actual, wallet_cap, now).await?
     } else {
-        settle_budget_within_hold(tx, &row, actual, now).await?
+        settle_budget_within_hold(tx, row, actual, now).await?
     };
-    let mut wallet =
+    let wallet =
         accounts::apply_to_wallet(tx, row.platform_id, -row.amount_micros, -charged, now).await?;
+    settle_wallet(tx, row, wallet, charged, related, now).await?;
+    Ok(Settlement {
+        charged: Money::from_micros(charged),
+        shortfall: Money::from_micros(actual.micros() - charged),
+    })
+}
+
+/// The wallet's side of a settlement already applied to `wallet`: its ledger row
+/// and low-balance check.
+async fn settle_wallet(
+    tx: &mut Tx,
+    row: &HoldRow,
+    mut wallet: accounts::WalletRow,
+    charged: i64,
+    related: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     if charged > 0 {
         let entry = Entry {
             kind: "spend",
@@ -273,11 +310,99 @@ pub(crate) async fn settle_in(
         };
         accounts::ledger_wallet(tx, &wallet, entry, now).await?;
     }
-    accounts::wallet_after_change_saving(tx, &mut wallet, now).await?;
-    Ok(Ok(Settlement {
-        charged: Money::from_micros(charged),
-        shortfall: Money::from_micros(actual.micros() - charged),
-    }))
+    accounts::wallet_after_change_saving(tx, &mut wallet, now).await
+}
+
+/// What [`settle_within_hold_at_once`] did.
+enum Fused {
+    Settled(Settlement),
+    /// The hold was taken but the budget no longer covers the charge (or is gone):
+    /// nothing else changed, the careful path goes on from here.
+    Taken(HoldRow),
+    /// No such hold (settled, released or swept).
+    Gone,
+}
+
+/// Binds: $1 hold id, $2 platform, $3 end user, $4 held amount, $5 charge, $6 now.
+const HOLD_IS_THERE: &str = "EXISTS (SELECT 1 FROM holds WHERE id = $1 AND platform_id = $2 \
+     AND end_user_id = $3 AND amount_micros = $4)";
+
+/// The common settlement, a charge within the reservation, in one round trip on a
+/// single-writer database: the budget and the wallet are charged while the hold is
+/// still there, then the hold is taken. Only exact with one writer (nothing can
+/// take the hold between the statements); what did not apply is undone by what
+/// the statements answered.
+async fn settle_within_hold_at_once(
+    tx: &mut Tx,
+    hold: &Hold,
+    actual: Money,
+    now: DateTime<Utc>,
+) -> Result<Fused, sqlx::Error> {
+    use accounts::{BUDGET_COLUMNS, BudgetRow, WALLET_COLUMNS, WalletRow};
+    let on_budget = format!(
+        "UPDATE budgets SET held_micros = held_micros - $4, balance_micros = balance_micros - $5, \
+         period_spent_micros = period_spent_micros + $5, updated_at = $6 \
+         WHERE end_user_id = $3 AND balance_micros - (held_micros - $4) >= $5 AND {HOLD_IS_THERE} \
+         RETURNING {BUDGET_COLUMNS}"
+    );
+    let on_wallet = format!(
+        "UPDATE wallets SET held_micros = held_micros - $4, balance_micros = balance_micros - $5, \
+         updated_at = $6 WHERE platform_id = $2 AND {HOLD_IS_THERE} RETURNING {WALLET_COLUMNS}"
+    );
+    let take = "DELETE FROM holds WHERE id = $1 \
+                RETURNING id, platform_id, end_user_id, amount_micros, purpose";
+    let args = args![
+        hold.id,
+        hold.platform_id,
+        hold.end_user_id,
+        hold.amount.micros(),
+        actual.micros(),
+        now
+    ];
+    let answers = tx
+        .fetch_each(&[&on_budget, &on_wallet, take], &args)
+        .await?;
+    let [budget, wallet, taken] = answers.as_slice() else {
+        return Err(sqlx::Error::Protocol(
+            "settle answered the wrong results".into(),
+        ));
+    };
+    let (budget, wallet, taken) = (
+        budget.first::<BudgetRow>()?,
+        wallet.first::<WalletRow>()?,
+        taken.first::<HoldRow>()?,
+    );
+    match (taken, budget, wallet) {
+        (Some(row), Some(mut budget), Some(wallet)) => {
+            let charged = actual.micros();
+            let related = finish_budget_within_hold(tx, &row, &mut budget, actual, now).await?;
+            settle_wallet(tx, &row, wallet, charged, Some(related), now).await?;
+            Ok(Fused::Settled(Settlement {
+                charged: actual,
+                shortfall: Money::ZERO,
+            }))
+        }
+        (taken, budget, wallet) => {
+            if budget.is_some() {
+                tx.execute(
+                    "UPDATE budgets SET held_micros = held_micros + $4, \
+                     balance_micros = balance_micros + $5, \
+                     period_spent_micros = period_spent_micros - $5 WHERE end_user_id = $3",
+                    &args,
+                )
+                .await?;
+            }
+            if wallet.is_some() {
+                tx.execute(
+                    "UPDATE wallets SET held_micros = held_micros + $4, \
+                     balance_micros = balance_micros + $5 WHERE platform_id = $2",
+                    &args,
+                )
+                .await?;
+            }
+            Ok(taken.map_or(Fused::Gone, Fused::Taken))
+        }
+    }
 }
 
 fn spend_entry(row: &HoldRow, charged: i64, actual: Money) -> Entry {
@@ -306,22 +431,37 @@ async fn settle_budget_within_hold(
     actual: Money,
     now: DateTime<Utc>,
 ) -> Result<(i64, Option<String>), sqlx::Error> {
-    let charged = actual.micros();
     let Some(mut budget) =
-        accounts::charge_within_hold(tx, row.end_user_id, row.amount_micros, charged, now).await?
+        accounts::charge_within_hold(tx, row.end_user_id, row.amount_micros, actual.micros(), now)
+            .await?
     else {
         return settle_budget_carefully(tx, row, actual, None, now).await;
     };
+    let related = finish_budget_within_hold(tx, row, &mut budget, actual, now).await?;
+    Ok((actual.micros(), Some(related)))
+}
+
+/// The budget's side of a charge within the reservation, already applied to
+/// `budget`: its ledger row and event, then the low-balance check and replenish
+/// (written again only when they changed it).
+async fn finish_budget_within_hold(
+    tx: &mut Tx,
+    row: &HoldRow,
+    budget: &mut accounts::BudgetRow,
+    actual: Money,
+    now: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    let charged = actual.micros();
     if charged > 0 {
-        accounts::ledger_budget(tx, &budget, spend_entry(row, charged, actual), now).await?;
-        accounts::debited_event(tx, &budget, charged, "spend", now).await?;
+        accounts::ledger_budget(tx, budget, spend_entry(row, charged, actual), now).await?;
+        accounts::debited_event(tx, budget, charged, "spend", now).await?;
     }
     let (balance, notified) = (budget.balance_micros, budget.low_balance_notified);
-    accounts::after_decrease(tx, &mut budget, now).await?;
+    accounts::after_decrease(tx, budget, now).await?;
     if budget.balance_micros != balance || budget.low_balance_notified != notified {
-        accounts::save_budget(tx, &mut budget, now).await?;
+        accounts::save_budget(tx, budget, now).await?;
     }
-    Ok((charged, Some(related_id(row))))
+    Ok(related_id(row))
 }
 
 /// Under lock: charged up to what the budget (and, above the reservation, a

@@ -93,18 +93,20 @@ pub(crate) async fn settle(
     };
     let (scope, request) = (scope(runner), idempotency.cloned());
     let result = std::sync::Arc::new(result);
+    let hold = hold.clone();
     let body = state
         .db
         .transact(batch::op(move |tx| {
-            let (mut record, scope, request, result) = (
+            let (mut record, scope, request, result, hold) = (
                 record.clone(),
                 scope.clone(),
                 request.clone(),
                 result.clone(),
+                hold.clone(),
             );
             Box::pin(async move {
                 let charged = if charge > Money::ZERO {
-                    match holds::settle_in(tx, record.id, charge, now).await? {
+                    match holds::settle_in(tx, &hold, charge, now).await? {
                         Ok(settlement) => settlement.charged,
                         // The hold expired mid-call and the sweeper released it.
                         Err(_) => Money::ZERO,

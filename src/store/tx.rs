@@ -352,6 +352,47 @@ impl Tx {
         }
     }
 
+    /// Runs statements that share one argument list, in order, and answers each
+    /// one's rows (from `RETURNING`); on SQLite in one round trip. Unlike
+    /// [`Tx::execute_each`], every statement runs on both databases.
+    pub async fn fetch_each(
+        &mut self,
+        statements: &[&str],
+        args: &[Arg],
+    ) -> Result<Vec<Rows>, sqlx::Error> {
+        match &mut self.conn {
+            Conn::Sqlite(tx) => {
+                let deferred = self.deferred.statements;
+                let (sql, all_args) = self.deferred.join(statements, args);
+                let mut answers = sqlite_rows(tx, &sql, &all_args).await?;
+                if answers.len() != deferred + statements.len() {
+                    return Err(sqlx::Error::Protocol(format!(
+                        "{} statements answered {} results",
+                        deferred + statements.len(),
+                        answers.len()
+                    )));
+                }
+                Ok(answers.split_off(deferred))
+            }
+            Conn::Postgres(tx) => {
+                let mut answers = Vec::with_capacity(statements.len());
+                for sql in statements {
+                    let rows = bind_all!(sqlx::query(sql), args)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                    answers.push(Rows(rows.into_iter().map(AnyRow::Postgres).collect()));
+                }
+                Ok(answers)
+            }
+        }
+    }
+
+    /// Whether concurrent transactions' statements never interleave (SQLite's one
+    /// writer): what a statement reads stays true for the rest of the transaction.
+    pub fn single_writer(&self) -> bool {
+        matches!(self.conn, Conn::Sqlite(_))
+    }
+
     /// Queues a write-only statement (no `RETURNING`, no result anyone reads)
     /// to be sent with the next statement or before commit; on PostgreSQL it runs
     /// now. Its failure fails that later statement (or the commit), which fails
@@ -458,6 +499,48 @@ impl Tx {
     }
 }
 
+/// The rows one statement of [`Tx::fetch_each`] answered.
+pub struct Rows(Vec<AnyRow>);
+
+enum AnyRow {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Rows {
+    /// The first row decoded as `T`, if the statement answered any.
+    pub fn first<T: Row>(&self) -> Result<Option<T>, sqlx::Error> {
+        self.0
+            .first()
+            .map(|row| match row {
+                AnyRow::Sqlite(row) => T::from_row(row),
+                AnyRow::Postgres(row) => T::from_row(row),
+            })
+            .transpose()
+    }
+}
+
+/// Runs one or more statements in one round trip and answers each one's rows
+/// (see [`sqlite_counts`]).
+async fn sqlite_rows(
+    tx: &mut Transaction<'static, Sqlite>,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Vec<Rows>, sqlx::Error> {
+    use futures::TryStreamExt;
+    #[allow(deprecated)]
+    let mut steps = bind_all!(sqlx::query(sql), args).fetch_many(&mut **tx);
+    let (mut answers, mut rows) = (Vec::new(), Vec::new());
+    while let Some(step) = steps.try_next().await? {
+        match step {
+            // A statement's rows come before its result.
+            sqlx::Either::Right(row) => rows.push(AnyRow::Sqlite(row)),
+            sqlx::Either::Left(_) => answers.push(Rows(std::mem::take(&mut rows))),
+        }
+    }
+    Ok(answers)
+}
+
 /// Runs one or more statements in one round trip and answers each one's rows
 /// affected. sqlx marks SQLite's several-statements-per-query as deprecated (no
 /// other driver has it); 0.8 keeps it, and it is what saves the round trips.
@@ -540,6 +623,32 @@ mod tests {
             .await
             .expect("execute_each");
         assert_eq!(counts, [1, 1, 0]);
+    }
+
+    #[tokio::test]
+    async fn fetch_each_answers_each_statements_rows_after_deferred_writes() {
+        let (_db, mut tx, _dir) = sqlite_tx().await;
+        tx.defer("INSERT INTO t (k, v) VALUES ($1, $2)", &args![1_i64, "a"])
+            .await
+            .expect("defer");
+        let answers = tx
+            .fetch_each(
+                &[
+                    "UPDATE t SET v = $1 WHERE k = 1 RETURNING k, v",
+                    "UPDATE t SET v = $1 WHERE k = 2 RETURNING k, v",
+                    "DELETE FROM t WHERE k = 1 RETURNING k, v",
+                ],
+                &args!["b"],
+            )
+            .await
+            .expect("fetch_each");
+        assert_eq!(answers.len(), 3);
+        let first: Option<(i64, String)> = answers[0].first().expect("decode");
+        let second: Option<(i64, String)> = answers[1].first().expect("decode");
+        let third: Option<(i64, String)> = answers[2].first().expect("decode");
+        assert_eq!(first, Some((1, "b".into())));
+        assert_eq!(second, None);
+        assert_eq!(third, Some((1, "b".into())));
     }
 
     #[tokio::test]

@@ -85,6 +85,29 @@ async fn assert_exact_books(app: &TestApp, euid: uuid::Uuid, expected_balance: f
         .await
         .unwrap();
     assert_eq!(held[0].0, 0);
+    // The platform's wallet holds nothing either, and its ledger sums to its balance.
+    let wallet = app
+        .get(
+            &format!("/admin/v1/platforms/{}/wallet", app.platform_id),
+            crate::helpers::ADMIN_TOKEN,
+        )
+        .await;
+    assert_eq!(wallet.data()["held_usd"], 0.0, "the wallet holds nothing");
+    let wallet_sums: Vec<(i64,)> = app
+        .state
+        .db
+        .fetch_all(
+            "SELECT CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM wallet_ledger WHERE platform_id = $1",
+            &assistiv::args![app.platform_id],
+        )
+        .await
+        .unwrap();
+    let wallet_balance = wallet.data()["balance_usd"].as_f64().unwrap();
+    assert_eq!(
+        wallet_sums[0].0,
+        (wallet_balance * 1e6).round() as i64,
+        "the wallet ledger sums to the wallet balance"
+    );
 }
 
 async fn concurrent_reserves_never_overspend(backend: Backend) {
@@ -379,6 +402,9 @@ async fn a_cut_allowance_while_held_charges_what_is_left(backend: Backend) {
         .unwrap();
     assert_eq!(settled.charged, Money::from_micros(4_000));
     assert_eq!(settled.shortfall, Money::ZERO);
+    // A second settle of the same hold changes nothing.
+    let again = holds::settle(&state.db, &state.clock, &hold, Money::from_micros(4_000)).await;
+    assert_eq!(again.unwrap_err().code(), "conflict");
     assert_exact_books(&app, euid, 1.996).await;
     app.stop().await;
 }
