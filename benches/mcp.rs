@@ -246,10 +246,7 @@ fn percent_decode(value: &str) -> String {
 /// An MCP session: (client, session id).
 async fn session(gw: &Gateway) -> (reqwest::Client, String) {
     let client = reqwest::Client::new();
-    let response = client
-        .post(format!("{}/mcp", gw.url))
-        .bearer_auth(&gw.eu_key)
-        .header("Accept", ACCEPT)
+    let response = mcp_post(&client, gw)
         .json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}))
         .send()
@@ -271,42 +268,42 @@ async fn session(gw: &Gateway) -> (reqwest::Client, String) {
 }
 
 async fn mcp(client: &reqwest::Client, gw: &Gateway, session: &str, body: Value) -> String {
+    answer_text(
+        mcp_post(client, gw)
+            .header("Mcp-Session-Id", session)
+            .header("MCP-Protocol-Version", "2025-06-18")
+            .json(&body),
+    )
+    .await
+}
+
+/// A POST to the gateway's `/mcp` with the end user's key.
+fn mcp_post(client: &reqwest::Client, gw: &Gateway) -> reqwest::RequestBuilder {
     client
         .post(format!("{}/mcp", gw.url))
         .bearer_auth(&gw.eu_key)
         .header("Accept", ACCEPT)
-        .header("Mcp-Session-Id", session)
-        .header("MCP-Protocol-Version", "2025-06-18")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+}
+
+async fn answer_text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 /// A request of the current revision (2026-07-28): stateless, no session, the
 /// protocol version in a header and in the request's `_meta`.
 async fn mcp_stateless(client: &reqwest::Client, gw: &Gateway, method: &str) -> String {
-    client
-        .post(format!("{}/mcp", gw.url))
-        .bearer_auth(&gw.eu_key)
-        .header("Accept", ACCEPT)
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", method)
-        .json(
-            &json!({"jsonrpc": "2.0", "id": next_id(), "method": method, "params": {"_meta": {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientCapabilities": {},
-            "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}}}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    answer_text(
+        mcp_post(client, gw)
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", method)
+            .json(
+                &json!({"jsonrpc": "2.0", "id": next_id(), "method": method, "params": {"_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}}}}),
+            ),
+    )
+    .await
 }
 
 fn report(

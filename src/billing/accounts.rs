@@ -100,14 +100,22 @@ pub async fn charge_within_hold(
     charged: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<BudgetRow>, sqlx::Error> {
-    let sql = format!(
+    tx.fetch_optional(
+        &charge_within_hold_sql(""),
+        &args![end_user_id, held, charged, now],
+    )
+    .await
+}
+
+/// The statement of [`charge_within_hold`], with `also` (` AND ...`) as a further
+/// condition. Binds: $1 end user, $2 held, $3 charged, $4 now.
+pub fn charge_within_hold_sql(also: &str) -> String {
+    format!(
         "UPDATE budgets SET held_micros = held_micros - $2, balance_micros = balance_micros - $3, \
          period_spent_micros = period_spent_micros + $3, updated_at = $4 \
-         WHERE end_user_id = $1 AND balance_micros - (held_micros - $2) >= $3 \
+         WHERE end_user_id = $1 AND balance_micros - (held_micros - $2) >= $3{also} \
          RETURNING {BUDGET_COLUMNS}"
-    );
-    tx.fetch_optional(&sql, &args![end_user_id, held, charged, now])
-        .await
+    )
 }
 
 pub async fn save_budget(

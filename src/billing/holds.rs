@@ -323,9 +323,10 @@ enum Fused {
     Gone,
 }
 
-/// Binds: $1 hold id, $2 platform, $3 end user, $4 held amount, $5 charge, $6 now.
-const HOLD_IS_THERE: &str = "EXISTS (SELECT 1 FROM holds WHERE id = $1 AND platform_id = $2 \
-     AND end_user_id = $3 AND amount_micros = $4)";
+/// Binds: $1 end user, $2 held amount, $3 charge, $4 now (as
+/// [`accounts::charge_within_hold_sql`]), $5 hold id, $6 platform.
+const HOLD_IS_THERE: &str = " AND EXISTS (SELECT 1 FROM holds WHERE id = $5 \
+     AND platform_id = $6 AND end_user_id = $1 AND amount_micros = $2)";
 
 /// The common settlement, a charge within the reservation, in one round trip on a
 /// single-writer database: the budget and the wallet are charged while the hold is
@@ -338,26 +339,21 @@ async fn settle_within_hold_at_once(
     actual: Money,
     now: DateTime<Utc>,
 ) -> Result<Fused, sqlx::Error> {
-    use accounts::{BUDGET_COLUMNS, BudgetRow, WALLET_COLUMNS, WalletRow};
-    let on_budget = format!(
-        "UPDATE budgets SET held_micros = held_micros - $4, balance_micros = balance_micros - $5, \
-         period_spent_micros = period_spent_micros + $5, updated_at = $6 \
-         WHERE end_user_id = $3 AND balance_micros - (held_micros - $4) >= $5 AND {HOLD_IS_THERE} \
-         RETURNING {BUDGET_COLUMNS}"
-    );
+    use accounts::{BudgetRow, WALLET_COLUMNS, WalletRow};
+    let on_budget = accounts::charge_within_hold_sql(HOLD_IS_THERE);
     let on_wallet = format!(
-        "UPDATE wallets SET held_micros = held_micros - $4, balance_micros = balance_micros - $5, \
-         updated_at = $6 WHERE platform_id = $2 AND {HOLD_IS_THERE} RETURNING {WALLET_COLUMNS}"
+        "UPDATE wallets SET held_micros = held_micros - $2, balance_micros = balance_micros - $3, \
+         updated_at = $4 WHERE platform_id = $6{HOLD_IS_THERE} RETURNING {WALLET_COLUMNS}"
     );
-    let take = "DELETE FROM holds WHERE id = $1 \
+    let take = "DELETE FROM holds WHERE id = $5 \
                 RETURNING id, platform_id, end_user_id, amount_micros, purpose";
     let args = args![
-        hold.id,
-        hold.platform_id,
         hold.end_user_id,
         hold.amount.micros(),
         actual.micros(),
-        now
+        now,
+        hold.id,
+        hold.platform_id
     ];
     let answers = tx
         .fetch_each(&[&on_budget, &on_wallet, take], &args)
@@ -383,22 +379,25 @@ async fn settle_within_hold_at_once(
             }))
         }
         (taken, budget, wallet) => {
-            if budget.is_some() {
-                tx.execute(
-                    "UPDATE budgets SET held_micros = held_micros + $4, \
-                     balance_micros = balance_micros + $5, \
-                     period_spent_micros = period_spent_micros - $5 WHERE end_user_id = $3",
-                    &args,
-                )
-                .await?;
-            }
-            if wallet.is_some() {
-                tx.execute(
-                    "UPDATE wallets SET held_micros = held_micros + $4, \
-                     balance_micros = balance_micros + $5 WHERE platform_id = $2",
-                    &args,
-                )
-                .await?;
+            // Each undo reverses exactly the one row its statement changed.
+            let undo: Vec<&str> = [
+                (
+                    budget.is_some(),
+                    "UPDATE budgets SET held_micros = held_micros + $2, \
+                     balance_micros = balance_micros + $3, \
+                     period_spent_micros = period_spent_micros - $3 WHERE end_user_id = $1",
+                ),
+                (
+                    wallet.is_some(),
+                    "UPDATE wallets SET held_micros = held_micros + $2, \
+                     balance_micros = balance_micros + $3 WHERE platform_id = $6",
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(done, undo)| done.then_some(undo))
+            .collect();
+            if !undo.is_empty() {
+                tx.execute_each(&undo, &args).await?;
             }
             Ok(taken.map_or(Fused::Gone, Fused::Taken))
         }

@@ -322,19 +322,11 @@ impl Tx {
         args: &[Arg],
     ) -> Result<Vec<u64>, sqlx::Error> {
         match &mut self.conn {
-            Conn::Sqlite(tx) => {
-                let deferred = self.deferred.statements;
-                let (sql, all_args) = self.deferred.join(statements, args);
-                let counts = sqlite_counts(tx, &sql, &all_args).await?;
-                if counts.len() != deferred + statements.len() {
-                    return Err(sqlx::Error::Protocol(format!(
-                        "{} statements answered {} results",
-                        deferred + statements.len(),
-                        counts.len()
-                    )));
-                }
-                Ok(counts[deferred..].to_vec())
-            }
+            Conn::Sqlite(tx) => Ok(sqlite_each(tx, &mut self.deferred, statements, args)
+                .await?
+                .into_iter()
+                .map(|outcome| outcome.changed)
+                .collect()),
             Conn::Postgres(tx) => {
                 let mut counts = Vec::with_capacity(statements.len());
                 for sql in statements {
@@ -361,19 +353,11 @@ impl Tx {
         args: &[Arg],
     ) -> Result<Vec<Rows>, sqlx::Error> {
         match &mut self.conn {
-            Conn::Sqlite(tx) => {
-                let deferred = self.deferred.statements;
-                let (sql, all_args) = self.deferred.join(statements, args);
-                let mut answers = sqlite_rows(tx, &sql, &all_args).await?;
-                if answers.len() != deferred + statements.len() {
-                    return Err(sqlx::Error::Protocol(format!(
-                        "{} statements answered {} results",
-                        deferred + statements.len(),
-                        answers.len()
-                    )));
-                }
-                Ok(answers.split_off(deferred))
-            }
+            Conn::Sqlite(tx) => Ok(sqlite_each(tx, &mut self.deferred, statements, args)
+                .await?
+                .into_iter()
+                .map(|outcome| Rows(outcome.rows.into_iter().map(AnyRow::Sqlite).collect()))
+                .collect()),
             Conn::Postgres(tx) => {
                 let mut answers = Vec::with_capacity(statements.len());
                 for sql in statements {
@@ -419,8 +403,7 @@ impl Tx {
         if let Conn::Sqlite(tx) = &mut self.conn
             && self.deferred.statements > 0
         {
-            let (sql, args) = self.deferred.join(&[], &[]);
-            sqlite_counts(tx, &sql, &args).await?;
+            sqlite_each(tx, &mut self.deferred, &[], &[]).await?;
         }
         Ok(())
     }
@@ -520,45 +503,46 @@ impl Rows {
     }
 }
 
-/// Runs one or more statements in one round trip and answers each one's rows
-/// (see [`sqlite_counts`]).
-async fn sqlite_rows(
+/// What one statement of a multi-statement round trip did.
+struct Outcome {
+    changed: u64,
+    rows: Vec<SqliteRow>,
+}
+
+/// Sends the deferred statements, then `statements` (sharing `args`), in one round
+/// trip, and answers each of `statements`' outcomes. sqlx marks SQLite's
+/// several-statements-per-query as deprecated (no other driver has it); 0.8 keeps
+/// it, and it is what saves the round trips.
+async fn sqlite_each(
     tx: &mut Transaction<'static, Sqlite>,
-    sql: &str,
+    deferred: &mut Deferred,
+    statements: &[&str],
     args: &[Arg],
-) -> Result<Vec<Rows>, sqlx::Error> {
+) -> Result<Vec<Outcome>, sqlx::Error> {
     use futures::TryStreamExt;
+    let expected = deferred.statements + statements.len();
+    let skipped = deferred.statements;
+    let (sql, args) = deferred.join(statements, args);
     #[allow(deprecated)]
-    let mut steps = bind_all!(sqlx::query(sql), args).fetch_many(&mut **tx);
-    let (mut answers, mut rows) = (Vec::new(), Vec::new());
+    let mut steps = bind_all!(sqlx::query(&sql), &args).fetch_many(&mut **tx);
+    let (mut outcomes, mut rows) = (Vec::with_capacity(expected), Vec::new());
     while let Some(step) = steps.try_next().await? {
         match step {
             // A statement's rows come before its result.
-            sqlx::Either::Right(row) => rows.push(AnyRow::Sqlite(row)),
-            sqlx::Either::Left(_) => answers.push(Rows(std::mem::take(&mut rows))),
+            sqlx::Either::Right(row) => rows.push(row),
+            sqlx::Either::Left(done) => outcomes.push(Outcome {
+                changed: done.rows_affected(),
+                rows: std::mem::take(&mut rows),
+            }),
         }
     }
-    Ok(answers)
-}
-
-/// Runs one or more statements in one round trip and answers each one's rows
-/// affected. sqlx marks SQLite's several-statements-per-query as deprecated (no
-/// other driver has it); 0.8 keeps it, and it is what saves the round trips.
-async fn sqlite_counts(
-    tx: &mut Transaction<'static, Sqlite>,
-    sql: &str,
-    args: &[Arg],
-) -> Result<Vec<u64>, sqlx::Error> {
-    use futures::TryStreamExt;
-    #[allow(deprecated)]
-    let mut steps = bind_all!(sqlx::query(sql), args).fetch_many(&mut **tx);
-    let mut counts = Vec::new();
-    while let Some(step) = steps.try_next().await? {
-        if let sqlx::Either::Left(done) = step {
-            counts.push(done.rows_affected());
-        }
+    if outcomes.len() != expected {
+        return Err(sqlx::Error::Protocol(format!(
+            "{expected} statements answered {} results",
+            outcomes.len()
+        )));
     }
-    Ok(counts)
+    Ok(outcomes.split_off(skipped))
 }
 
 #[cfg(test)]
