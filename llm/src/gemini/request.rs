@@ -1,0 +1,356 @@
+//! Chat Completions request → Gemini `generateContent` request.
+//!
+//! Reference: https://ai.google.dev/api/generate-content
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{ProviderError, ProviderKind};
+use crate::openai::{
+    ChatRequest, ContentPart, Message, MessageContent, ResponseFormat, Role, ToolChoice,
+    ToolChoiceMode,
+};
+use crate::translate::{
+    empty_object_schema, is_http_url, parse_arguments, parse_data_url, refuse_common,
+    refuse_unknown_extras, system_text,
+};
+
+const PROVIDER: ProviderKind = ProviderKind::Google;
+
+/// Extras Gemini honours (as `generationConfig` fields).
+const TRANSLATED_EXTRAS: [(&str, &str); 2] = [
+    ("presence_penalty", "presencePenalty"),
+    ("frequency_penalty", "frequencyPenalty"),
+];
+
+/// Image types Gemini reads, by file extension, for an http(s) image URL
+/// (sent as `fileData`, which needs the MIME type).
+const IMAGE_EXTENSIONS: [(&str, &str); 7] = [
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("webp", "image/webp"),
+    ("heic", "image/heic"),
+    ("heif", "image/heif"),
+    ("gif", "image/gif"),
+];
+
+/// Checks a model id is safe in a URL path segment (`models/{model}:...`).
+pub fn check_model_id(model: &str) -> Result<(), ProviderError> {
+    let valid = !model.is_empty()
+        && model
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ProviderError::invalid(format!(
+            "model `{model}`: a Gemini model id is letters, digits, `-`, `_` and `.`"
+        )))
+    }
+}
+
+/// Translates `request` into a `generateContent` body (the same body serves
+/// `streamGenerateContent`).
+pub fn to_generate_content_request(request: &ChatRequest) -> Result<Value, ProviderError> {
+    refuse_common(request, PROVIDER)?;
+    let translated: Vec<&str> = TRANSLATED_EXTRAS.iter().map(|(name, _)| *name).collect();
+    refuse_unknown_extras(request, PROVIDER, &translated)?;
+    check_model_id(&request.model)?;
+    if request.user.is_some() {
+        return Err(ProviderError::unsupported("user", PROVIDER));
+    }
+    if request.metadata.as_ref().is_some_and(|map| !map.is_empty()) {
+        return Err(ProviderError::unsupported("metadata", PROVIDER));
+    }
+    if request.parallel_tool_calls == Some(false) {
+        return Err(ProviderError::unsupported(
+            "parallel_tool_calls=false",
+            PROVIDER,
+        ));
+    }
+
+    let (system, contents) = translate_messages(&request.messages)?;
+    let mut body = Map::new();
+    body.insert("contents".to_owned(), Value::Array(contents));
+    if let Some(system) = system {
+        body.insert(
+            "systemInstruction".to_owned(),
+            json!({"parts": [{"text": system}]}),
+        );
+    }
+    if let Some(tools) = translate_tools(request)? {
+        body.insert("tools".to_owned(), tools);
+    }
+    if let Some(tool_config) = translate_tool_choice(request)? {
+        body.insert("toolConfig".to_owned(), tool_config);
+    }
+    let generation_config = generation_config(request)?;
+    if !generation_config.is_empty() {
+        body.insert(
+            "generationConfig".to_owned(),
+            Value::Object(generation_config),
+        );
+    }
+    Ok(Value::Object(body))
+}
+
+/// Roles: user → `user`, assistant → `model`, tool → `user` with
+/// `functionResponse` parts; system and developer → `systemInstruction`.
+/// Consecutive turns of one role merge.
+fn translate_messages(messages: &[Message]) -> Result<(Option<String>, Vec<Value>), ProviderError> {
+    // A tool result names its function; OpenAI gives only the call id.
+    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    let mut system: Vec<String> = Vec::new();
+    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        let (role, parts) = match message.role {
+            Role::System | Role::Developer => {
+                let text = system_text(message, index, PROVIDER)?;
+                if !text.is_empty() {
+                    system.push(text);
+                }
+                continue;
+            }
+            Role::User => ("user", user_parts(message, index)?),
+            Role::Assistant => {
+                for call in message.tool_calls.iter().flatten() {
+                    call_names.insert(call.id.as_str(), call.function.name.as_str());
+                }
+                ("model", model_parts(message, index)?)
+            }
+            Role::Tool => (
+                "user",
+                vec![function_response(message, index, &call_names)?],
+            ),
+            Role::Function => {
+                return Err(ProviderError::unsupported(
+                    format!("messages[{index}].role=function"),
+                    PROVIDER,
+                ));
+            }
+        };
+        if parts.is_empty() {
+            continue;
+        }
+        match turns.last_mut() {
+            Some((last_role, last_parts)) if *last_role == role => last_parts.extend(parts),
+            _ => turns.push((role, parts)),
+        }
+    }
+    if turns.is_empty() {
+        return Err(ProviderError::invalid(
+            "`messages` needs at least one user or assistant message",
+        ));
+    }
+    let contents = turns
+        .into_iter()
+        .map(|(role, parts)| json!({"role": role, "parts": parts}))
+        .collect();
+    let system = (!system.is_empty()).then(|| system.join("\n\n"));
+    Ok((system, contents))
+}
+
+fn user_parts(message: &Message, index: usize) -> Result<Vec<Value>, ProviderError> {
+    match &message.content {
+        None => Ok(Vec::new()),
+        Some(MessageContent::Text(text)) if text.is_empty() => Ok(Vec::new()),
+        Some(MessageContent::Text(text)) => Ok(vec![json!({"text": text})]),
+        Some(MessageContent::Parts(parts)) => parts
+            .iter()
+            .enumerate()
+            .map(|(part_index, part)| {
+                let at = format!("messages[{index}].content[{part_index}]");
+                match part {
+                    ContentPart::Text { text } => Ok(json!({"text": text})),
+                    ContentPart::ImageUrl { image_url } => image_part(&image_url.url, &at),
+                    other => Err(ProviderError::unsupported(
+                        format!("{at}.type={}", other.type_name()),
+                        PROVIDER,
+                    )),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// A data URL → `inlineData`; an http(s) URL → `fileData` with the MIME type
+/// told by its extension (Gemini fetches public URLs itself); an http URL
+/// whose type cannot be told is refused.
+fn image_part(url: &str, at: &str) -> Result<Value, ProviderError> {
+    if is_http_url(url) {
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        let extension = path
+            .rsplit_once('.')
+            .map(|(_, extension)| extension.to_ascii_lowercase())
+            .unwrap_or_default();
+        let mime_type = IMAGE_EXTENSIONS
+            .iter()
+            .find(|(known, _)| *known == extension)
+            .map(|(_, mime_type)| *mime_type)
+            .ok_or_else(|| {
+                ProviderError::invalid(format!(
+                    "{at}.image_url.url: Gemini needs the image type of a URL, and this URL does \
+                     not end in .png, .jpg, .jpeg, .webp, .heic, .heif or .gif; send the image \
+                     as a base64 data URL instead"
+                ))
+            })?;
+        return Ok(json!({"fileData": {"mimeType": mime_type, "fileUri": url}}));
+    }
+    let data = parse_data_url(url, &format!("{at}.image_url.url"))?;
+    Ok(json!({"inlineData": {"mimeType": data.media_type, "data": data.base64}}))
+}
+
+fn model_parts(message: &Message, index: usize) -> Result<Vec<Value>, ProviderError> {
+    let mut parts = Vec::new();
+    let text = system_text(message, index, PROVIDER)?;
+    if !text.is_empty() {
+        parts.push(json!({"text": text}));
+    }
+    for (call_index, call) in message.tool_calls.iter().flatten().enumerate() {
+        let at = format!("messages[{index}].tool_calls[{call_index}]");
+        if call.kind != "function" {
+            return Err(ProviderError::unsupported(
+                format!("{at}.type={}", call.kind),
+                PROVIDER,
+            ));
+        }
+        let args = parse_arguments(
+            &call.function.arguments,
+            &format!("{at}.function.arguments"),
+        )?;
+        parts.push(json!({"functionCall": {"name": call.function.name, "args": args}}));
+    }
+    Ok(parts)
+}
+
+/// A tool message → `functionResponse` named after the call it answers; the
+/// content goes in `response.result` (as JSON when it parses as JSON).
+fn function_response(
+    message: &Message,
+    index: usize,
+    call_names: &HashMap<&str, &str>,
+) -> Result<Value, ProviderError> {
+    let call_id = message.tool_call_id.as_deref().ok_or_else(|| {
+        ProviderError::invalid(format!(
+            "messages[{index}]: a tool message needs `tool_call_id`"
+        ))
+    })?;
+    let name = call_names.get(call_id).ok_or_else(|| {
+        ProviderError::invalid(format!(
+            "messages[{index}]: tool_call_id `{call_id}` answers no earlier assistant tool call"
+        ))
+    })?;
+    let text = system_text(message, index, PROVIDER)?;
+    let result = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+    Ok(json!({"functionResponse": {"name": name, "response": {"result": result}}}))
+}
+
+fn translate_tools(request: &ChatRequest) -> Result<Option<Value>, ProviderError> {
+    let Some(tools) = &request.tools else {
+        return Ok(None);
+    };
+    if tools.is_empty() {
+        return Ok(None);
+    }
+    let declarations = tools
+        .iter()
+        .enumerate()
+        .map(|(index, tool)| {
+            if tool.kind != "function" {
+                return Err(ProviderError::unsupported(
+                    format!("tools[{index}].type={}", tool.kind),
+                    PROVIDER,
+                ));
+            }
+            if let Some(name) = tool.extra.keys().next() {
+                return Err(ProviderError::unsupported(
+                    format!("tools[{index}].{name}"),
+                    PROVIDER,
+                ));
+            }
+            let function = tool.function.as_ref().ok_or_else(|| {
+                ProviderError::invalid(format!("tools[{index}]: a function tool needs `function`"))
+            })?;
+            if function.strict == Some(true) {
+                return Err(ProviderError::unsupported(
+                    format!("tools[{index}].function.strict"),
+                    PROVIDER,
+                ));
+            }
+            let mut declaration = Map::new();
+            declaration.insert("name".to_owned(), Value::String(function.name.clone()));
+            if let Some(description) = &function.description {
+                declaration.insert("description".to_owned(), Value::String(description.clone()));
+            }
+            declaration.insert(
+                "parametersJsonSchema".to_owned(),
+                function
+                    .parameters
+                    .clone()
+                    .unwrap_or_else(empty_object_schema),
+            );
+            Ok(Value::Object(declaration))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(json!([{"functionDeclarations": declarations}])))
+}
+
+/// `auto` → AUTO, `none` → NONE, `required` → ANY, named → ANY restricted
+/// to that function.
+fn translate_tool_choice(request: &ChatRequest) -> Result<Option<Value>, ProviderError> {
+    let config = match &request.tool_choice {
+        None => return Ok(None),
+        Some(ToolChoice::Mode(ToolChoiceMode::Auto)) => json!({"mode": "AUTO"}),
+        Some(ToolChoice::Mode(ToolChoiceMode::None)) => json!({"mode": "NONE"}),
+        Some(ToolChoice::Mode(ToolChoiceMode::Required)) => json!({"mode": "ANY"}),
+        Some(ToolChoice::Named(named)) => {
+            json!({"mode": "ANY", "allowedFunctionNames": [named.function.name]})
+        }
+        Some(ToolChoice::Other(_)) => {
+            return Err(ProviderError::unsupported("tool_choice", PROVIDER));
+        }
+    };
+    Ok(Some(json!({"functionCallingConfig": config})))
+}
+
+fn generation_config(request: &ChatRequest) -> Result<Map<String, Value>, ProviderError> {
+    let mut config = Map::new();
+    let mut put = |key: &str, value: Value| {
+        config.insert(key.to_owned(), value);
+    };
+    if let Some(cap) = request.output_token_cap() {
+        put("maxOutputTokens", json!(cap));
+    }
+    if let Some(temperature) = request.temperature {
+        put("temperature", json!(temperature));
+    }
+    if let Some(top_p) = request.top_p {
+        put("topP", json!(top_p));
+    }
+    let stops = request.stop_sequences();
+    if !stops.is_empty() {
+        put("stopSequences", json!(stops));
+    }
+    if let Some(seed) = request.seed {
+        put("seed", json!(seed));
+    }
+    for (openai, gemini) in TRANSLATED_EXTRAS {
+        if let Some(value) = request.extra.get(openai).filter(|value| !value.is_null()) {
+            put(gemini, value.clone());
+        }
+    }
+    match &request.response_format {
+        None | Some(ResponseFormat::Text) => {}
+        Some(ResponseFormat::JsonObject) => put("responseMimeType", json!("application/json")),
+        Some(ResponseFormat::JsonSchema { json_schema }) => {
+            let schema = json_schema.schema.clone().ok_or_else(|| {
+                ProviderError::invalid("response_format.json_schema needs `schema`")
+            })?;
+            put("responseMimeType", json!("application/json"));
+            put("responseJsonSchema", schema);
+        }
+    }
+    Ok(config)
+}

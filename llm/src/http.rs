@@ -1,0 +1,184 @@
+//! What every HTTP provider client shares: the reqwest client with its
+//! timeouts, error mapping (status + provider message, never the key) and the
+//! SSE decoder.
+
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use sse_stream::{Sse, SseStream};
+
+use crate::error::{ProviderError, ProviderKind};
+
+/// Timeouts of a provider client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open the TCP/TLS connection.
+    pub connect: Duration,
+    /// For a whole non-streamed answer.
+    pub request: Duration,
+    /// Between two reads of a streamed body (an idle stream is cut).
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(600),
+            idle: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Longest provider error message kept (the rest is cut).
+const MAX_ERROR_MESSAGE: usize = 2_000;
+
+/// Builds the pooled reqwest client of one provider.
+pub(crate) fn build_client(
+    provider: ProviderKind,
+    timeouts: Timeouts,
+) -> Result<reqwest::Client, ProviderError> {
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.idle)
+        .build()
+        .map_err(|error| ProviderError::Connect {
+            provider,
+            message: format!("HTTP client: {}", error.without_url()),
+        })
+}
+
+/// Maps a transport error (no status) to a provider error, URL stripped.
+pub(crate) fn transport_error(provider: ProviderKind, error: reqwest::Error) -> ProviderError {
+    if error.is_timeout() {
+        ProviderError::Timeout { provider }
+    } else if error.is_decode() {
+        ProviderError::decode(provider, error.without_url())
+    } else {
+        ProviderError::Connect {
+            provider,
+            message: error.without_url().to_string(),
+        }
+    }
+}
+
+/// Sends a request; a non-2xx answer becomes `ProviderError::Upstream` with
+/// the provider's own message.
+pub(crate) async fn send(
+    provider: ProviderKind,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, ProviderError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|error| transport_error(provider, error))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(ProviderError::Upstream {
+        provider,
+        status: status.as_u16(),
+        message: error_message(&body),
+    })
+}
+
+/// Reads a JSON body.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    provider: ProviderKind,
+    response: reqwest::Response,
+) -> Result<T, ProviderError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| transport_error(provider, error))?;
+    serde_json::from_slice(&bytes).map_err(|error| ProviderError::decode(provider, error))
+}
+
+/// The human message of a provider error body. OpenAI, Anthropic and Gemini
+/// all answer `{"error": {"message": ...}}`; anything else is kept as text.
+pub(crate) fn error_message(body: &str) -> String {
+    let from_json = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| {
+            value
+                .pointer("/error/message")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        });
+    let message = from_json.unwrap_or_else(|| body.trim().to_owned());
+    truncate(message, MAX_ERROR_MESSAGE)
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
+/// The SSE events of a streamed body. A transport failure mid-stream is an
+/// error item (a timeout when the body went idle).
+pub(crate) fn sse_events(
+    provider: ProviderKind,
+    response: reqwest::Response,
+) -> impl Stream<Item = Result<Sse, ProviderError>> + Send + 'static {
+    SseStream::from_bytes_stream(response.bytes_stream()).map(move |item| {
+        item.map_err(|error| match error {
+            sse_stream::Error::Body(source) => match source.downcast::<reqwest::Error>() {
+                Ok(error) => transport_error(provider, *error),
+                Err(other) => ProviderError::Connect {
+                    provider,
+                    message: other.to_string(),
+                },
+            },
+            other => ProviderError::decode(provider, format!("SSE: {other}")),
+        })
+    })
+}
+
+/// Joins a base URL and a path without doubling or dropping the slash.
+pub(crate) fn join_url(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn error_messages_are_read_from_every_provider_shape() {
+        assert_eq!(
+            error_message(
+                r#"{"error":{"message":"Invalid API key","type":"invalid_request_error"}}"#
+            ),
+            "Invalid API key"
+        );
+        assert_eq!(
+            error_message(
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#
+            ),
+            "Overloaded"
+        );
+        assert_eq!(error_message("  bad gateway \n"), "bad gateway");
+        assert_eq!(error_message(&"é".repeat(3_000)).len(), MAX_ERROR_MESSAGE);
+    }
+
+    #[test]
+    fn urls_join_with_one_slash() {
+        assert_eq!(join_url("http://a/v1/", "/chat"), "http://a/v1/chat");
+        assert_eq!(join_url("http://a/v1", "chat"), "http://a/v1/chat");
+    }
+}
