@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::response::signature_of_call_id;
 use crate::error::{ProviderError, ProviderKind};
 use crate::openai::{
     ChatRequest, ContentPart, Message, MessageContent, ResponseFormat, Role, ToolChoice,
@@ -71,7 +72,10 @@ pub fn to_generate_content_request(request: &ChatRequest) -> Result<Value, Provi
         ));
     }
 
-    let (system, contents) = translate_messages(&request.messages)?;
+    let (system, contents) = translate_messages(
+        &request.messages,
+        requires_thought_signatures(&request.model),
+    )?;
     let mut body = Map::new();
     body.insert("contents".to_owned(), Value::Array(contents));
     if let Some(system) = system {
@@ -99,7 +103,10 @@ pub fn to_generate_content_request(request: &ChatRequest) -> Result<Value, Provi
 /// Roles: user → `user`, assistant → `model`, tool → `user` with
 /// `functionResponse` parts; system and developer → `systemInstruction`.
 /// Consecutive turns of one role merge.
-fn translate_messages(messages: &[Message]) -> Result<(Option<String>, Vec<Value>), ProviderError> {
+fn translate_messages(
+    messages: &[Message],
+    signs_calls: bool,
+) -> Result<(Option<String>, Vec<Value>), ProviderError> {
     // A tool result names its function; OpenAI gives only the call id.
     let mut call_names: HashMap<&str, &str> = HashMap::new();
     let mut system: Vec<String> = Vec::new();
@@ -118,7 +125,7 @@ fn translate_messages(messages: &[Message]) -> Result<(Option<String>, Vec<Value
                 for call in message.tool_calls.iter().flatten() {
                     call_names.insert(call.id.as_str(), call.function.name.as_str());
                 }
-                ("model", model_parts(message, index)?)
+                ("model", model_parts(message, index, signs_calls)?)
             }
             Role::Tool => (
                 "user",
@@ -202,7 +209,28 @@ fn image_part(url: &str, at: &str) -> Result<Value, ProviderError> {
     Ok(json!({"inlineData": {"mimeType": data.media_type, "data": data.base64}}))
 }
 
-fn model_parts(message: &Message, index: usize) -> Result<Vec<Value>, ProviderError> {
+/// Gemini 3 and later refuse a replayed function call without its thought
+/// signature.
+fn requires_thought_signatures(model: &str) -> bool {
+    model
+        .strip_prefix("gemini-")
+        .and_then(|rest| rest.split(['.', '-']).next())
+        .and_then(|major| major.parse::<u32>().ok())
+        .is_some_and(|major| major >= 3)
+}
+
+/// The signature Google documents for a replayed call whose real one is
+/// unknown (a call made by another provider, or by the client).
+const UNKNOWN_SIGNATURE: &str = "skip_thought_signature_validator";
+
+/// A model turn: its text, then its calls. A call keeps the thought
+/// signature its id carries; on models that require one, the first call of
+/// a turn without one gets the documented "unknown" signature.
+fn model_parts(
+    message: &Message,
+    index: usize,
+    signs_calls: bool,
+) -> Result<Vec<Value>, ProviderError> {
     let mut parts = Vec::new();
     let text = system_text(message, index, PROVIDER)?;
     if !text.is_empty() {
@@ -220,7 +248,19 @@ fn model_parts(message: &Message, index: usize) -> Result<Vec<Value>, ProviderEr
             &call.function.arguments,
             &format!("{at}.function.arguments"),
         )?;
-        parts.push(json!({"functionCall": {"name": call.function.name, "args": args}}));
+        let mut part = json!({"functionCall": {"name": call.function.name, "args": args}});
+        let signature = match signature_of_call_id(&call.id) {
+            Some(signature) => Some(signature),
+            None if signs_calls && call_index == 0 => Some(UNKNOWN_SIGNATURE),
+            None => None,
+        };
+        if let (Some(signature), Some(map)) = (signature, part.as_object_mut()) {
+            map.insert(
+                "thoughtSignature".to_owned(),
+                Value::String(signature.to_owned()),
+            );
+        }
+        parts.push(part);
     }
     Ok(parts)
 }
@@ -353,4 +393,56 @@ fn generation_config(request: &ChatRequest) -> Result<Map<String, Value>, Provid
         }
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::gemini::response::{signature_of_call_id, signed_call_id};
+
+    fn replay(model: &str, call_id: &str) -> Value {
+        let request: ChatRequest = serde_json::from_value(json!({
+            "model": model,
+            "messages": [
+                {"role": "user", "content": "weather?"},
+                {"role": "assistant", "tool_calls": [
+                    {"id": call_id, "type": "function", "function": {"name": "w", "arguments": "{}"}},
+                    {"id": "call_second", "type": "function", "function": {"name": "w", "arguments": "{}"}}
+                ]},
+                {"role": "tool", "tool_call_id": call_id, "content": "sunny"},
+                {"role": "tool", "tool_call_id": "call_second", "content": "rainy"}
+            ]
+        }))
+        .unwrap();
+        to_generate_content_request(&request).unwrap()["contents"][1]["parts"].clone()
+    }
+
+    #[test]
+    fn thought_signatures_travel_in_call_ids_and_come_back() {
+        let id = signed_call_id(Some("CiQB0e2Kb+/="));
+        assert_eq!(signature_of_call_id(&id), Some("CiQB0e2Kb+/="));
+        let parts = replay("gemini-3-flash", &id);
+        assert_eq!(parts[0]["thoughtSignature"], "CiQB0e2Kb+/=");
+        assert!(parts[1].get("thoughtSignature").is_none());
+        // Gemini 2 keeps a signature it was given, and invents none.
+        assert_eq!(
+            replay("gemini-2.5-flash", &id)[0]["thoughtSignature"],
+            "CiQB0e2Kb+/="
+        );
+        assert!(
+            replay("gemini-2.5-flash", "call_plain")[0]
+                .get("thoughtSignature")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn gemini_3_calls_without_a_signature_get_the_documented_placeholder() {
+        let parts = replay("gemini-3.5-pro", "call_from_another_provider");
+        assert_eq!(parts[0]["thoughtSignature"], UNKNOWN_SIGNATURE);
+        assert!(parts[1].get("thoughtSignature").is_none());
+        assert_eq!(signature_of_call_id("call_from_another_provider"), None);
+    }
 }

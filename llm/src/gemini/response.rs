@@ -52,6 +52,34 @@ pub struct Part {
     pub thought: Option<bool>,
     #[serde(default)]
     pub function_call: Option<FunctionCall>,
+    /// Gemini 3 signs function calls; the signature must come back with the
+    /// call on the next turn, so it travels inside the tool call's id.
+    #[serde(default)]
+    pub thought_signature: Option<String>,
+}
+
+/// Marks a tool-call id that carries a Gemini thought signature:
+/// `call_<hex>_ts_<signature>`.
+const SIGNATURE_MARK: &str = "_ts_";
+
+/// A tool-call id for a Gemini function call, carrying its signature.
+pub fn signed_call_id(signature: Option<&str>) -> String {
+    match signature {
+        Some(signature) if !signature.is_empty() => {
+            let id = tool_call_id();
+            let short = id.get(..13).unwrap_or(&id);
+            format!("{short}{SIGNATURE_MARK}{signature}")
+        }
+        _ => tool_call_id(),
+    }
+}
+
+/// The thought signature a tool-call id carries, if it came from Gemini.
+pub fn signature_of_call_id(id: &str) -> Option<&str> {
+    id.strip_prefix("call_")?
+        .split_once(SIGNATURE_MARK)
+        .map(|(_, signature)| signature)
+        .filter(|signature| !signature.is_empty())
 }
 
 /// A function call the model made (whole: Gemini does not split arguments).
@@ -147,7 +175,10 @@ pub fn split_parts(parts: &[Part]) -> (String, Vec<ToolCall>) {
                 .clone()
                 .unwrap_or_else(|| Value::Object(Map::new()))
                 .to_string();
-            let id = call.id.clone().unwrap_or_else(tool_call_id);
+            let id = match &call.id {
+                Some(id) if part.thought_signature.is_none() => id.clone(),
+                _ => signed_call_id(part.thought_signature.as_deref()),
+            };
             calls.push(ToolCall::function(id, call.name.clone(), arguments));
         }
     }
