@@ -39,14 +39,43 @@ pub(crate) fn build_client(
     provider: ProviderKind,
     timeouts: Timeouts,
 ) -> Result<reqwest::Client, ProviderError> {
+    // No redirects: a redirect would carry the key header to another host
+    // (reqwest strips only `authorization` across hosts).
     reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .read_timeout(timeouts.idle)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|error| ProviderError::Connect {
             provider,
             message: format!("HTTP client: {}", error.without_url()),
         })
+}
+
+/// The API key as a header value marked sensitive (kept out of debug
+/// output). A key with bytes a header cannot carry is refused without
+/// showing it.
+pub(crate) fn key_header(
+    provider: ProviderKind,
+    key: &str,
+) -> Result<reqwest::header::HeaderValue, ProviderError> {
+    let mut value = reqwest::header::HeaderValue::from_str(key).map_err(|_| {
+        ProviderError::invalid(format!(
+            "the API key of provider {provider} has characters an HTTP header cannot carry"
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Checks a configured base URL is http(s).
+pub(crate) fn check_base_url(provider: ProviderKind, base_url: &str) -> Result<(), ProviderError> {
+    match reqwest::Url::parse(base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        _ => Err(ProviderError::invalid(format!(
+            "the base URL of provider {provider} must be an http(s) URL"
+        ))),
+    }
 }
 
 /// Maps a transport error (no status) to a provider error, URL stripped.

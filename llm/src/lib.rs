@@ -28,6 +28,8 @@ pub use error::{ProviderError, ProviderKind};
 pub use http::Timeouts;
 pub use model_id::ModelRef;
 pub use prices::{ModelPrice, PriceBook, PriceBookError, cost_micros};
-pub use provider::{Completion, Provider, ProviderConfig, default_base_url};
+pub use provider::{
+    Completion, Provider, ProviderConfig, default_base_url, default_models, model_object,
+};
 pub use stream::{ChunkStream, StreamEvent};
 pub use tokens::{count_tokens_estimate, estimate_prompt_tokens};

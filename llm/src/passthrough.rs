@@ -30,6 +30,7 @@ impl OpenAiClient {
         api_key: SecretString,
         timeouts: Timeouts,
     ) -> Result<Self, ProviderError> {
+        http::check_base_url(kind, &base_url)?;
         Ok(Self {
             kind,
             http: http::build_client(kind, timeouts)?,
@@ -131,9 +132,19 @@ impl SseTranslator for PassthroughTranslator {
                 message,
             });
         }
-        let Some(mut chunk) = sse_json::<ChatCompletionChunk>(self.kind, sse)? else {
+        let Some(value) = sse_json::<Value>(self.kind, sse)? else {
             return Ok(Vec::new());
         };
+        // OpenAI reports a failure mid-stream as a data object with `error`.
+        if let Some(error) = value.get("error").filter(|error| !error.is_null()) {
+            return Err(ProviderError::Upstream {
+                provider: self.kind,
+                status: 500,
+                message: http::error_message(&serde_json::json!({"error": error}).to_string()),
+            });
+        }
+        let mut chunk: ChatCompletionChunk = serde_json::from_value(value)
+            .map_err(|error| ProviderError::decode(self.kind, error))?;
         if chunk
             .choices
             .iter()

@@ -74,6 +74,16 @@ impl PriceBook {
         Self::parse(DEFAULT_PRICES, "llm/prices.toml")
     }
 
+    /// Reads and checks an operator's price-book file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, PriceBookError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| PriceBookError {
+            file: file.clone(),
+            message: error.to_string(),
+        })?;
+        Self::parse(&text, &file)
+    }
+
     /// Parses and checks a price book: unknown fields, unknown providers,
     /// negative or absurd prices, empty sources and duplicates are refused,
     /// naming `file` and the field.

@@ -6,9 +6,10 @@ use crate::anthropic::AnthropicClient;
 use crate::error::{ProviderError, ProviderKind};
 use crate::gemini::GeminiClient;
 use crate::http::Timeouts;
-use crate::mock::MockProvider;
-use crate::openai::{ChatCompletion, ChatRequest, Usage};
+use crate::mock::{MOCK_MODELS, MOCK_OWNER, MockProvider};
+use crate::openai::{ChatCompletion, ChatRequest, ModelObject, Usage};
 use crate::passthrough::OpenAiClient;
+use crate::prices::PriceBook;
 use crate::stream::ChunkStream;
 use crate::tokens::{count_tokens_estimate, estimate_prompt_tokens};
 
@@ -22,6 +23,31 @@ pub fn default_base_url(kind: ProviderKind) -> Option<&'static str> {
         ProviderKind::Google => Some("https://generativelanguage.googleapis.com"),
         ProviderKind::OpenAiCompatible | ProviderKind::Mock => None,
     }
+}
+
+/// The models a provider kind offers by default: those the price book
+/// prices for it (the mock's own two for `mock`). `openai-compatible`
+/// upstreams have no defaults: their models are configured.
+pub fn default_models(kind: ProviderKind, prices: &PriceBook) -> Vec<String> {
+    match kind {
+        ProviderKind::Mock => MOCK_MODELS
+            .iter()
+            .map(|model| (*model).to_owned())
+            .collect(),
+        ProviderKind::OpenAiCompatible => Vec::new(),
+        _ => prices.models(kind).map(str::to_owned).collect(),
+    }
+}
+
+/// A `GET /v1/models` entry for `model` of `kind` (`owned_by` is the kind,
+/// or `assistiv-mock` for the mock, so a listing never passes a mock off as
+/// a real model).
+pub fn model_object(kind: ProviderKind, model: &str) -> ModelObject {
+    let owner = match kind {
+        ProviderKind::Mock => MOCK_OWNER,
+        other => other.as_str(),
+    };
+    ModelObject::new(model, 0, owner)
 }
 
 /// How to reach one provider.
@@ -166,4 +192,50 @@ fn estimate_usage(request: &ChatRequest, response: &ChatCompletion) -> Usage {
         })
         .sum();
     Usage::new(estimate_prompt_tokens(request), completion)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn bad_base_urls_and_unsendable_keys_are_refused_without_the_key() {
+        let config = |kind, key: &str, url: Option<&str>| ProviderConfig {
+            base_url: url.map(str::to_owned),
+            ..ProviderConfig::new(kind, SecretString::from(key.to_owned()))
+        };
+        assert!(Provider::new(config(ProviderKind::OpenAiCompatible, "k", None)).is_err());
+        assert!(Provider::new(config(ProviderKind::OpenAi, "k", Some("ftp://x"))).is_err());
+        assert!(Provider::new(config(ProviderKind::Anthropic, "k", Some("not a url"))).is_err());
+        let error =
+            Provider::new(config(ProviderKind::Google, "bad\nkey-secret", None)).unwrap_err();
+        assert!(
+            error.is_client_error() && !error.to_string().contains("key-secret"),
+            "{error}"
+        );
+        assert!(Provider::new(config(ProviderKind::Xai, "k", None)).is_ok());
+        assert!(Provider::new(config(ProviderKind::Mock, "", None)).is_ok());
+    }
+
+    #[test]
+    fn default_models_come_from_the_price_book() {
+        let prices = PriceBook::embedded().unwrap();
+        assert!(default_models(ProviderKind::OpenAi, &prices).contains(&"gpt-4o-mini".to_owned()));
+        assert!(default_models(ProviderKind::Xai, &prices).contains(&"grok-2".to_owned()));
+        assert_eq!(
+            default_models(ProviderKind::Mock, &prices),
+            ["mock-1", "mock-fast"]
+        );
+        assert!(default_models(ProviderKind::OpenAiCompatible, &prices).is_empty());
+        assert_eq!(
+            model_object(ProviderKind::Mock, "mock-1").owned_by,
+            "assistiv-mock"
+        );
+        assert_eq!(
+            model_object(ProviderKind::Anthropic, "claude-sonnet-4-6").owned_by,
+            "anthropic"
+        );
+    }
 }

@@ -140,6 +140,22 @@ pub(crate) fn parse_data_url(url: &str, at: &str) -> Result<DataUrl, ProviderErr
     })
 }
 
+/// Refuses an image `detail` other than `auto`: neither Anthropic nor
+/// Gemini takes a per-image resolution.
+pub(crate) fn refuse_image_detail(
+    detail: Option<&str>,
+    at: &str,
+    provider: ProviderKind,
+) -> Result<(), ProviderError> {
+    match detail {
+        None | Some("auto") => Ok(()),
+        Some(detail) => Err(ProviderError::unsupported(
+            format!("{at}.image_url.detail={detail}"),
+            provider,
+        )),
+    }
+}
+
 /// Whether `url` is an http(s) URL.
 pub(crate) fn is_http_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();

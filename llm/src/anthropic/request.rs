@@ -12,7 +12,7 @@ use crate::openai::{
 };
 use crate::translate::{
     empty_object_schema, is_http_url, parse_arguments, parse_data_url, refuse_common,
-    refuse_unknown_extras, system_text,
+    refuse_image_detail, refuse_unknown_extras, system_text,
 };
 
 const PROVIDER: ProviderKind = ProviderKind::Anthropic;
@@ -88,6 +88,14 @@ pub fn to_messages_request(
         ));
     }
 
+    let stop_sequences = request.stop_sequences();
+    if stop_sequences.iter().any(|stop| stop.trim().is_empty()) {
+        return Err(ProviderError::unsupported(
+            "stop (Anthropic refuses whitespace-only stop sequences)",
+            PROVIDER,
+        ));
+    }
+
     let (system, messages) = translate_messages(&request.messages)?;
     let tools = translate_tools(request)?;
     let tool_choice = translate_tool_choice(request)?;
@@ -99,7 +107,7 @@ pub fn to_messages_request(
         tools,
         tool_choice,
         output_config: translate_response_format(request)?,
-        stop_sequences: request.stop_sequences(),
+        stop_sequences,
         temperature: request.temperature,
         top_p: request.top_p,
         metadata: request
@@ -173,7 +181,10 @@ fn user_blocks(message: &Message, index: usize) -> Result<Vec<Value>, ProviderEr
                 let at = format!("messages[{index}].content[{part_index}]");
                 match part {
                     ContentPart::Text { text } => Ok(text_block(text)),
-                    ContentPart::ImageUrl { image_url } => image_block(&image_url.url, &at),
+                    ContentPart::ImageUrl { image_url } => {
+                        refuse_image_detail(image_url.detail.as_deref(), &at, PROVIDER)?;
+                        image_block(&image_url.url, &at)
+                    }
                     other => Err(ProviderError::unsupported(
                         format!("{at}.type={}", other.type_name()),
                         PROVIDER,

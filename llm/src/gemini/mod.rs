@@ -24,7 +24,7 @@ const PROVIDER: ProviderKind = ProviderKind::Google;
 #[derive(Debug, Clone)]
 pub struct GeminiClient {
     base_url: String,
-    api_key: SecretString,
+    api_key: reqwest::header::HeaderValue,
     http: reqwest::Client,
     timeouts: Timeouts,
 }
@@ -36,10 +36,11 @@ impl GeminiClient {
         api_key: SecretString,
         timeouts: Timeouts,
     ) -> Result<Self, ProviderError> {
+        http::check_base_url(PROVIDER, &base_url)?;
         Ok(Self {
             http: http::build_client(PROVIDER, timeouts)?,
+            api_key: http::key_header(PROVIDER, api_key.expose_secret())?,
             base_url,
-            api_key,
             timeouts,
         })
     }
@@ -47,7 +48,7 @@ impl GeminiClient {
     fn post(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
         self.http
             .post(http::join_url(&self.base_url, path))
-            .header("x-goog-api-key", self.api_key.expose_secret())
+            .header("x-goog-api-key", self.api_key.clone())
             .json(body)
     }
 

@@ -14,7 +14,7 @@ use crate::openai::{
 };
 use crate::translate::{
     empty_object_schema, is_http_url, parse_arguments, parse_data_url, refuse_common,
-    refuse_unknown_extras, system_text,
+    refuse_image_detail, refuse_unknown_extras, system_text,
 };
 
 const PROVIDER: ProviderKind = ProviderKind::Google;
@@ -171,7 +171,10 @@ fn user_parts(message: &Message, index: usize) -> Result<Vec<Value>, ProviderErr
                 let at = format!("messages[{index}].content[{part_index}]");
                 match part {
                     ContentPart::Text { text } => Ok(json!({"text": text})),
-                    ContentPart::ImageUrl { image_url } => image_part(&image_url.url, &at),
+                    ContentPart::ImageUrl { image_url } => {
+                        refuse_image_detail(image_url.detail.as_deref(), &at, PROVIDER)?;
+                        image_part(&image_url.url, &at)
+                    }
                     other => Err(ProviderError::unsupported(
                         format!("{at}.type={}", other.type_name()),
                         PROVIDER,

@@ -9,8 +9,10 @@ use super::request::ToolCall;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletion {
     pub id: String,
-    /// Always `chat.completion`.
+    /// Always `chat.completion` (filled in when a compatible server omits it).
+    #[serde(default = "completion_object")]
     pub object: String,
+    #[serde(default)]
     pub created: i64,
     pub model: String,
     pub choices: Vec<Choice>,
@@ -20,6 +22,14 @@ pub struct ChatCompletion {
     pub system_fingerprint: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn completion_object() -> String {
+    "chat.completion".to_owned()
+}
+
+fn chunk_object() -> String {
+    "chat.completion.chunk".to_owned()
 }
 
 /// One choice of a completion.
@@ -143,8 +153,11 @@ pub struct CompletionTokensDetails {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatCompletionChunk {
     pub id: String,
-    /// Always `chat.completion.chunk`.
+    /// Always `chat.completion.chunk` (filled in when a compatible server
+    /// omits it).
+    #[serde(default = "chunk_object")]
     pub object: String,
+    #[serde(default)]
     pub created: i64,
     pub model: String,
     pub choices: Vec<ChunkChoice>,

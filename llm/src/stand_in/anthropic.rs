@@ -176,6 +176,18 @@ fn validate(body: &Value) -> Result<(), String> {
             return Err(format!("{key}: Input should be between 0 and 1"));
         }
     }
+    for stop in object
+        .get("stop_sequences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if stop.as_str().is_none_or(|stop| stop.trim().is_empty()) {
+            return Err(
+                "stop_sequences: each stop sequence must contain non-whitespace characters".into(),
+            );
+        }
+    }
     if let Some(system) = object.get("system")
         && !(system.is_string() || system.is_array())
     {
