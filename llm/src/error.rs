@@ -102,14 +102,15 @@ pub enum ProviderError {
 impl ProviderError {
     /// Whether the gateway may try the next provider: nothing reached the
     /// client and the failure is the provider's (unreachable, timeout,
-    /// 429, 5xx), not the request's.
+    /// 429, 5xx, an unreadable answer), not the request's.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ProviderError::Connect { .. } | ProviderError::Timeout { .. } => true,
+            // An unreadable answer is the provider's fault, like a 502.
+            ProviderError::Connect { .. }
+            | ProviderError::Timeout { .. }
+            | ProviderError::Decode { .. } => true,
             ProviderError::Upstream { status, .. } => *status == 429 || *status >= 500,
-            ProviderError::Unsupported { .. }
-            | ProviderError::InvalidRequest { .. }
-            | ProviderError::Decode { .. } => false,
+            ProviderError::Unsupported { .. } | ProviderError::InvalidRequest { .. } => false,
         }
     }
 

@@ -525,3 +525,25 @@ fn a_tool_result_answering_no_call_is_refused_by_gemini() {
     let error = gemini::to_generate_content_request(&request).unwrap_err();
     assert!(error.to_string().contains("call_unknown"), "{error}");
 }
+
+#[tokio::test]
+async fn gemini_error_event_mid_stream_is_an_error_item() {
+    // Gemini reports a failure inside a stream as an event holding its
+    // error object (https://ai.google.dev/gemini-api/docs/troubleshooting).
+    let text = concat!(
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"AI\"}],\"role\": \"model\"}}],\"responseId\": \"r1\"}\r\n\r\n",
+        "data: {\"error\": {\"code\": 503, \"message\": \"The model is overloaded.\", \"status\": \"UNAVAILABLE\"}}\r\n\r\n",
+    );
+    let items: Vec<_> =
+        gemini::stream::chunk_stream(sse_from_text(ProviderKind::Google, text), "m", true)
+            .collect()
+            .await;
+    assert_eq!(
+        items.last().unwrap().as_ref().unwrap_err(),
+        &ProviderError::Upstream {
+            provider: ProviderKind::Google,
+            status: 503,
+            message: "The model is overloaded.".into()
+        }
+    );
+}

@@ -48,9 +48,29 @@ impl SseTranslator for GeminiTranslator {
     }
 
     fn event(&mut self, sse: &Sse) -> Result<Vec<StreamEvent>, ProviderError> {
-        let Some(response) = sse_json::<GenerateContentResponse>(PROVIDER, sse)? else {
+        let Some(value) = sse_json::<serde_json::Value>(PROVIDER, sse)? else {
             return Ok(Vec::new());
         };
+        // A failure mid-stream arrives as an event with `error`.
+        if let Some(error) = value.get("error").filter(|error| !error.is_null()) {
+            let status = error
+                .get("code")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|code| u16::try_from(code).ok())
+                .unwrap_or(500);
+            let message = error
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            return Err(ProviderError::Upstream {
+                provider: PROVIDER,
+                status,
+                message,
+            });
+        }
+        let response: GenerateContentResponse = serde_json::from_value(value)
+            .map_err(|error| ProviderError::decode(PROVIDER, error))?;
         let mut events = Vec::new();
         let meta = match &self.meta {
             Some(meta) => meta.clone(),
