@@ -15,20 +15,28 @@ pub(crate) fn refuse_unknown_extras(
     provider: ProviderKind,
     allowed: &[&str],
 ) -> Result<(), ProviderError> {
-    let mut names: Vec<&String> = request.extra.keys().collect();
-    names.sort();
-    for name in names {
-        if allowed.contains(&name.as_str()) {
-            continue;
-        }
-        if request.extra.get(name).is_some_and(asks_for_something) {
-            return Err(ProviderError::unsupported(name.clone(), provider));
-        }
+    let mut untranslated = request.extra.clone();
+    untranslated.retain(|name, _| !allowed.contains(&name.as_str()));
+    match first_asking_field(&untranslated) {
+        Some(name) => Err(ProviderError::unsupported(name, provider)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Whether a value is more than the field's "off" default.
+/// The first field of `extra` that asks for something, in name order.
+pub(crate) fn first_asking_field(extra: &serde_json::Map<String, Value>) -> Option<&str> {
+    let mut names: Vec<&String> = extra
+        .iter()
+        .filter(|(_, value)| asks_for_something(value))
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    names.first().map(|name| name.as_str())
+}
+
+/// Whether a value is more than the field's "off" default (`null`,
+/// `false`, `0`, empty): replayed SDK objects carry such fields
+/// (`"refusal": null`, `"annotations": []`) and ask for nothing.
 fn asks_for_something(value: &Value) -> bool {
     match value {
         Value::Null | Value::Bool(false) => false,
@@ -62,7 +70,7 @@ pub(crate) fn refuse_common(
                 provider,
             ));
         }
-        if let Some(name) = message.extra.keys().next() {
+        if let Some(name) = first_asking_field(&message.extra) {
             return Err(ProviderError::unsupported(
                 format!("messages[{index}].{name}"),
                 provider,

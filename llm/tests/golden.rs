@@ -547,3 +547,33 @@ async fn gemini_error_event_mid_stream_is_an_error_item() {
         }
     );
 }
+
+#[test]
+fn a_replayed_sdk_assistant_message_is_accepted() {
+    // The Python SDK sends a previous answer's message back with its
+    // null/empty fields: they ask for nothing and must not be refused.
+    let request: ChatRequest = serde_json::from_value(serde_json::json!({
+        "model": "gemini-2.0-flash",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello", "refusal": null, "annotations": [],
+             "audio": null, "function_call": null, "tool_calls": null},
+            {"role": "user", "content": "again", "name": null}
+        ],
+        "tools": [{"type": "function", "function": {"name": "f"}, "cache_control": null}]
+    }))
+    .unwrap();
+    assert!(anthropic::to_messages_request(&request, false).is_ok());
+    assert!(gemini::to_generate_content_request(&request).is_ok());
+    let mut asking = request.clone();
+    asking.messages[1]
+        .extra
+        .insert("refusal".into(), serde_json::json!("I cannot"));
+    assert_eq!(
+        anthropic::to_messages_request(&asking, false).unwrap_err(),
+        ProviderError::Unsupported {
+            parameter: "messages[1].refusal".into(),
+            provider: ProviderKind::Anthropic
+        }
+    );
+}

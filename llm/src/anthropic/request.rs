@@ -11,8 +11,8 @@ use crate::openai::{
     ToolChoiceMode,
 };
 use crate::translate::{
-    empty_object_schema, is_http_url, parse_arguments, parse_data_url, refuse_common,
-    refuse_image_detail, refuse_unknown_extras, system_text,
+    empty_object_schema, first_asking_field, is_http_url, parse_arguments, parse_data_url,
+    refuse_common, refuse_image_detail, refuse_unknown_extras, system_text,
 };
 
 const PROVIDER: ProviderKind = ProviderKind::Anthropic;
@@ -280,7 +280,7 @@ fn translate_tools(request: &ChatRequest) -> Result<Vec<AnthropicTool>, Provider
                     PROVIDER,
                 ));
             }
-            if let Some(name) = tool.extra.keys().next() {
+            if let Some(name) = first_asking_field(&tool.extra) {
                 return Err(ProviderError::unsupported(
                     format!("tools[{index}].{name}"),
                     PROVIDER,

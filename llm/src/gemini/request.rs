@@ -13,8 +13,8 @@ use crate::openai::{
     ToolChoiceMode,
 };
 use crate::translate::{
-    empty_object_schema, is_http_url, parse_arguments, parse_data_url, refuse_common,
-    refuse_image_detail, refuse_unknown_extras, system_text,
+    empty_object_schema, first_asking_field, is_http_url, parse_arguments, parse_data_url,
+    refuse_common, refuse_image_detail, refuse_unknown_extras, system_text,
 };
 
 const PROVIDER: ProviderKind = ProviderKind::Google;
@@ -59,7 +59,7 @@ pub fn to_generate_content_request(request: &ChatRequest) -> Result<Value, Provi
     let translated: Vec<&str> = TRANSLATED_EXTRAS.iter().map(|(name, _)| *name).collect();
     refuse_unknown_extras(request, PROVIDER, &translated)?;
     check_model_id(&request.model)?;
-    if request.user.is_some() {
+    if request.user.as_ref().is_some_and(|user| !user.is_empty()) {
         return Err(ProviderError::unsupported("user", PROVIDER));
     }
     if request.metadata.as_ref().is_some_and(|map| !map.is_empty()) {
@@ -307,7 +307,7 @@ fn translate_tools(request: &ChatRequest) -> Result<Option<Value>, ProviderError
                     PROVIDER,
                 ));
             }
-            if let Some(name) = tool.extra.keys().next() {
+            if let Some(name) = first_asking_field(&tool.extra) {
                 return Err(ProviderError::unsupported(
                     format!("tools[{index}].{name}"),
                     PROVIDER,
