@@ -29,7 +29,7 @@ pub fn estimate_prompt_tokens(request: &ChatRequest) -> u64 {
     let mut tokens = TOKENS_PER_REQUEST;
     for message in &request.messages {
         tokens = tokens.saturating_add(TOKENS_PER_MESSAGE);
-        match &message.content {
+        match message.content() {
             None => {}
             Some(MessageContent::Text(text)) => {
                 tokens = tokens.saturating_add(count_tokens_estimate(text));

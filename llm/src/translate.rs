@@ -89,7 +89,7 @@ pub(crate) fn system_text(
     index: usize,
     provider: ProviderKind,
 ) -> Result<String, ProviderError> {
-    match &message.content {
+    match message.content() {
         None => Ok(String::new()),
         Some(MessageContent::Text(text)) => Ok(text.clone()),
         Some(MessageContent::Parts(parts)) => {

@@ -479,27 +479,27 @@ fn content_the_providers_cannot_take_is_refused_by_position() {
         }
     );
     // An image URL Gemini cannot type, and a malformed data URL, are 400s.
-    request.messages[0].content = Some(assistiv_llm::openai::MessageContent::Parts(vec![
+    request.messages[0].content = Some(Some(assistiv_llm::openai::MessageContent::Parts(vec![
         assistiv_llm::openai::ContentPart::ImageUrl {
             image_url: assistiv_llm::openai::ImageUrl {
                 url: "https://example.com/image".into(),
                 detail: None,
             },
         },
-    ]));
+    ])));
     let error = gemini::to_generate_content_request(&request).unwrap_err();
     assert!(
         error.is_client_error() && error.to_string().contains("data URL"),
         "{error}"
     );
-    request.messages[0].content = Some(assistiv_llm::openai::MessageContent::Parts(vec![
+    request.messages[0].content = Some(Some(assistiv_llm::openai::MessageContent::Parts(vec![
         assistiv_llm::openai::ContentPart::ImageUrl {
             image_url: assistiv_llm::openai::ImageUrl {
                 url: "data:image/png;base64,@@".into(),
                 detail: None,
             },
         },
-    ]));
+    ])));
     assert!(
         anthropic::to_messages_request(&request, false)
             .unwrap_err()
@@ -576,4 +576,55 @@ fn a_replayed_sdk_assistant_message_is_accepted() {
             provider: ProviderKind::Anthropic
         }
     );
+}
+
+#[test]
+fn what_the_official_python_sdk_sends_round_trips_and_translates() {
+    let lines: Vec<Value> = read("sdk/openai-python-3.63.0.requests.jsonl")
+        .lines()
+        .filter(|line| !line.starts_with("//") && !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for (index, body) in lines.iter().enumerate() {
+        let request: ChatRequest = serde_json::from_value(body.clone()).unwrap();
+        // Passthrough forwards exactly what the SDK sent.
+        assert_eq!(
+            &serde_json::to_value(&request).unwrap(),
+            body,
+            "line {index}"
+        );
+        let anthropic = anthropic::to_messages_request(&request, request.is_stream());
+        let mut for_gemini = request.clone();
+        for_gemini.model = "gemini-2.0-flash".into();
+        let gemini = gemini::to_generate_content_request(&for_gemini);
+        match index {
+            // The kitchen-sink call: seed (Anthropic) and user (Gemini) are refused by name.
+            1 => {
+                assert_eq!(
+                    anthropic.unwrap_err(),
+                    ProviderError::Unsupported {
+                        parameter: "seed".into(),
+                        provider: ProviderKind::Anthropic
+                    }
+                );
+                assert_eq!(
+                    gemini.unwrap_err(),
+                    ProviderError::Unsupported {
+                        parameter: "user".into(),
+                        provider: ProviderKind::Google
+                    }
+                );
+            }
+            // json_object has no schema for Anthropic to constrain to.
+            4 => {
+                assert!(anthropic.unwrap_err().to_string().contains("json_object"));
+                assert!(gemini.is_ok());
+            }
+            _ => {
+                assert!(anthropic.is_ok(), "line {index}: {anthropic:?}");
+                assert!(gemini.is_ok(), "line {index}: {gemini:?}");
+            }
+        }
+    }
 }

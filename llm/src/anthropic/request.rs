@@ -170,7 +170,7 @@ fn text_block(text: &str) -> Value {
 }
 
 fn user_blocks(message: &Message, index: usize) -> Result<Vec<Value>, ProviderError> {
-    match &message.content {
+    match message.content() {
         None => Ok(Vec::new()),
         Some(MessageContent::Text(text)) if text.is_empty() => Ok(Vec::new()),
         Some(MessageContent::Text(text)) => Ok(vec![text_block(text)]),
@@ -212,7 +212,7 @@ fn image_block(url: &str, at: &str) -> Result<Value, ProviderError> {
 
 fn assistant_blocks(message: &Message, index: usize) -> Result<Vec<Value>, ProviderError> {
     let mut blocks = Vec::new();
-    match &message.content {
+    match message.content() {
         None => {}
         Some(MessageContent::Text(text)) if !text.is_empty() => blocks.push(text_block(text)),
         Some(MessageContent::Text(_)) => {}

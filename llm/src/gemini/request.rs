@@ -160,7 +160,7 @@ fn translate_messages(
 }
 
 fn user_parts(message: &Message, index: usize) -> Result<Vec<Value>, ProviderError> {
-    match &message.content {
+    match message.content() {
         None => Ok(Vec::new()),
         Some(MessageContent::Text(text)) if text.is_empty() => Ok(Vec::new()),
         Some(MessageContent::Text(text)) => Ok(vec![json!({"text": text})]),
@@ -316,12 +316,6 @@ fn translate_tools(request: &ChatRequest) -> Result<Option<Value>, ProviderError
             let function = tool.function.as_ref().ok_or_else(|| {
                 ProviderError::invalid(format!("tools[{index}]: a function tool needs `function`"))
             })?;
-            if function.strict == Some(true) {
-                return Err(ProviderError::unsupported(
-                    format!("tools[{index}].function.strict"),
-                    PROVIDER,
-                ));
-            }
             let mut declaration = Map::new();
             declaration.insert("name".to_owned(), Value::String(function.name.clone()));
             if let Some(description) = &function.description {
@@ -341,11 +335,21 @@ fn translate_tools(request: &ChatRequest) -> Result<Option<Value>, ProviderError
 }
 
 /// `auto` → AUTO, `none` → NONE, `required` → ANY, named → ANY restricted
-/// to that function.
+/// to that function. With a `strict` function, `auto` (or no choice) is
+/// VALIDATED: calls are constrained to the declared schemas, as OpenAI's
+/// strict mode promises (ANY is constrained already).
 fn translate_tool_choice(request: &ChatRequest) -> Result<Option<Value>, ProviderError> {
+    let strict = request
+        .tools
+        .iter()
+        .flatten()
+        .filter_map(|tool| tool.function.as_ref())
+        .any(|function| function.strict == Some(true));
+    let auto = if strict { "VALIDATED" } else { "AUTO" };
     let config = match &request.tool_choice {
+        None if strict => json!({"mode": auto}),
         None => return Ok(None),
-        Some(ToolChoice::Mode(ToolChoiceMode::Auto)) => json!({"mode": "AUTO"}),
+        Some(ToolChoice::Mode(ToolChoiceMode::Auto)) => json!({"mode": auto}),
         Some(ToolChoice::Mode(ToolChoiceMode::None)) => json!({"mode": "NONE"}),
         Some(ToolChoice::Mode(ToolChoiceMode::Required)) => json!({"mode": "ANY"}),
         Some(ToolChoice::Named(named)) => {
@@ -447,5 +451,31 @@ mod tests {
         assert_eq!(parts[0]["thoughtSignature"], UNKNOWN_SIGNATURE);
         assert!(parts[1].get("thoughtSignature").is_none());
         assert_eq!(signature_of_call_id("call_from_another_provider"), None);
+    }
+
+    #[test]
+    fn strict_tools_are_validated_calls() {
+        let mut request: ChatRequest = serde_json::from_value(json!({
+            "model": "gemini-2.5-flash",
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "strict": true,
+                "parameters": {"type": "object", "properties": {}, "additionalProperties": false}}}]
+        }))
+        .unwrap();
+        let mode = |request: &ChatRequest| {
+            to_generate_content_request(request).unwrap()["toolConfig"]["functionCallingConfig"]["mode"].clone()
+        };
+        assert_eq!(mode(&request), "VALIDATED");
+        request.tool_choice = Some(ToolChoice::Mode(ToolChoiceMode::Required));
+        assert_eq!(mode(&request), "ANY");
+        request.tool_choice = Some(ToolChoice::Mode(ToolChoiceMode::None));
+        assert_eq!(mode(&request), "NONE");
+        request.tools.as_mut().unwrap()[0]
+            .function
+            .as_mut()
+            .unwrap()
+            .strict = Some(false);
+        request.tool_choice = Some(ToolChoice::Mode(ToolChoiceMode::Auto));
+        assert_eq!(mode(&request), "AUTO");
     }
 }

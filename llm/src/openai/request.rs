@@ -113,9 +113,15 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub role: Role,
-    /// Absent or null on an assistant message that only calls tools.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<MessageContent>,
+    /// Absent (`None`) or `null` (`Some(None)`, as the SDKs send it on an
+    /// assistant message that only calls tools); kept apart so a
+    /// passthrough forwards exactly what came. Read it with [`Message::content`].
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub content: Option<Option<MessageContent>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +138,7 @@ impl Message {
     pub fn text(role: Role, text: impl Into<String>) -> Self {
         Self {
             role,
-            content: Some(MessageContent::Text(text.into())),
+            content: Some(Some(MessageContent::Text(text.into()))),
             name: None,
             tool_calls: None,
             tool_call_id: None,
@@ -140,9 +146,14 @@ impl Message {
         }
     }
 
+    /// The content, absent and `null` alike being `None`.
+    pub fn content(&self) -> Option<&MessageContent> {
+        self.content.as_ref().and_then(Option::as_ref)
+    }
+
     /// The text of the content: the string, or the text parts joined.
     pub fn text_content(&self) -> String {
-        match &self.content {
+        match self.content() {
             None => String::new(),
             Some(MessageContent::Text(text)) => text.clone(),
             Some(MessageContent::Parts(parts)) => parts
@@ -155,6 +166,14 @@ impl Message {
                 .join(""),
         }
     }
+}
+
+/// A present field, `null` included: `Some(None)` for `null` (serde calls
+/// this only when the field is there; an absent one takes the default).
+fn present_or_null<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<MessageContent>>, D::Error> {
+    Option::<MessageContent>::deserialize(deserializer).map(Some)
 }
 
 /// `content`: a string or an array of parts.
@@ -385,13 +404,8 @@ mod tests {
         let request: ChatRequest = serde_json::from_value(body.clone()).unwrap();
         assert!(request.extra.contains_key("logit_bias"));
         assert!(request.wants_stream_usage());
-        let mut expected = body;
-        // `content: null` is the same as an absent content for the SDKs.
-        expected["messages"][2]
-            .as_object_mut()
-            .unwrap()
-            .remove("content");
-        assert_eq!(serde_json::to_value(&request).unwrap(), expected);
+        // Everything comes back as sent, `content: null` included.
+        assert_eq!(serde_json::to_value(&request).unwrap(), body);
     }
 
     #[test]
