@@ -31,6 +31,9 @@ impl Default for Timeouts {
     }
 }
 
+/// Most bytes of an error body read.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
 /// Longest provider error message kept (the rest is cut).
 const MAX_ERROR_MESSAGE: usize = 2_000;
 
@@ -43,7 +46,6 @@ pub(crate) fn build_client(
     // (reqwest strips only `authorization` across hosts).
     reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
-        .read_timeout(timeouts.idle)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|error| ProviderError::Connect {
@@ -106,12 +108,33 @@ pub(crate) async fn send(
     if status.is_success() {
         return Ok(response);
     }
-    let body = response.text().await.unwrap_or_default();
+    // The error body is read up to a bound: only its message is kept.
+    let mut body = Vec::new();
+    let mut response = response;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ERROR_BODY {
+            break;
+        }
+    }
     Err(ProviderError::Upstream {
         provider,
         status: status.as_u16(),
-        message: error_message(&body),
+        message: error_message(&String::from_utf8_lossy(&body)),
     })
+}
+
+/// Sends a streamed request: the answer's headers must come within the
+/// request timeout (the body then has the idle timeout between reads, see
+/// [`sse_events`]; a whole-request timeout would cut long streams).
+pub(crate) async fn send_stream(
+    provider: ProviderKind,
+    request: reqwest::RequestBuilder,
+    timeouts: Timeouts,
+) -> Result<reqwest::Response, ProviderError> {
+    tokio::time::timeout(timeouts.request, send(provider, request))
+        .await
+        .map_err(|_| ProviderError::Timeout { provider })?
 }
 
 /// Reads a JSON body.
@@ -152,16 +175,50 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// The SSE events of a streamed body. A transport failure mid-stream is an
-/// error item (a timeout when the body went idle).
+/// Why a streamed body stopped.
+#[derive(Debug)]
+enum BodyError {
+    Transport(reqwest::Error),
+    Idle,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::Transport(error) => write!(f, "{error}"),
+            BodyError::Idle => f.write_str("no data within the idle timeout"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// The SSE events of a streamed body. A transport failure or a body idle
+/// for longer than `idle` is an error item.
 pub(crate) fn sse_events(
     provider: ProviderKind,
     response: reqwest::Response,
+    idle: Duration,
 ) -> impl Stream<Item = Result<Sse, ProviderError>> + Send + 'static {
-    SseStream::from_bytes_stream(response.bytes_stream()).map(move |item| {
+    let bytes = futures::stream::unfold(
+        Some(Box::pin(response.bytes_stream())),
+        move |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(Some(Err(error))) => Some((Err(BodyError::Transport(error)), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(BodyError::Idle), None)),
+            }
+        },
+    );
+    SseStream::from_bytes_stream(bytes).map(move |item| {
         item.map_err(|error| match error {
-            sse_stream::Error::Body(source) => match source.downcast::<reqwest::Error>() {
-                Ok(error) => transport_error(provider, *error),
+            sse_stream::Error::Body(source) => match source.downcast::<BodyError>() {
+                Ok(body_error) => match *body_error {
+                    BodyError::Transport(error) => transport_error(provider, error),
+                    BodyError::Idle => ProviderError::Timeout { provider },
+                },
                 Err(other) => ProviderError::Connect {
                     provider,
                     message: other.to_string(),

@@ -49,7 +49,7 @@ impl OpenAiClient {
 
     /// A whole answer.
     pub async fn complete(&self, request: &ChatRequest) -> Result<ChatCompletion, ProviderError> {
-        let body = upstream_body(request, false);
+        let body = upstream_body(request, false)?;
         let response =
             http::send(self.kind, self.post(&body).timeout(self.timeouts.request)).await?;
         http::read_json(self.kind, response).await
@@ -57,11 +57,11 @@ impl OpenAiClient {
 
     /// A streamed answer.
     pub async fn stream(&self, request: &ChatRequest) -> Result<ChunkStream, ProviderError> {
-        let body = upstream_body(request, true);
-        let response = http::send(self.kind, self.post(&body)).await?;
+        let body = upstream_body(request, true)?;
+        let response = http::send_stream(self.kind, self.post(&body), self.timeouts).await?;
         Ok(chunk_stream(
             self.kind,
-            http::sse_events(self.kind, response),
+            http::sse_events(self.kind, response, self.timeouts.idle),
             request.wants_stream_usage(),
         ))
     }
@@ -71,7 +71,7 @@ impl OpenAiClient {
 /// and, for a stream, `stream_options.include_usage: true` (the gateway
 /// must learn usage); without a stream, no `stream_options` (OpenAI refuses
 /// them there).
-pub fn upstream_body(request: &ChatRequest, stream: bool) -> Value {
+pub fn upstream_body(request: &ChatRequest, stream: bool) -> Result<Value, ProviderError> {
     let mut request = request.clone();
     if stream {
         request.stream = Some(true);
@@ -82,7 +82,8 @@ pub fn upstream_body(request: &ChatRequest, stream: bool) -> Value {
         request.stream = None;
         request.stream_options = None::<StreamOptions>;
     }
-    serde_json::to_value(&request).unwrap_or(Value::Null)
+    serde_json::to_value(&request)
+        .map_err(|error| ProviderError::invalid(format!("the request cannot be encoded: {error}")))
 }
 
 /// Turns an OpenAI-wire SSE stream into stream events.

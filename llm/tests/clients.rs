@@ -445,3 +445,55 @@ async fn the_mock_answers_without_http() {
         Some(404)
     );
 }
+
+#[tokio::test]
+async fn a_stream_idle_longer_than_the_idle_timeout_ends_with_a_timeout_item() {
+    for kind in TRANSLATED {
+        let stand_in = StandIn::start(stand_in_kind(kind), KEY).await.unwrap();
+        // Each event comes 600 ms after the previous; the client waits 100 ms.
+        stand_in.set_chunk_delay(std::time::Duration::from_millis(600));
+        let config = ProviderConfig {
+            timeouts: assistiv_llm::Timeouts {
+                idle: std::time::Duration::from_millis(100),
+                ..assistiv_llm::Timeouts::default()
+            },
+            ..ProviderConfig::new(kind, SecretString::from(KEY)).with_base_url(stand_in.base_url())
+        };
+        let provider = Provider::new(config).unwrap();
+        let request = chat(
+            kind,
+            json!({"model": "x", "stream": true,
+            "messages": [{"role": "user", "content": "slow"}]}),
+        );
+        let collected = collect(provider.stream(&request).await.unwrap()).await;
+        assert!(
+            matches!(collected.error, Some(ProviderError::Timeout { .. })),
+            "{kind}: {:?}",
+            collected.error
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_whole_answer_slower_than_the_idle_timeout_still_arrives() {
+    // The idle timeout is for gaps inside a stream; a non-streamed answer
+    // that takes a while (a long generation) has the request timeout only.
+    for kind in TRANSLATED {
+        let stand_in = StandIn::start(stand_in_kind(kind), KEY).await.unwrap();
+        stand_in.set_chunk_delay(std::time::Duration::from_millis(400));
+        let config = ProviderConfig {
+            timeouts: assistiv_llm::Timeouts {
+                idle: std::time::Duration::from_millis(100),
+                ..assistiv_llm::Timeouts::default()
+            },
+            ..ProviderConfig::new(kind, SecretString::from(KEY)).with_base_url(stand_in.base_url())
+        };
+        let provider = Provider::new(config).unwrap();
+        let request = chat(
+            kind,
+            json!({"model": "x", "messages": [{"role": "user", "content": "think long"}]}),
+        );
+        let completion = provider.complete(&request).await;
+        assert!(completion.is_ok(), "{kind}: {:?}", completion.err());
+    }
+}

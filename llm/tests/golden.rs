@@ -333,14 +333,14 @@ fn passthrough_stream_body_asks_for_usage_and_keeps_unknown_fields() {
     request
         .extra
         .insert("logit_bias".into(), serde_json::json!({"50256": -100}));
-    let body = passthrough::upstream_body(&request, true);
+    let body = passthrough::upstream_body(&request, true).unwrap();
     assert_eq!(
         body["stream_options"],
         serde_json::json!({"include_usage": true})
     );
     assert_eq!(body["logit_bias"], serde_json::json!({"50256": -100}));
     assert_eq!(body["stream"], Value::Bool(true));
-    let body = passthrough::upstream_body(&request, false);
+    let body = passthrough::upstream_body(&request, false).unwrap();
     assert!(body.get("stream").is_none() && body.get("stream_options").is_none());
 }
 

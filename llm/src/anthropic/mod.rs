@@ -65,9 +65,9 @@ impl AnthropicClient {
     /// A streamed answer.
     pub async fn stream(&self, request: &ChatRequest) -> Result<ChunkStream, ProviderError> {
         let body = to_messages_request(request, true)?;
-        let response = http::send(PROVIDER, self.post(&body)).await?;
+        let response = http::send_stream(PROVIDER, self.post(&body), self.timeouts).await?;
         Ok(stream::chunk_stream(
-            http::sse_events(PROVIDER, response),
+            http::sse_events(PROVIDER, response, self.timeouts.idle),
             request.wants_stream_usage(),
         ))
     }

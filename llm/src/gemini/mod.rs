@@ -72,9 +72,9 @@ impl GeminiClient {
             "v1beta/models/{}:streamGenerateContent?alt=sse",
             request.model
         );
-        let response = http::send(PROVIDER, self.post(&path, &body)).await?;
+        let response = http::send_stream(PROVIDER, self.post(&path, &body), self.timeouts).await?;
         Ok(stream::chunk_stream(
-            http::sse_events(PROVIDER, response),
+            http::sse_events(PROVIDER, response, self.timeouts.idle),
             &request.model,
             request.wants_stream_usage(),
         ))

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::{Shared, intake, json_response, prompt_tokens, sse_event, sse_response};
+use super::{Shared, answer_delay, intake, json_response, prompt_tokens, sse_event, sse_response};
 use crate::echo::{self, EchoInput, EchoReply};
 use crate::tokens::count_tokens_estimate;
 
@@ -285,7 +285,7 @@ async fn messages(
 ) -> Response {
     let body = match intake(&shared, &uri, &headers, &raw) {
         Ok(body) => body,
-        Err(status) => return failure(status.unwrap_or(500)),
+        Err(status) => return failure(status),
     };
     let key = headers
         .get("x-api-key")
@@ -379,6 +379,7 @@ async fn messages(
             )
         }
     };
+    answer_delay(&shared).await;
     json_response(
         200,
         json!({"id": id, "type": "message", "role": "assistant", "model": model, "content": content,

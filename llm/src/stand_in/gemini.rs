@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use super::{Shared, intake, json_response, prompt_tokens, sse_event, sse_response};
+use super::{Shared, answer_delay, intake, json_response, prompt_tokens, sse_event, sse_response};
 use crate::echo::{self, EchoInput, EchoReply};
 use crate::tokens::count_tokens_estimate;
 
@@ -267,7 +267,7 @@ async fn generate(
 ) -> Response {
     let body = match intake(&shared, &uri, &headers, &raw) {
         Ok(body) => body,
-        Err(status) => return failure(status.unwrap_or(500)),
+        Err(status) => return failure(status),
     };
     let key = headers
         .get("x-goog-api-key")
@@ -354,5 +354,6 @@ async fn generate(
         EchoReply::Text(text) => json!([{"text": text}]),
         EchoReply::ToolCall { name, arguments } => call_part(name, arguments),
     };
+    answer_delay(&shared).await;
     json_response(200, response(parts, Some("STOP"), completion))
 }

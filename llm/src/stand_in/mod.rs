@@ -154,7 +154,8 @@ impl StandIn {
         self.shared.knobs().die_after_events = events;
     }
 
-    /// Waits `delay` before each streamed event.
+    /// Waits `delay` before each streamed event, and before a whole
+    /// (non-streamed) answer.
     pub fn set_chunk_delay(&self, delay: Duration) {
         self.shared.knobs().chunk_delay = delay;
     }
@@ -178,13 +179,8 @@ impl Drop for StandIn {
     }
 }
 
-/// Records the request; answers the injected failure if one is due.
-fn intake(
-    shared: &Shared,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Value, Option<u16>> {
+/// Records the request; `Err(status)` when an injected failure is due.
+fn intake(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Value, u16> {
     let recorded = RecordedRequest {
         path: uri
             .path_and_query()
@@ -207,9 +203,17 @@ fn intake(
     knobs.last_request = Some(recorded);
     if knobs.fail_next > 0 {
         knobs.fail_next -= 1;
-        return Err(Some(knobs.fail_status));
+        return Err(knobs.fail_status);
     }
     Ok(json)
+}
+
+/// Waits the configured delay before a whole answer.
+async fn answer_delay(shared: &Shared) {
+    let delay = shared.knobs().chunk_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
 }
 
 /// A JSON response.

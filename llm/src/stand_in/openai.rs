@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{Shared, intake, json_response, prompt_tokens, sse_event, sse_response};
+use super::{Shared, answer_delay, intake, json_response, prompt_tokens, sse_event, sse_response};
 use crate::echo::{self, EchoInput, EchoReply};
 use crate::tokens::count_tokens_estimate;
 
@@ -55,7 +55,7 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
 }
 
 async fn models(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(Some(status)) = intake(&shared, &uri, &headers, &Bytes::new()) {
+    if let Err(status) = intake(&shared, &uri, &headers, &Bytes::new()) {
         return failure(status);
     }
     if !authorized(&shared, &headers) {
@@ -184,7 +184,7 @@ async fn chat(
 ) -> Response {
     let body = match intake(&shared, &uri, &headers, &raw) {
         Ok(body) => body,
-        Err(status) => return failure(status.unwrap_or(500)),
+        Err(status) => return failure(status),
     };
     if !authorized(&shared, &headers) {
         return failure(401);
@@ -249,6 +249,7 @@ async fn chat(
             "tool_calls",
         ),
     };
+    answer_delay(&shared).await;
     json_response(
         200,
         json!({"id": id, "object": "chat.completion", "created": 1_700_000_000, "model": model,
