@@ -497,3 +497,30 @@ async fn a_whole_answer_slower_than_the_idle_timeout_still_arrives() {
         assert!(completion.is_ok(), "{kind}: {:?}", completion.err());
     }
 }
+
+#[tokio::test]
+async fn the_openai_stand_in_lists_models_to_the_right_key_only() {
+    let stand_in = StandIn::start(StandInKind::OpenAi, KEY).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/models", stand_in.base_url());
+    let list: Value = http
+        .get(&url)
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["object"], "list");
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|model| model["id"] == "gpt-4o-mini")
+    );
+    let refused = http.get(&url).bearer_auth("sk-other").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(stand_in.request_count(), 2);
+}
