@@ -9,6 +9,7 @@ mod badges;
 mod cli;
 mod concurrency;
 mod crash;
+mod limits;
 mod quotes;
 mod runs;
 mod seed_curl;
