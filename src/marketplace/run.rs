@@ -79,8 +79,10 @@ pub(crate) fn scope(runner: &Runner) -> String {
     format!("end_user:{}", runner.end_user_id)
 }
 
-/// Checks that need nothing from the provider: enablement, the uid, the input,
-/// the policy state that does not depend on price, and the health bars.
+/// Checks that need nothing from the provider, policy before input: enablement,
+/// the uid, the policy state that does not depend on price (the same predicate
+/// as the badges, so a run refuses what the badge shows), the availability bars,
+/// then the input against the provider's schema.
 pub fn admit(
     state: &AppState,
     policy: &Policy,
@@ -110,20 +112,6 @@ pub fn admit(
                 request.capability
             ))
         })?;
-    let input = request.input.clone().unwrap_or_else(|| json!({}));
-    let problems: Vec<String> = provider
-        .validator
-        .iter_errors(&input)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    if !problems.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "input does not match {}'s input schema (see its input_example): {}",
-            provider.spec.uid,
-            problems.join("; ")
-        ))
-        .into());
-    }
     let availability = state.marketplace.availability(&provider);
     // Price-independent refusals first; the ceiling waits for the fresh quote.
     let verdict = evaluate(policy, &provider, Money::ZERO, availability);
@@ -141,12 +129,20 @@ pub fn admit(
             )
             .into());
         }
-        Some(Bar::BelowMinRating) => {
-            return Err(ApiError::forbidden(
-                "this provider's rating is below the platform's min_rating",
-            )
-            .into());
-        }
+    }
+    let input = request.input.clone().unwrap_or_else(|| json!({}));
+    let problems: Vec<String> = provider
+        .validator
+        .iter_errors(&input)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    if !problems.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "input does not match {}'s input schema (see its input_example): {}",
+            provider.spec.uid,
+            problems.join("; ")
+        ))
+        .into());
     }
     Ok((provider, input, max_pay))
 }
@@ -156,6 +152,9 @@ fn policy_message(state: PolicyState) -> &'static str {
         PolicyState::Denylisted => "this provider is denylisted by the platform's policy",
         PolicyState::NotAllowlisted => {
             "the platform's policy is curated and this provider is not on its allowlist"
+        }
+        PolicyState::BelowMinRating => {
+            "this provider's rating is below the platform's min_rating; pick another provider"
         }
         PolicyState::AboveCeiling => "the quoted price is above the per-call ceiling",
         PolicyState::InPolicy => "in policy",

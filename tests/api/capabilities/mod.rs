@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod limits;
 mod quotes;
+mod refusals;
 mod runs;
 mod seed_curl;
 
