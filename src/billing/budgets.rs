@@ -368,7 +368,11 @@ pub async fn move_money(
         .transpose()?;
     let now = clock.now();
     let mut tx = db.begin().await?;
-    let scope = format!("platform:{platform_id}");
+    let operation = match movement {
+        Movement::Topup => "topup",
+        Movement::Debit => "debit",
+    };
+    let scope = idempotency::end_user_scope(platform_id, end_user_id, operation);
     if let Some(request) = idempotency
         && let Claim::Replay { status, body } =
             idempotency::claim(&mut tx, &scope, request, now).await?

@@ -439,10 +439,92 @@ async fn budgets_of_another_platform_are_404(backend: Backend) {
     app.stop().await;
 }
 
+/// An `Idempotency-Key` is scoped per end user and operation: a platform sends
+/// the same monthly key for every user (the README's `stipend-2026-05`), and a
+/// topup key does not block a debit with it. Another platform never reaches
+/// these answers.
+async fn keys_are_scoped_per_end_user_and_operation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut paths = Vec::new();
+    for external_id in ["user-a", "user-b"] {
+        let (euid, _) = app.create_end_user(external_id).await;
+        let path = budget_path(&app, euid);
+        let created = app
+            .post(
+                &path,
+                &app.platform_key,
+                &json!({"max_usd": 0, "period": "one_time"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        paths.push((euid, path));
+    }
+    let stipend = json!({"amount_usd": 5, "reason": "monthly_stipend"});
+    let mut first = Vec::new();
+    for (_, path) in &paths {
+        let topped =
+            post_idempotent(&app, &format!("{path}/topup"), "stipend-2026-05", &stipend).await;
+        assert_eq!(topped.status, 200, "{}", topped.body);
+        assert_eq!(topped.data()["balance_usd"], 5.0);
+        assert!(topped.headers.get("idempotent-replayed").is_none());
+        first.push(topped);
+    }
+    for ((_, path), first) in paths.iter().zip(&first) {
+        let replay =
+            post_idempotent(&app, &format!("{path}/topup"), "stipend-2026-05", &stipend).await;
+        assert_eq!(replay.body, first.body);
+        assert_eq!(replay.headers["idempotent-replayed"], "true");
+    }
+    let (euid_a, path_a) = &paths[0];
+    let debited = post_idempotent(
+        &app,
+        &format!("{path_a}/debit"),
+        "stipend-2026-05",
+        &json!({"amount_usd": 1}),
+    )
+    .await;
+    assert_eq!(debited.status, 200, "{}", debited.body);
+    assert_eq!(debited.data()["balance_usd"], 4.0);
+    let rows = ledger(&app, *euid_a).await;
+    let keyed: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["idempotency_key"].is_string())
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["idempotency_key"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keyed,
+        [("topup", "stipend-2026-05"), ("debit", "stipend-2026-05")]
+    );
+
+    // Another platform with the same key and body reaches nothing of these.
+    let (other, other_key) = app.create_platform("other").await;
+    let theirs = app
+        .send(
+            app.request(
+                Method::POST,
+                &format!("/v1/platforms/{other}/end-users/{euid_a}/budget/topup"),
+                Some(&other_key),
+            )
+            .header("Idempotency-Key", "stipend-2026-05")
+            .json(&stipend),
+        )
+        .await;
+    theirs.assert_error(404, "not_found");
+    let a = app.get(path_a, &app.platform_key).await;
+    assert_eq!(a.data()["balance_usd"], 4.0);
+    app.stop().await;
+}
+
 both_backends!(
     budget_lifecycle_with_an_exact_ledger,
     concurrent_topups_with_one_key_have_one_effect,
     one_call_bootstrap_and_default_budget,
     bad_amounts_are_refused_and_change_nothing,
     budgets_of_another_platform_are_404,
+    keys_are_scoped_per_end_user_and_operation,
 );
