@@ -17,6 +17,7 @@ pub enum PaymentCode {
     AboveCeiling,
     Denylisted,
     NotAllowlisted,
+    BelowMinRating,
 }
 
 impl PaymentCode {
@@ -29,6 +30,7 @@ impl PaymentCode {
             Self::AboveCeiling => "above_ceiling",
             Self::Denylisted => "denylisted",
             Self::NotAllowlisted => "not_allowlisted",
+            Self::BelowMinRating => "below_min_rating",
         }
     }
 }

@@ -185,7 +185,7 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .merge(management::router(state.clone()))
         .merge(admin::router())
         .merge(skills::routes::router(&state))
-        .merge(marketplace::routes::router())
+        .merge(marketplace::routes::router(&state))
         .merge(marketplace::admin::router())
         .merge(mcp)
         .merge(oauth::routes::public())

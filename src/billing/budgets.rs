@@ -226,6 +226,8 @@ pub async fn create(
     Ok((&row).into())
 }
 
+/// Reads the budget. A read writes nothing (no lock, no `updated_at`) unless a
+/// period reset is due: then it starts the new period under lock, as a write would.
 pub async fn get(
     db: &Db,
     clock: &SharedClock,
@@ -233,9 +235,27 @@ pub async fn get(
     end_user_id: Uuid,
 ) -> ApiResult<BudgetView> {
     let now = clock.now();
+    crate::tenancy::end_users::ensure(db, platform_id, end_user_id).await?;
+    let sql =
+        format!("SELECT {BUDGET_COLUMNS} FROM budgets WHERE end_user_id = $1 AND platform_id = $2");
+    let row: BudgetRow = db
+        .fetch_optional(&sql, &args![end_user_id, platform_id])
+        .await?
+        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+    if !row.period().has_rolled_over(row.period_start(), now) {
+        return Ok((&row).into());
+    }
     let mut tx = db.begin().await?;
-    let mut row = current(&mut tx, platform_id, end_user_id, now).await?;
-    accounts::save_budget(&mut tx, &mut row, now).await?;
+    let mut row = accounts::lock_budget(&mut tx, end_user_id)
+        .await?
+        .filter(|b| b.platform_id == platform_id)
+        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+    let period_started = row.period_start_ms;
+    accounts::roll_period(&mut tx, &mut row, now).await?;
+    // Another request may have started the period meanwhile: then nothing to write.
+    if row.period_start_ms != period_started {
+        accounts::save_budget(&mut tx, &mut row, now).await?;
+    }
     tx.commit().await?;
     Ok((&row).into())
 }
@@ -368,7 +388,11 @@ pub async fn move_money(
         .transpose()?;
     let now = clock.now();
     let mut tx = db.begin().await?;
-    let scope = format!("platform:{platform_id}");
+    let operation = match movement {
+        Movement::Topup => "topup",
+        Movement::Debit => "debit",
+    };
+    let scope = idempotency::end_user_scope(platform_id, end_user_id, operation);
     if let Some(request) = idempotency
         && let Claim::Replay { status, body } =
             idempotency::claim(&mut tx, &scope, request, now).await?

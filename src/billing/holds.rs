@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::accounts::{self, Entry};
 use super::clock::SharedClock;
+use super::idempotency;
 use super::money::Money;
 use super::period::Period;
 use crate::args;
@@ -43,6 +44,9 @@ struct HoldRow {
     end_user_id: Uuid,
     amount_micros: i64,
     purpose: String,
+    /// The key of the request settling it, for its ledger row.
+    #[sqlx(skip)]
+    idempotency_key: Option<String>,
 }
 
 /// Reserves `amount` for `purpose` on the end user's budget and its platform's
@@ -92,7 +96,9 @@ const UNDO_WALLET: &str =
     "UPDATE wallets SET held_micros = held_micros - $3 WHERE platform_id = $2";
 const UNDO_HOLD: &str = "DELETE FROM holds WHERE id = $7";
 
-async fn reserve_in(
+/// [`reserve`] inside a caller's transaction (to commit it with related rows):
+/// the hold as given, or the refusal (with nothing of the hold left in `tx`).
+pub(crate) async fn reserve_in(
     tx: &mut Tx,
     hold: Hold,
     purpose: &str,
@@ -228,20 +234,23 @@ pub async fn settle(
     let hold = hold.clone();
     db.transact(batch::op(move |tx| {
         let hold = hold.clone();
-        Box::pin(async move { settle_in(tx, &hold, actual, now).await })
+        Box::pin(async move { settle_in(tx, &hold, actual, None, now).await })
     }))
     .await?
 }
 
-/// [`settle`] inside a caller's transaction (to commit it with related rows).
+/// [`settle`] inside a caller's transaction (to commit it with related rows);
+/// `idempotency_key` is the settling request's, for the spend's ledger row.
 pub(crate) async fn settle_in(
     tx: &mut Tx,
     hold: &Hold,
     actual: Money,
+    idempotency_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Result<Settlement, ApiError>, sqlx::Error> {
+    let key = idempotency_key.map(str::to_owned);
     let row = if tx.single_writer() && actual <= hold.amount {
-        match settle_within_hold_at_once(tx, hold, actual, now).await? {
+        match settle_within_hold_at_once(tx, hold, actual, key.clone(), now).await? {
             Fused::Settled(settlement) => return Ok(Ok(settlement)),
             Fused::Taken(row) => Some(row),
             Fused::Gone => None,
@@ -249,11 +258,12 @@ pub(crate) async fn settle_in(
     } else {
         take_hold(tx, hold.id).await?
     };
-    let Some(row) = row else {
+    let Some(mut row) = row else {
         return Ok(Err(ApiError::conflict(
             "this hold was already settled, released or expired",
         )));
     };
+    row.idempotency_key = key;
     settle_taken(tx, &row, actual, now).await.map(Ok)
 }
 
@@ -337,6 +347,7 @@ async fn settle_within_hold_at_once(
     tx: &mut Tx,
     hold: &Hold,
     actual: Money,
+    idempotency_key: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Fused, sqlx::Error> {
     use accounts::{BudgetRow, WALLET_COLUMNS, WalletRow};
@@ -368,6 +379,10 @@ async fn settle_within_hold_at_once(
         wallet.first::<WalletRow>()?,
         taken.first::<HoldRow>()?,
     );
+    let taken = taken.map(|row| HoldRow {
+        idempotency_key,
+        ..row
+    });
     match (taken, budget, wallet) {
         (Some(row), Some(mut budget), Some(wallet)) => {
             let charged = actual.micros();
@@ -412,7 +427,7 @@ fn spend_entry(row: &HoldRow, charged: i64, actual: Money) -> Entry {
         actor: "system".into(),
         related_id: Some(related_id(row)),
         shortfall_micros: actual.micros() - charged,
-        ..Entry::default()
+        idempotency_key: row.idempotency_key.clone(),
     }
 }
 
@@ -527,18 +542,31 @@ pub(crate) async fn release_in(
     Ok(true)
 }
 
-/// Releases every hold that expired by now; how many.
+/// Releases every hold that expired by now; how many. An expired hold's work
+/// died, so an `Idempotency-Key` claimed with it resolves to the answer written
+/// for that case, in the same transaction.
 pub async fn sweep_expired(db: &Db, clock: &SharedClock) -> Result<usize, ApiError> {
-    let now_ms = clock.now().timestamp_millis();
+    let now = clock.now();
     let expired: Vec<(Uuid,)> = db
         .fetch_all(
             "SELECT id FROM holds WHERE expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT 1000",
-            &args![now_ms],
+            &args![now.timestamp_millis()],
         )
         .await?;
     let mut released = 0;
     for (id,) in expired {
-        if release(db, clock, id).await? {
+        let swept = db
+            .transact(batch::op(move |tx| {
+                Box::pin(async move {
+                    let released = release_in(tx, id, now).await?;
+                    if released {
+                        idempotency::resolve_for_swept_hold(tx, id).await?;
+                    }
+                    Ok(released)
+                })
+            }))
+            .await?;
+        if swept {
             released += 1;
         }
     }

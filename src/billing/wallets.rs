@@ -141,7 +141,7 @@ pub async fn topup(
         .transpose()?;
     let now = clock.now();
     let mut tx = db.begin().await?;
-    let scope = format!("admin:wallet:{platform_id}");
+    let scope = idempotency::wallet_scope(platform_id);
     if let Some(request) = idempotency
         && let Claim::Replay { status, body } =
             idempotency::claim(&mut tx, &scope, request, now).await?

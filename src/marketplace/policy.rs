@@ -50,12 +50,15 @@ impl Default for Policy {
     }
 }
 
+/// Where a provider stands under the platform's policy: every state but
+/// `InPolicy` is a 402 with the code of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyState {
     InPolicy,
     Denylisted,
     NotAllowlisted,
+    BelowMinRating,
     AboveCeiling,
 }
 
@@ -66,16 +69,16 @@ impl PolicyState {
             Self::InPolicy => None,
             Self::Denylisted => Some(PaymentCode::Denylisted),
             Self::NotAllowlisted => Some(PaymentCode::NotAllowlisted),
+            Self::BelowMinRating => Some(PaymentCode::BelowMinRating),
             Self::AboveCeiling => Some(PaymentCode::AboveCeiling),
         }
     }
 }
 
-/// A bar besides the policy state that keeps a provider from running.
+/// Availability, not policy, keeping a provider from running now (a 503).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bar {
-    BelowMinRating,
     NotHealthy,
     Down,
 }
@@ -84,7 +87,7 @@ pub enum Bar {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
     pub policy_state: PolicyState,
-    /// Set when the policy state is fine but a rating or health bar is not.
+    /// The availability bar, whatever the policy state.
     pub bar: Option<Bar>,
 }
 
@@ -101,7 +104,9 @@ fn listed(list: &BTreeSet<String>, provider: &Provider) -> bool {
 }
 
 /// The predicate. `price` is the catalog's cheapest price when browsing and
-/// searching, and the fresh quote when running.
+/// searching, and the fresh quote when running. The price-independent states come
+/// first, so a run can refuse them before asking the provider for a quote and
+/// still answer what the badge says.
 pub fn evaluate(
     policy: &Policy,
     provider: &Provider,
@@ -112,6 +117,11 @@ pub fn evaluate(
         PolicyState::Denylisted
     } else if policy.mode == Mode::Curated && !listed(&policy.allowlist, provider) {
         PolicyState::NotAllowlisted
+    } else if policy
+        .min_rating
+        .is_some_and(|min| provider.spec.rating < min)
+    {
+        PolicyState::BelowMinRating
     } else if policy
         .max_cost_per_call
         .is_some_and(|ceiling| price > ceiling)
@@ -124,11 +134,6 @@ pub fn evaluate(
         Some(Bar::Down)
     } else if policy.require_healthy && availability != Availability::Healthy {
         Some(Bar::NotHealthy)
-    } else if policy
-        .min_rating
-        .is_some_and(|min| provider.spec.rating < min)
-    {
-        Some(Bar::BelowMinRating)
     } else {
         None
     };

@@ -2,7 +2,8 @@
 //! disabled, with `enabled`), `GET /v1/capabilities/{slug}/providers` (badged),
 //! and with an end-user key `POST /v1/capabilities/search` (no spend) and
 //! `POST /v1/capabilities/run` (the money path; `Idempotency-Key`). Search and
-//! run answer 403 while the platform is not enabled.
+//! run answer 403 while the platform is not enabled. All of them count against
+//! the end-user key's rate limits.
 
 use axum::Router;
 use axum::extract::State;
@@ -16,16 +17,23 @@ use super::run::{self, RunRequest, Runner};
 use super::store;
 use crate::auth::{Caller, EndUserKey};
 use crate::error::{ApiError, ApiResult};
+use crate::http::end_user_limits;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, IdempotentJson, idempotent_response};
 use crate::http::request_context::current_request_id;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+/// Every route here is callable with an end-user key, so all of them count
+/// against the end user's RPM/RPD limits (platform keys pass untouched).
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/capabilities", get(list))
         .route("/v1/capabilities/{slug}/providers", get(providers))
         .route("/v1/capabilities/search", post(search))
         .route("/v1/capabilities/run", post(run_one))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            end_user_limits::enforce,
+        ))
 }
 
 async fn list(State(state): State<AppState>, Caller(key): Caller) -> ApiResult<Response> {

@@ -1,8 +1,9 @@
-//! A run, the money path: check the input → fresh quote → ceiling = min(policy
-//! ceiling, `max_pay`) → a hold of exactly the quote → call with a timeout →
-//! settle. The settlement, the run row, its ledger row and the idempotent answer
-//! commit in ONE transaction; a crash before it leaves a hold the sweeper
-//! releases. Refusals before the hold change nothing (and free the key).
+//! A run, the money path: policy, then the input → fresh quote → ceiling =
+//! min(policy ceiling, `max_pay`) → the key's claim and a hold of exactly the
+//! quote, in one transaction → call with a timeout → settle. The settlement, the
+//! run row, its ledger row and the idempotent answer commit in ONE transaction; a
+//! crash before it leaves a hold the sweeper releases, resolving the key to the
+//! released answer. Refusals before the hold change nothing (the key stays free).
 
 use std::time::Duration;
 
@@ -75,12 +76,15 @@ pub struct Answer {
     pub replayed: bool,
 }
 
+/// Run keys are scoped to the end user and the operation.
 pub(crate) fn scope(runner: &Runner) -> String {
-    format!("end_user:{}", runner.end_user_id)
+    idempotency::end_user_scope(runner.platform_id, runner.end_user_id, PURPOSE)
 }
 
-/// Checks that need nothing from the provider: enablement, the uid, the input,
-/// the policy state that does not depend on price, and the health bars.
+/// Checks that need nothing from the provider, policy before input: enablement,
+/// the uid, the policy state that does not depend on price (the same predicate
+/// as the badges, so a run refuses what the badge shows), the availability bars,
+/// then the input against the provider's schema.
 pub fn admit(
     state: &AppState,
     policy: &Policy,
@@ -110,20 +114,6 @@ pub fn admit(
                 request.capability
             ))
         })?;
-    let input = request.input.clone().unwrap_or_else(|| json!({}));
-    let problems: Vec<String> = provider
-        .validator
-        .iter_errors(&input)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    if !problems.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "input does not match {}'s input schema (see its input_example): {}",
-            provider.spec.uid,
-            problems.join("; ")
-        ))
-        .into());
-    }
     let availability = state.marketplace.availability(&provider);
     // Price-independent refusals first; the ceiling waits for the fresh quote.
     let verdict = evaluate(policy, &provider, Money::ZERO, availability);
@@ -141,12 +131,20 @@ pub fn admit(
             )
             .into());
         }
-        Some(Bar::BelowMinRating) => {
-            return Err(ApiError::forbidden(
-                "this provider's rating is below the platform's min_rating",
-            )
-            .into());
-        }
+    }
+    let input = request.input.clone().unwrap_or_else(|| json!({}));
+    let problems: Vec<String> = provider
+        .validator
+        .iter_errors(&input)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    if !problems.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "input does not match {}'s input schema (see its input_example): {}",
+            provider.spec.uid,
+            problems.join("; ")
+        ))
+        .into());
     }
     Ok((provider, input, max_pay))
 }
@@ -156,6 +154,9 @@ fn policy_message(state: PolicyState) -> &'static str {
         PolicyState::Denylisted => "this provider is denylisted by the platform's policy",
         PolicyState::NotAllowlisted => {
             "the platform's policy is curated and this provider is not on its allowlist"
+        }
+        PolicyState::BelowMinRating => {
+            "this provider's rating is below the platform's min_rating; pick another provider"
         }
         PolicyState::AboveCeiling => "the quoted price is above the per-call ceiling",
         PolicyState::InPolicy => "in policy",
@@ -242,10 +243,12 @@ async fn run_inner(
     request: &RunRequest,
     idempotency: Option<&IdempotentRequest>,
 ) -> Result<Answer, Refusal> {
-    let policy = store::policy(&state.db, runner.platform_id).await?;
-    let (provider, input, max_pay) = admit(state, &policy, request)?;
+    let scope = scope(runner);
+    // A key already answered replays that answer, whatever changed since; the key
+    // itself is claimed only with the hold (see `quote_and_hold`).
     if let Some(request) = idempotency
-        && let Claim::Replay { status, body } = claim(state, &scope(runner), request).await?
+        && let Some((status, body)) =
+            idempotency::peek(&state.db, &scope, request, state.clock.now()).await?
     {
         return Ok(Answer {
             status,
@@ -253,15 +256,20 @@ async fn run_inner(
             replayed: true,
         });
     }
-    let hold = match quote_and_hold(state, runner, &policy, &provider, &input, max_pay).await {
-        Ok(hold) => hold,
-        Err(refusal) => {
-            if let Some(request) = idempotency {
-                abandon(state, &scope(runner), request).await?;
+    let policy = store::policy(&state.db, runner.platform_id).await?;
+    let (provider, input, max_pay) = admit(state, &policy, request)?;
+    let claim = idempotency.map(|request| (scope, request.clone()));
+    let hold =
+        match quote_and_hold(state, runner, &policy, &provider, &input, max_pay, claim).await? {
+            Held::Hold(hold) => hold,
+            Held::Replay { status, body } => {
+                return Ok(Answer {
+                    status,
+                    body,
+                    replayed: true,
+                });
             }
-            return Err(refusal);
-        }
-    };
+        };
     let (delivery, latency) = upstream::call(&state.marketplace, &provider, &input).await;
     let body = settle::settle(
         state,
@@ -281,40 +289,22 @@ async fn run_inner(
     })
 }
 
-async fn claim(
-    state: &AppState,
-    scope: &str,
-    request: &IdempotentRequest,
-) -> Result<Claim, Refusal> {
-    let now = state.clock.now();
-    let (scope, request) = (scope.to_owned(), request.clone());
-    let claimed = state
-        .db
-        .transact(batch::op(move |tx| {
-            let (scope, request) = (scope.clone(), request.clone());
-            Box::pin(async move { Ok(idempotency::claim(tx, &scope, &request, now).await) })
-        }))
-        .await?;
-    Ok(claimed?)
+/// What taking the hold ended with.
+enum Held {
+    Hold(Hold),
+    /// The key was answered meanwhile (a concurrent duplicate finished first).
+    Replay {
+        status: u16,
+        body: Value,
+    },
 }
 
-async fn abandon(
-    state: &AppState,
-    scope: &str,
-    request: &IdempotentRequest,
-) -> Result<(), Refusal> {
-    let (scope, request) = (scope.to_owned(), request.clone());
-    state
-        .db
-        .transact(batch::op(move |tx| {
-            let (scope, request) = (scope.clone(), request.clone());
-            Box::pin(async move { idempotency::abandon(tx, &scope, &request).await })
-        }))
-        .await?;
-    Ok(())
-}
-
-/// The fresh quote, the ceiling check (through the same predicate), the hold.
+/// The fresh quote, the ceiling check (through the same predicate), then ONE
+/// transaction that claims the `Idempotency-Key` (when given) and reserves the
+/// hold. The claim is bound to the hold and carries the answer for work that
+/// dies: if the process dies before settling, the sweeper releasing the hold
+/// resolves the key to that released answer. Nothing before this transaction
+/// writes, so a run that dies before its hold leaves its key free.
 async fn quote_and_hold(
     state: &AppState,
     runner: &Runner,
@@ -322,7 +312,8 @@ async fn quote_and_hold(
     provider: &Provider,
     input: &Value,
     max_pay: Option<Money>,
-) -> Result<Hold, Refusal> {
+    claim: Option<(String, IdempotentRequest)>,
+) -> Result<Held, Refusal> {
     let price = upstream::quote(&state.marketplace, provider, input).await?;
     let ceiling = match (policy.max_cost_per_call, max_pay) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -353,17 +344,47 @@ async fn quote_and_hold(
     let ttl = state
         .hold_ttl()
         .max(state.marketplace.call_timeout() + Duration::from_secs(60));
-    holds::reserve(
-        &state.db,
-        &state.clock,
-        runner.platform_id,
-        runner.end_user_id,
-        price,
-        PURPOSE,
-        ttl,
-    )
-    .await
-    .map_err(|error| Refusal {
+    let now = state.clock.now();
+    let expires = holds::expires_at(now, ttl);
+    let hold = Hold {
+        id: Uuid::now_v7(),
+        platform_id: runner.platform_id,
+        end_user_id: runner.end_user_id,
+        amount: price,
+    };
+    let claim = claim.map(|(scope, request)| {
+        let interrupted = settle::interrupted(provider, &hold);
+        (scope, request, interrupted)
+    });
+    let taken = state
+        .db
+        .transact(batch::op(move |tx| {
+            let (hold, claim) = (hold.clone(), claim.clone());
+            Box::pin(async move {
+                if let Some((scope, request, interrupted)) = &claim {
+                    let bound = Some((hold.id, interrupted));
+                    match idempotency::claim_in(tx, scope, request, now, bound).await? {
+                        Ok(Claim::Fresh) => {}
+                        Ok(Claim::Replay { status, body }) => {
+                            return Ok(Ok(Held::Replay { status, body }));
+                        }
+                        Err(refusal) => return Ok(Err(refusal)),
+                    }
+                }
+                match holds::reserve_in(tx, hold, PURPOSE, now, expires).await? {
+                    Ok(hold) => Ok(Ok(Held::Hold(hold))),
+                    Err(refusal) => {
+                        // Refused before any effect: the key stays free for a retry.
+                        if let Some((scope, request, _)) = &claim {
+                            idempotency::abandon(tx, scope, request).await?;
+                        }
+                        Ok(Err(refusal))
+                    }
+                }
+            })
+        }))
+        .await?;
+    taken.map_err(|error| Refusal {
         error,
         price: Some(price),
         ceiling,

@@ -63,6 +63,24 @@ fn outcome(
     }
 }
 
+/// The answer a run's `Idempotency-Key` resolves to when the run dies between
+/// its hold and its settlement (the sweeper released the hold: nothing charged).
+pub(crate) fn interrupted(provider: &Provider, hold: &Hold) -> Value {
+    json!({
+        "capability": provider.spec.capability,
+        "provider": provider.spec.uid,
+        "ok": false,
+        "final_state": "released",
+        "status": 502,
+        "cost_usd": Money::ZERO,
+        "quote_usd": hold.amount,
+        "charged_end_user": false,
+        "run_id": hold.id,
+        "result": {"error": "the run was interrupted before it settled (the gateway stopped); \
+                             its hold was released and nothing was charged"},
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn settle(
     state: &AppState,
@@ -105,8 +123,9 @@ pub(crate) async fn settle(
                 hold.clone(),
             );
             Box::pin(async move {
+                let key = request.as_ref().map(|r| r.key.as_str());
                 let charged = if charge > Money::ZERO {
-                    match holds::settle_in(tx, &hold, charge, now).await? {
+                    match holds::settle_in(tx, &hold, charge, key, now).await? {
                         Ok(settlement) => settlement.charged,
                         // The hold expired mid-call and the sweeper released it.
                         Err(_) => Money::ZERO,
@@ -116,7 +135,7 @@ pub(crate) async fn settle(
                     Money::ZERO
                 };
                 if charged == Money::ZERO {
-                    note_uncharged(tx, &record, now).await?;
+                    note_uncharged(tx, &record, key, now).await?;
                 }
                 record.cost = charged;
                 record.charged = charged > Money::ZERO;
@@ -134,9 +153,7 @@ pub(crate) async fn settle(
                     "result": *result,
                 });
                 if let Some(request) = &request {
-                    idempotency::complete(tx, &scope, request, 200, &body)
-                        .await
-                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                    idempotency::complete(tx, &scope, request, 200, &body).await?;
                 }
                 Ok(body)
             })
@@ -149,6 +166,7 @@ pub(crate) async fn settle(
 async fn note_uncharged(
     tx: &mut crate::store::tx::Tx,
     record: &RunRecord,
+    idempotency_key: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sqlx::Error> {
     if let Some(mut budget) = accounts::lock_budget(tx, record.end_user_id).await? {
@@ -158,6 +176,7 @@ async fn note_uncharged(
             reason: Some(PURPOSE.into()),
             actor: "system".into(),
             related_id: Some(format!("{PURPOSE}:{}", record.id)),
+            idempotency_key: idempotency_key.map(str::to_owned),
             ..Entry::default()
         };
         accounts::post_budget(tx, &mut budget, entry, now).await?;

@@ -88,8 +88,8 @@ pub fn definitions() -> Vec<(
              user's budget: the price is a fresh quote, capped by the platform's ceiling and by \
              max_pay (USD) when given. The answer says final_state (billed, failed, released), \
              cost_usd and the provider's result. Refusals carry a code (above_ceiling, \
-             denylisted, not_allowlisted, no_budget, budget_exhausted, budget_suspended, \
-             wallet_insufficient) with price_usd and ceiling_usd.",
+             denylisted, not_allowlisted, below_min_rating, no_budget, budget_exhausted, \
+             budget_suspended, wallet_insufficient) with price_usd and ceiling_usd.",
             json!({
                 "type": "object",
                 "properties": {

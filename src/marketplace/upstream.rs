@@ -6,7 +6,8 @@
 //! micro-USD), read as the quote; the challenge is fetched without the provider
 //! credential, the call is made with it (the operator's prepaid account). Paying
 //! on-chain is not something this gateway does: a provider that still demands
-//! payment at call time ends `released`, nothing charged.
+//! payment at call time ends `released`, nothing charged. Quotes must fall in the
+//! provider's declared `min_price_usd`-`max_price_usd`.
 
 use std::time::Instant;
 
@@ -124,8 +125,30 @@ fn x402_price(challenge: &Value) -> Option<Money> {
         .map(Money::from_micros)
 }
 
-/// The binding price for this input, taken now.
+/// The binding price for this input, taken now. A quote or x402 challenge outside
+/// the range the provider declared is refused: the provider broke its own terms,
+/// so it is a 502 (like an unusable quote), not a policy or balance 402, and
+/// nothing is held.
 pub async fn quote(
+    market: &Marketplace,
+    provider: &Provider,
+    input: &Value,
+) -> Result<Money, ApiError> {
+    let price = fresh_quote(market, provider, input).await?;
+    let declared = provider.price;
+    if price < declared.min || price > declared.max {
+        return Err(ApiError::upstream(format!(
+            "the provider quoted {} USD, outside its declared range {}-{} USD; \
+             refused, nothing was charged",
+            price.to_usd(),
+            declared.min.to_usd(),
+            declared.max.to_usd()
+        )));
+    }
+    Ok(price)
+}
+
+async fn fresh_quote(
     market: &Marketplace,
     provider: &Provider,
     input: &Value,

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use assistiv::billing::clock::ManualClock;
+
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with_clock};
 
 fn budget_path(app: &TestApp, euid: uuid::Uuid) -> String {
     format!("/v1/platforms/{}/end-users/{euid}/budget", app.platform_id)
@@ -439,10 +441,167 @@ async fn budgets_of_another_platform_are_404(backend: Backend) {
     app.stop().await;
 }
 
+/// An `Idempotency-Key` is scoped per end user and operation: a platform sends
+/// the same monthly key for every user (the README's `stipend-2026-05`), and a
+/// topup key does not block a debit with it. Another platform never reaches
+/// these answers.
+async fn keys_are_scoped_per_end_user_and_operation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut paths = Vec::new();
+    for external_id in ["user-a", "user-b"] {
+        let (euid, _) = app.create_end_user(external_id).await;
+        let path = budget_path(&app, euid);
+        let created = app
+            .post(
+                &path,
+                &app.platform_key,
+                &json!({"max_usd": 0, "period": "one_time"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        paths.push((euid, path));
+    }
+    let stipend = json!({"amount_usd": 5, "reason": "monthly_stipend"});
+    let mut first = Vec::new();
+    for (_, path) in &paths {
+        let topped =
+            post_idempotent(&app, &format!("{path}/topup"), "stipend-2026-05", &stipend).await;
+        assert_eq!(topped.status, 200, "{}", topped.body);
+        assert_eq!(topped.data()["balance_usd"], 5.0);
+        assert!(topped.headers.get("idempotent-replayed").is_none());
+        first.push(topped);
+    }
+    for ((_, path), first) in paths.iter().zip(&first) {
+        let replay =
+            post_idempotent(&app, &format!("{path}/topup"), "stipend-2026-05", &stipend).await;
+        assert_eq!(replay.body, first.body);
+        assert_eq!(replay.headers["idempotent-replayed"], "true");
+    }
+    let (euid_a, path_a) = &paths[0];
+    let debited = post_idempotent(
+        &app,
+        &format!("{path_a}/debit"),
+        "stipend-2026-05",
+        &json!({"amount_usd": 1}),
+    )
+    .await;
+    assert_eq!(debited.status, 200, "{}", debited.body);
+    assert_eq!(debited.data()["balance_usd"], 4.0);
+    let rows = ledger(&app, *euid_a).await;
+    let keyed: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["idempotency_key"].is_string())
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["idempotency_key"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keyed,
+        [("topup", "stipend-2026-05"), ("debit", "stipend-2026-05")]
+    );
+
+    // Another platform with the same key and body reaches nothing of these.
+    let (other, other_key) = app.create_platform("other").await;
+    let theirs = app
+        .send(
+            app.request(
+                Method::POST,
+                &format!("/v1/platforms/{other}/end-users/{euid_a}/budget/topup"),
+                Some(&other_key),
+            )
+            .header("Idempotency-Key", "stipend-2026-05")
+            .json(&stipend),
+        )
+        .await;
+    theirs.assert_error(404, "not_found");
+    let a = app.get(path_a, &app.platform_key).await;
+    assert_eq!(a.data()["balance_usd"], 4.0);
+    app.stop().await;
+}
+
+/// Reading a budget writes nothing (no `updated_at` change, no write lock) until
+/// a period reset is due; then the read starts the new period.
+async fn reading_a_budget_writes_only_when_a_period_resets(backend: Backend) {
+    let start = at("2026-11-22T12:00:00Z");
+    let clock = ManualClock::new(start);
+    let app = spawn_app_with_clock(backend, clock.clone(), |_| {}).await;
+    let (euid, eu_key) = app.create_end_user("reader").await;
+    let path = budget_path(&app, euid);
+    let created = app
+        .post(
+            &path,
+            &app.platform_key,
+            &json!({"max_usd": 10, "period": "monthly"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let spent = app
+        .post(
+            &format!("{path}/debit"),
+            &app.platform_key,
+            &json!({"amount_usd": 3}),
+        )
+        .await;
+    assert_eq!(spent.status, 200, "{}", spent.body);
+    let written = spent.data()["updated_at"].clone();
+    let rows = ledger(&app, euid).await.len();
+
+    clock.advance(chrono::Duration::minutes(5));
+    for _ in 0..2 {
+        let theirs = app.get(&path, &app.platform_key).await;
+        assert_eq!(theirs.status, 200, "{}", theirs.body);
+        assert_eq!(
+            theirs.data()["updated_at"],
+            written,
+            "a read wrote the budget"
+        );
+        assert_eq!(theirs.data()["balance_usd"], 7.0);
+        let mine = app.get("/v1/me/budget", &eu_key).await;
+        assert_eq!(mine.status, 200, "{}", mine.body);
+        assert_eq!(
+            mine.data()["updated_at"],
+            written,
+            "a read wrote the budget"
+        );
+        clock.advance(chrono::Duration::minutes(5));
+    }
+    assert_eq!(ledger(&app, euid).await.len(), rows);
+
+    // A new month: the read resets the period, once.
+    clock.set(at("2026-12-01T00:00:01Z"));
+    let reset = app.get("/v1/me/budget", &eu_key).await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(reset.data()["balance_usd"], 10.0);
+    assert_eq!(reset.data()["period_start"], "2026-12-01T00:00:00Z");
+    let reset_at = reset.data()["updated_at"].clone();
+    assert_ne!(reset_at, written);
+    clock.advance(chrono::Duration::minutes(5));
+    let after = app.get(&path, &app.platform_key).await;
+    assert_eq!(after.data()["updated_at"], reset_at);
+    let kinds: Vec<String> = ledger(&app, euid)
+        .await
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "period_reset").count(), 1);
+    app.stop().await;
+}
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
 both_backends!(
     budget_lifecycle_with_an_exact_ledger,
     concurrent_topups_with_one_key_have_one_effect,
     one_call_bootstrap_and_default_budget,
     bad_amounts_are_refused_and_change_nothing,
     budgets_of_another_platform_are_404,
+    keys_are_scoped_per_end_user_and_operation,
+    reading_a_budget_writes_only_when_a_period_resets,
 );

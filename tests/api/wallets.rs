@@ -144,4 +144,47 @@ async fn metered_wallets_stop_spend_at_zero(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(metered_wallets_stop_spend_at_zero);
+/// Wallet top-up keys are scoped per platform: the operator's monthly invoice
+/// key tops up every platform's wallet once, and the wallet ledger keeps it.
+async fn wallet_topup_keys_are_per_platform(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (other, _) = app.create_platform("other").await;
+    let topup = |pid: uuid::Uuid| {
+        app.send(
+            app.request(
+                Method::POST,
+                &format!("/admin/v1/platforms/{pid}/wallet/topup"),
+                Some(ADMIN_TOKEN),
+            )
+            .header("Idempotency-Key", "invoice-2026-11")
+            .json(&json!({"amount_usd": 500})),
+        )
+    };
+    for pid in [app.platform_id, other] {
+        let first = topup(pid).await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        assert_eq!(first.data()["balance_usd"], 500.0);
+        let again = topup(pid).await;
+        assert_eq!(again.body, first.body);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        let rows = app
+            .get(
+                &format!("/admin/v1/platforms/{pid}/wallet/transactions"),
+                ADMIN_TOKEN,
+            )
+            .await;
+        let keys: Vec<&serde_json::Value> = rows.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["idempotency_key"])
+            .collect();
+        assert_eq!(keys, [&json!("invoice-2026-11")]);
+    }
+    app.stop().await;
+}
+
+both_backends!(
+    metered_wallets_stop_spend_at_zero,
+    wallet_topup_keys_are_per_platform
+);

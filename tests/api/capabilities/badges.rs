@@ -1,7 +1,8 @@
 //! Property: over a generated catalog of 1,000 providers (seeded, so a failure
 //! replays), under several policies, every provider's browse badge matches an
-//! independent reading of the policy, each shelf's `allowed_count` matches its
-//! badges, and search finds a provider exactly when its badge says `allowed`.
+//! independent reading of the policy (a rating below `min_rating` is a policy
+//! state, never `in_policy`), each shelf's `allowed_count` matches its badges, and
+//! search finds a provider exactly when its badge says `allowed`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -92,6 +93,8 @@ fn expected(p: &Generated, policy: &Value) -> (&'static str, bool) {
         "denylisted"
     } else if policy["mode"] == "curated" && !has("allowlist") {
         "not_allowlisted"
+    } else if policy["min_rating"].as_f64().is_some_and(|m| p.rating < m) {
+        "below_min_rating"
     } else if policy["max_cost_per_call_usd"]
         .as_f64()
         .is_some_and(|c| p.min_price_micros > (c * 1e6).round() as i64)
@@ -100,8 +103,8 @@ fn expected(p: &Generated, policy: &Value) -> (&'static str, bool) {
     } else {
         "in_policy"
     };
-    let rating_ok = policy["min_rating"].as_f64().is_none_or(|m| p.rating >= m);
-    (state, state == "in_policy" && !p.down && rating_ok)
+    // Availability is not policy: a down provider keeps its state, not `allowed`.
+    (state, state == "in_policy" && !p.down)
 }
 
 async fn badges_and_search_agree(backend: Backend) {
@@ -175,6 +178,11 @@ async fn badges_and_search_agree(backend: Backend) {
             assert_eq!(
                 badge["availability"],
                 if g.down { "down" } else { "unknown" }
+            );
+            assert_eq!(
+                badge.get("blocked_by").cloned(),
+                g.down.then(|| json!("down")),
+                "only availability blocks beside the policy state: {badge}"
             );
             let i = &g.uid["cap_gen_".len()..];
             let found = app

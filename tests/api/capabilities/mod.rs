@@ -9,6 +9,9 @@ mod badges;
 mod cli;
 mod concurrency;
 mod crash;
+mod limits;
+mod quotes;
+mod refusals;
 mod runs;
 mod seed_curl;
 

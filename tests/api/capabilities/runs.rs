@@ -410,6 +410,34 @@ async fn idempotent_runs_and_bad_input(backend: Backend) {
         1,
         "one provider call"
     );
+    // The run's ledger row carries its key.
+    let keys: Vec<(Option<String>,)> = app
+        .state
+        .db
+        .fetch_all(
+            "SELECT idempotency_key FROM budget_ledger WHERE end_user_id = $1 \
+             AND related_id LIKE 'capability_run:%'",
+            &assistiv::args![euid],
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys, [(Some("k-1".to_owned()),)]);
+    // Keys are per end user: another user's k-1 is a run of its own.
+    let (_, other_key) = user_with_budget(&app, "idem-other", 1.0).await;
+    let theirs = app
+        .send(
+            app.request(
+                reqwest::Method::POST,
+                "/v1/capabilities/run",
+                Some(&other_key),
+            )
+            .header("Idempotency-Key", "k-1")
+            .json(&body),
+        )
+        .await;
+    assert_run(&theirs, "billed", 200, 0.01, true);
+    assert!(theirs.headers.get("idempotent-replayed").is_none());
+    assert_ne!(theirs.body["run_id"], first.body["run_id"]);
 
     // Bad input: 400 (or 404 for an unknown uid), and nothing written.
     let money = |b: Value| {
