@@ -316,7 +316,19 @@ impl StoreArgs {
         }
     }
 
+    /// The configuration of a command on an existing gateway (every `admin`
+    /// command): its database must exist. Admin commands never create one, so a
+    /// command run from the wrong folder says where it looked instead of
+    /// answering from a fresh, empty database.
     pub(crate) fn load(&self, overrides: Overrides) -> anyhow::Result<Config> {
+        let config = self.load_creating(overrides)?;
+        crate::store::ensure_exists(&config)?;
+        Ok(config)
+    }
+
+    /// The configuration of `serve` and `migrate`, which create the database
+    /// when it is missing.
+    fn load_creating(&self, overrides: Overrides) -> anyhow::Result<Config> {
         Config::load(self.config.as_deref(), &overrides)
     }
 }
@@ -325,7 +337,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(store) => {
-            let config = store.load(store.overrides())?;
+            let config = store.load_creating(store.overrides())?;
             telemetry::init(config.log_format);
             let db = Db::connect(&config).await?;
             db.migrate().await?;
@@ -362,7 +374,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bootstrap: args.no_bootstrap.then_some(false),
         ..args.store.overrides()
     };
-    let config = args.store.load(overrides)?;
+    let config = args.store.load_creating(overrides)?;
     telemetry::init(config.log_format);
     let public_url = config.public_url();
     let app = Application::build(config).await?;
@@ -389,10 +401,15 @@ fn print_first_start(created: &CreatedPlatform) {
 }
 
 async fn connect(store: &StoreArgs) -> anyhow::Result<Db> {
+    connect_described(store).await.map(|(db, _)| db)
+}
+
+/// The database, and what it is ("the SQLite database /srv/data/assistiv.db").
+async fn connect_described(store: &StoreArgs) -> anyhow::Result<(Db, String)> {
     let config = store.load(store.overrides())?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
-    Ok(db)
+    Ok((db, crate::store::describe(&config)))
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
@@ -429,7 +446,7 @@ async fn platform_command(command: PlatformCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PlatformCommand::List { store, json } => {
-            let db = connect(&store).await?;
+            let (db, described) = connect_described(&store).await?;
             let rows: Vec<PlatformView> = platform_store::list(&db, i64::MAX, 0)
                 .await?
                 .into_iter()
@@ -439,7 +456,7 @@ async fn platform_command(command: PlatformCommand) -> anyhow::Result<()> {
                 return print_json(&rows);
             }
             if rows.is_empty() {
-                println!("No platforms.");
+                println!("No platforms in {described}.");
             }
             for platform in rows {
                 println!(

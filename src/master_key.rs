@@ -70,7 +70,7 @@ impl MasterKey {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::store::files::create_private_dir(dir)?;
         }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);

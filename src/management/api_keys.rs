@@ -12,7 +12,8 @@ use crate::error::ApiResult;
 use crate::http::extract::{ApiPath, ApiQuery, json_or_default};
 use crate::http::response::{Created, Data, PageQuery, PageRequest, Paged};
 use crate::state::AppState;
-use crate::store::api_keys;
+use crate::store::api_keys::{self, KeyOwner};
+use crate::tenancy::end_users;
 use crate::tenancy::keys::{self, IssuedKey, KeyView};
 
 pub async fn list(
@@ -65,8 +66,48 @@ pub async fn revoke(
     scope: PlatformScope,
     ApiPath((_, key_id)): ApiPath<(String, Uuid)>,
 ) -> ApiResult<Data<Revoked>> {
-    let revoked_at =
-        keys::revoke_platform_key(&state.db, &state.auth, scope.platform_id, key_id).await?;
+    let owner = KeyOwner::Platform(scope.platform_id);
+    let revoked_at = keys::revoke(&state.db, &state.auth, owner, key_id).await?;
+    Ok(Data(Revoked {
+        id: key_id,
+        revoked: true,
+        revoked_at,
+    }))
+}
+
+/// `GET .../end-users/{euid}/api-keys`: the end user's live keys (prefixes only).
+/// Every `POST .../end-users` for an existing `external_id` adds one.
+pub async fn list_end_user(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, end_user_id)): ApiPath<(String, Uuid)>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Paged<KeyView>> {
+    let page = PageRequest::parse(query.page, query.limit)?;
+    end_users::ensure(&state.db, scope.platform_id, end_user_id).await?;
+    let rows = api_keys::list_end_user_keys(
+        &state.db,
+        scope.platform_id,
+        end_user_id,
+        i64::from(page.limit),
+        page.offset(),
+    )
+    .await?;
+    let total = api_keys::count_end_user_keys(&state.db, scope.platform_id, end_user_id).await?;
+    Ok(page.into_page(rows.into_iter().map(Into::into).collect(), total))
+}
+
+/// `DELETE .../end-users/{euid}/api-keys/{key_id}`: revoked at once, everywhere.
+pub async fn revoke_end_user(
+    State(state): State<AppState>,
+    scope: PlatformScope,
+    ApiPath((_, end_user_id, key_id)): ApiPath<(String, Uuid, Uuid)>,
+) -> ApiResult<Data<Revoked>> {
+    let owner = KeyOwner::EndUser {
+        platform_id: scope.platform_id,
+        end_user_id,
+    };
+    let revoked_at = keys::revoke(&state.db, &state.auth, owner, key_id).await?;
     Ok(Data(Revoked {
         id: key_id,
         revoked: true,

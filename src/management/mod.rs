@@ -56,6 +56,14 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .delete(end_users::remove),
         )
         .route(
+            "/v1/platforms/{pid}/end-users/{euid}/api-keys",
+            get(api_keys::list_end_user),
+        )
+        .route(
+            "/v1/platforms/{pid}/end-users/{euid}/api-keys/{key_id}",
+            delete(api_keys::revoke_end_user),
+        )
+        .route(
             "/v1/platforms/{pid}/end-users/{euid}/budget",
             get(budgets::show)
                 .post(budgets::create)

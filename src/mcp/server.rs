@@ -82,10 +82,14 @@ impl ServerHandler for GatewayServer {
         let arguments = request.arguments.unwrap_or_default();
         match self.registry.call(&caller, &request.name, arguments).await {
             Ok(result) => Ok(result.into()),
-            Err(CallError::UnknownTool(name)) => Err(McpError::invalid_params(
-                format!("unknown tool: {name}"),
-                None,
-            )),
+            Err(CallError::UnknownTool(name)) => {
+                // The client's mistake, not the operator's: INFO (rmcp's WARN is muted).
+                tracing::info!(tool = ?name, request_id = %caller.request_id, "call of an unknown MCP tool refused");
+                Err(McpError::invalid_params(
+                    format!("unknown tool: {name}"),
+                    None,
+                ))
+            }
             Err(CallError::Internal(err)) => {
                 Err(McpError::internal_error(err.message().to_owned(), None))
             }

@@ -3,7 +3,10 @@
 //! and encrypted into the blob, so the same files give the same address whatever
 //! zip tool, compression, ordering or timestamps produced them.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
+use unicode_normalization::{UnicodeNormalization, is_nfc};
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -52,7 +55,7 @@ fn refuse(path: &str, why: &str) -> ApiError {
     ApiError::bad_request(format!("refused path '{}': {why}", printable(path)))
 }
 
-fn printable(path: &str) -> String {
+pub(crate) fn printable(path: &str) -> String {
     path.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .take(200)
@@ -138,24 +141,18 @@ impl Folder {
                 pair[0].path
             )));
         }
-        // A file may not also be a directory of another (`a` and `a/b`).
-        let paths: std::collections::BTreeSet<&str> =
-            files.iter().map(|f| f.path.as_str()).collect();
-        for file in &files {
-            let mut prefix = file.path.as_str();
-            while let Some((parent, _)) = prefix.rsplit_once('/') {
-                if paths.contains(parent) {
-                    return Err(ApiError::bad_request(format!(
-                        "'{parent}' is both a file and a directory"
-                    )));
-                }
-                prefix = parent;
-            }
-        }
-        if !paths.contains(MANIFEST) {
+        refuse_colliding_names(&files)?;
+        let Some(manifest) = files.iter().find(|f| f.path == MANIFEST) else {
             return Err(ApiError::bad_request(
                 "SKILL.md is missing: a skill folder needs a SKILL.md at its root",
             ));
+        };
+        // Its text is stored in the catalog, which cannot hold NUL.
+        if manifest.content.contains(&0) {
+            return Err(ApiError::bad_request(format!(
+                "SKILL.md: {}",
+                crate::http::extract::NUL_REFUSED
+            )));
         }
         Ok(Self { files })
     }
@@ -214,6 +211,54 @@ impl Folder {
         }
         Ok(Self { files })
     }
+}
+
+/// How a file system that ignores letter case and Unicode normal form (macOS,
+/// Windows) sees a path: NFC, lower case.
+fn as_seen_by_lenient_file_systems(path: &str) -> String {
+    path.nfc().collect::<String>().to_lowercase()
+}
+
+/// Refuses paths that name the same file, or a file and a directory, once
+/// extracted where case and normal form are ignored (`A.txt` beside `a.txt`,
+/// `é` composed beside `é` decomposed, `a` beside `a/b` or `A/b`): one would
+/// silently replace the other, depending on where the skill lands.
+fn refuse_colliding_names(files: &[SkillFile]) -> ApiResult<()> {
+    let mut seen: HashMap<String, &str> = HashMap::with_capacity(files.len());
+    for file in files {
+        let key = as_seen_by_lenient_file_systems(&file.path);
+        if let Some(other) = seen.insert(key, &file.path) {
+            let (first, second) = (printable(other), printable(&file.path));
+            let message = if other.nfc().eq(file.path.nfc()) {
+                let form = |path: &str| if is_nfc(path) { "NFC" } else { "NFD" };
+                format!(
+                    "'{first}' ({}) and '{second}' ({}) are the same name in two Unicode \
+                     normal forms",
+                    form(other),
+                    form(&file.path)
+                )
+            } else {
+                format!("'{first}' and '{second}' are names that differ only in letter case")
+            };
+            return Err(ApiError::bad_request(format!(
+                "{message}: one would replace the other when extracted"
+            )));
+        }
+    }
+    for file in files {
+        let mut prefix = file.path.as_str();
+        while let Some((parent, _)) = prefix.rsplit_once('/') {
+            if let Some(other) = seen.get(&as_seen_by_lenient_file_systems(parent)) {
+                return Err(ApiError::bad_request(format!(
+                    "'{}' is a file and '{}' needs it to be a directory",
+                    printable(other),
+                    printable(&file.path)
+                )));
+            }
+            prefix = parent;
+        }
+    }
+    Ok(())
 }
 
 /// A stored blob that is not a folder this gateway encoded.
@@ -357,6 +402,44 @@ mod tests {
             content: vec![0; (1 << 16) + 1],
         };
         assert!(Folder::new(vec![file("SKILL.md", "a"), big], &l).is_err());
+    }
+
+    #[test]
+    fn names_one_file_system_would_merge_are_refused() {
+        let l = limits();
+        let refused = |paths: &[&str]| {
+            let mut files: Vec<SkillFile> = paths.iter().map(|p| file(p, "x")).collect();
+            files.push(file("SKILL.md", "---\n"));
+            Folder::new(files, &l).unwrap_err().message().to_owned()
+        };
+        let case = refused(&["docs/A.txt", "docs/a.txt"]);
+        assert!(case.contains("'docs/A.txt' and 'docs/a.txt'"), "{case}");
+        assert!(case.contains("letter case"), "{case}");
+        let forms = refused(&["caf\u{e9}.txt", "cafe\u{301}.txt"]);
+        assert!(forms.contains("Unicode normal forms"), "{forms}");
+        let dir = refused(&["Notes", "notes/today.md"]);
+        assert!(dir.contains("'Notes' is a file"), "{dir}");
+        assert!(
+            refused(&["skill.md"]).contains("letter case"),
+            "beside SKILL.md"
+        );
+        // Different names stay different, whatever their form.
+        Folder::new(
+            vec![
+                file("SKILL.md", "---\n"),
+                file("caf\u{e9}.txt", "x"),
+                file("docs/a.txt", "y"),
+                file("docs-a.txt", "z"),
+            ],
+            &l,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_skill_md_holding_nul_is_refused() {
+        let err = Folder::new(vec![file("SKILL.md", "---\nname: a\0\n")], &limits()).unwrap_err();
+        assert!(err.message().contains("NUL"), "{}", err.message());
     }
 
     #[test]

@@ -4,12 +4,13 @@
 //! a bounded reader, so a bomb is caught as it inflates (at most one byte past
 //! the cap), whatever sizes its headers claim. Nothing is written anywhere.
 
+use std::collections::HashSet;
 use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use super::folder::{Folder, Limits, SkillFile, is_clutter, normalise_path};
+use super::folder::{Folder, Limits, SkillFile, is_clutter, normalise_path, printable};
 use crate::error::{ApiError, ApiResult};
 
 /// Directory entries do not count as files, but a central directory this much
@@ -28,7 +29,7 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
     let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|e| {
         ApiError::bad_request(format!("the body is not a readable zip archive: {e}"))
     })?;
-    let wanted = plan(&archive, limits)?;
+    let wanted = plan(zip, &archive, limits)?;
     let mut files = Vec::with_capacity(wanted.len());
     let mut total: u64 = 0;
     for (index, path) in wanted {
@@ -69,9 +70,16 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
 
 /// Pass one, on the central directory only: the (index, normalised path) of each
 /// file to read.
-fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(usize, String)>> {
+fn plan(
+    zip: &[u8],
+    archive: &ZipArchive<Cursor<&[u8]>>,
+    limits: &Limits,
+) -> ApiResult<Vec<(usize, String)>> {
     if archive.len() > limits.files + ENTRY_SLACK {
         return Err(too_many(archive.len(), limits));
+    }
+    if archive.has_duplicate_names() {
+        refuse_duplicate_names(zip, archive.central_directory_start())?;
     }
     let mut wanted = Vec::new();
     let mut declared: u64 = 0;
@@ -79,10 +87,15 @@ fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(
         let entry = archive
             .by_index_data(index)
             .map_err(|e| ApiError::bad_request(format!("unreadable zip entry #{index}: {e}")))?;
-        let raw = entry.name().map_err(|_| {
-            ApiError::bad_request(format!("zip entry #{index} has a name that is not UTF-8"))
+        // The zip reader would read a non-UTF-8 name as CP437: another tool may not.
+        let raw = std::str::from_utf8(entry.name_raw()).map_err(|_| {
+            ApiError::bad_request(format!(
+                "zip entry #{index} ('{}') has a name that is not UTF-8: re-create the zip \
+                 with UTF-8 file names",
+                printable(&String::from_utf8_lossy(entry.name_raw()))
+            ))
         })?;
-        let raw = raw.into_owned();
+        let raw = raw.to_owned();
         if entry.is_symlink() {
             return Err(ApiError::bad_request(format!(
                 "refused path '{raw}': symbolic links are not allowed in a skill"
@@ -119,6 +132,53 @@ fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(
         )));
     }
     Ok(wanted)
+}
+
+/// Two entries with one name: the zip reader keeps the last, another tool the
+/// first, so which file is meant is ambiguous. A repeated directory entry is
+/// harmless. The reader keeps no trace of the repeats, so their names come from
+/// a walk over the central directory's records (which it has already parsed).
+fn refuse_duplicate_names(zip: &[u8], directory_start: u64) -> ApiResult<()> {
+    let names = central_directory_names(zip, directory_start);
+    let mut seen = HashSet::new();
+    let repeated: Vec<&[u8]> = names.into_iter().filter(|n| !seen.insert(*n)).collect();
+    if let Some(name) = repeated.iter().find(|n| !n.ends_with(b"/")) {
+        return Err(ApiError::bad_request(format!(
+            "the zip has two entries named '{}': refused as ambiguous (which one is meant?)",
+            printable(&String::from_utf8_lossy(name))
+        )));
+    }
+    if repeated.is_empty() {
+        return Err(ApiError::bad_request(
+            "the zip has two entries with the same name: refused as ambiguous",
+        ));
+    }
+    Ok(())
+}
+
+/// The name of every central-directory record from `start` on, in order: a
+/// fixed 46-byte header (signature `PK\x01\x02`; name, extra field and comment
+/// lengths at bytes 28, 30 and 32), then the name, extra field and comment.
+fn central_directory_names(zip: &[u8], start: u64) -> Vec<&[u8]> {
+    const SIGNATURE: &[u8] = b"PK\x01\x02";
+    const FIXED: usize = 46;
+    let mut names = Vec::new();
+    let Ok(mut at) = usize::try_from(start) else {
+        return names;
+    };
+    while let Some(header) = at.checked_add(FIXED).and_then(|end| zip.get(at..end)) {
+        if !header.starts_with(SIGNATURE) {
+            break;
+        }
+        let length = |i: usize| usize::from(u16::from_le_bytes([header[i], header[i + 1]]));
+        let name_start = at + FIXED;
+        let Some(name) = zip.get(name_start..name_start + length(28)) else {
+            break;
+        };
+        names.push(name);
+        at = name_start + length(28) + length(30) + length(32);
+    }
+    names
 }
 
 fn too_many(count: usize, limits: &Limits) -> ApiError {
@@ -258,6 +318,36 @@ mod tests {
         );
         // Claiming a small size in the headers does not help (see the API test
         // for a lying header); here the honest header refuses it before inflating.
+    }
+
+    #[test]
+    fn two_entries_of_one_name_are_refused_naming_it() {
+        // The writer refuses a repeated name, so the second is renamed afterwards.
+        let mut zip = zip_of(&[("SKILL.md", SKILL_MD), ("a.txt", b"one"), ("b.txt", b"two")]);
+        for at in 0..zip.len() - 5 {
+            if &zip[at..at + 5] == b"b.txt" {
+                zip[at] = b'a';
+            }
+        }
+        let err = unpack(&zip, &limits()).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(
+            err.message().contains("two entries named 'a.txt'"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_refused() {
+        let mut zip = zip_of(&[("SKILL.md", SKILL_MD), ("caf_.txt", b"x")]);
+        for at in 0..zip.len() - 8 {
+            if &zip[at..at + 8] == b"caf_.txt" {
+                zip[at + 3] = 0x82; // CP437's e-acute, not UTF-8
+            }
+        }
+        let err = unpack(&zip, &limits()).unwrap_err();
+        assert!(err.message().contains("not UTF-8"), "{}", err.message());
     }
 
     #[test]

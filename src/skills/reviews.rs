@@ -54,6 +54,12 @@ pub fn validate_comment(comment: Option<String>) -> ApiResult<Option<String>> {
             "comment must be at most {MAX_COMMENT_CHARS} characters"
         )));
     }
+    if comment.as_ref().is_some_and(|c| c.contains('\0')) {
+        return Err(ApiError::bad_request(format!(
+            "comment: {}",
+            crate::http::extract::NUL_REFUSED
+        )));
+    }
     Ok(comment)
 }
 

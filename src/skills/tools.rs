@@ -19,6 +19,7 @@ use super::catalog::{Change, Owner, SkillView, Source};
 use super::reviews::Scores;
 use super::tool_specs::{CREATE, DEFAULT_FIND_LIMIT, DELETE, FETCH, FIND, definitions};
 use crate::error::ApiError;
+use crate::http::extract::{NUL_REFUSED, nul_path};
 use crate::mcp::registry::{
     CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
     tool_error,
@@ -325,6 +326,13 @@ impl ToolSource for SkillTools {
         let args = Value::Object(arguments);
         let result = if let Some(invalid) = schema_refusal(&entry.validator, name, &args) {
             invalid
+        } else if let Some(at) = nul_path(&args) {
+            // Names, comments and files reach the database: refused like REST bodies.
+            tool_error(
+                "invalid_arguments",
+                format!("{NUL_REFUSED} (at {at})"),
+                json!({}),
+            )
         } else if let Some(limited) = rate_limit_refusal(&self.state, caller).await? {
             limited
         } else {

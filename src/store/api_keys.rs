@@ -113,27 +113,91 @@ pub async fn list_platform_keys(
     })
 }
 
-/// Revokes one live platform key of `platform_id` and records the revocation for
-/// the other instances, in one transaction. Returns the key's hash, or `None`
-/// when no such live key belongs to that platform.
-pub async fn revoke_platform_key(
+/// Whose keys: the platform's own, or one end user's.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyOwner {
+    Platform(Uuid),
+    EndUser {
+        platform_id: Uuid,
+        end_user_id: Uuid,
+    },
+}
+
+/// The live keys of one end user of `platform_id`, oldest first.
+pub async fn list_end_user_keys(
     db: &Db,
     platform_id: Uuid,
+    end_user_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+    with_pool!(db.read(), pool => {
+        sqlx::query_as(
+            "SELECT id, name, key_prefix, created_at FROM api_keys \
+             WHERE platform_id = $1 AND end_user_id = $2 AND kind = 'end_user' \
+             AND revoked_at IS NULL ORDER BY created_at, id LIMIT $3 OFFSET $4",
+        )
+        .bind(platform_id)
+        .bind(end_user_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+pub async fn count_end_user_keys(
+    db: &Db,
+    platform_id: Uuid,
+    end_user_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    with_pool!(db.read(), pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_keys WHERE platform_id = $1 AND end_user_id = $2 \
+             AND kind = 'end_user' AND revoked_at IS NULL",
+        )
+        .bind(platform_id)
+        .bind(end_user_id)
+        .fetch_one(pool)
+        .await
+    })
+}
+
+/// Revokes one live key of `owner` and records the revocation for the other
+/// instances, in one transaction. Returns the key's hash, or `None` when no such
+/// live key belongs to that owner.
+pub async fn revoke_key(
+    db: &Db,
+    owner: KeyOwner,
     key_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, sqlx::Error> {
-    with_pool!(db.write(), pool => {
-        let mut tx = pool.begin().await?;
-        let hash: Option<String> = sqlx::query_scalar(
+    let (sql, platform_id, end_user_id) = match owner {
+        KeyOwner::Platform(platform_id) => (
             "UPDATE api_keys SET revoked_at = $1 \
              WHERE id = $2 AND platform_id = $3 AND kind = 'platform' AND revoked_at IS NULL \
              RETURNING key_hash",
-        )
-        .bind(now)
-        .bind(key_id)
-        .bind(platform_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+            platform_id,
+            None,
+        ),
+        KeyOwner::EndUser {
+            platform_id,
+            end_user_id,
+        } => (
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE id = $2 AND platform_id = $3 AND end_user_id = $4 AND kind = 'end_user' \
+             AND revoked_at IS NULL RETURNING key_hash",
+            platform_id,
+            Some(end_user_id),
+        ),
+    };
+    with_pool!(db.write(), pool => {
+        let mut tx = pool.begin().await?;
+        let mut update = sqlx::query_scalar(sql).bind(now).bind(key_id).bind(platform_id);
+        if let Some(end_user_id) = end_user_id {
+            update = update.bind(end_user_id);
+        }
+        let hash: Option<String> = update.fetch_optional(&mut *tx).await?;
         if let Some(hash) = &hash {
             sqlx::query("INSERT INTO key_revocations (key_hash, revoked_at_ms) VALUES ($1, $2)")
                 .bind(hash)

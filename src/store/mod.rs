@@ -21,6 +21,7 @@ pub mod api_keys;
 pub mod batch;
 mod checkpoint;
 pub mod end_users;
+pub mod files;
 pub mod platforms;
 pub mod revocations;
 pub mod tx;
@@ -71,15 +72,18 @@ impl Db {
                 let options = SqliteConnectOptions::from_str(url.expose_secret())
                     .context("invalid sqlite URL")?
                     .create_if_missing(true);
+                if !is_in_memory(url.expose_secret()) {
+                    files::create_private_file(options.get_filename())?;
+                }
                 Self::connect_sqlite(options, config.database_max_connections).await
             }
             None => {
                 let dir = &config.data_dir;
-                std::fs::create_dir_all(dir)
+                files::create_private_dir(dir)
                     .with_context(|| format!("creating data directory {}", dir.display()))?;
-                let options = SqliteConnectOptions::new()
-                    .filename(sqlite_path(dir))
-                    .create_if_missing(true);
+                let path = sqlite_path(dir);
+                files::create_private_file(&path)?;
+                let options = SqliteConnectOptions::new().filename(path);
                 Self::connect_sqlite(options, config.database_max_connections).await
             }
         }
@@ -171,6 +175,62 @@ impl Db {
         with_pool!(&self.read, pool => pool.close().await);
         with_pool!(&self.write, pool => pool.close().await);
     }
+}
+
+/// The database `config` names, for messages: "the SQLite database /srv/data/assistiv.db".
+pub fn describe(config: &Config) -> String {
+    match config.database_url.as_ref().map(|u| u.expose_secret()) {
+        Some(url) if !url.starts_with("sqlite:") => match PgConnectOptions::from_str(url) {
+            Ok(pg) => format!(
+                "the PostgreSQL database '{}' on {}:{}",
+                pg.get_database().unwrap_or("(default)"),
+                pg.get_host(),
+                pg.get_port()
+            ),
+            Err(_) => "the PostgreSQL database of DATABASE_URL".into(),
+        },
+        _ => match sqlite_file(config) {
+            Some(path) => format!("the SQLite database {}", files::shown(&path)),
+            None => "an in-memory SQLite database".into(),
+        },
+    }
+}
+
+/// For commands that work on an existing gateway (`assistiv admin ...`): an error
+/// naming the database looked for, and how to point at the right one, unless it
+/// exists. They never create one; `serve` and `migrate` do. (A PostgreSQL
+/// database is never created by connecting: its absence is the connection error.)
+pub fn ensure_exists(config: &Config) -> anyhow::Result<()> {
+    let Some(path) = sqlite_file(config) else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        path.exists(),
+        "no database at {}: admin commands work on an existing gateway's database and \
+         never create one.\nPoint at it with --data-dir DIR (or ASSISTIV_DATA_DIR) for the \
+         embedded SQLite database, or --database-url URL (or DATABASE_URL); \
+         `assistiv migrate` creates a new, empty one.",
+        files::shown(&path)
+    );
+    Ok(())
+}
+
+/// The SQLite file `config` uses, if it uses one.
+fn sqlite_file(config: &Config) -> Option<std::path::PathBuf> {
+    match config.database_url.as_ref().map(|u| u.expose_secret()) {
+        None => Some(sqlite_path(&config.data_dir)),
+        Some(url) if url.starts_with("sqlite:") && !is_in_memory(url) => {
+            SqliteConnectOptions::from_str(url)
+                .ok()
+                .map(|options| options.get_filename().to_path_buf())
+        }
+        Some(_) => None,
+    }
+}
+
+/// `sqlite::memory:` or `sqlite:...?mode=memory`: no file.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// Whether an error is a unique-constraint violation (a lost insert race).

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::auth::{Authenticator, KeyKind, MintedKey};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Db;
-use crate::store::api_keys::{self, ApiKeyRow, NewApiKey};
+use crate::store::api_keys::{self, ApiKeyRow, KeyOwner, NewApiKey};
 
 /// A key as listings show it: never the key itself.
 #[derive(Debug, Serialize)]
@@ -88,16 +88,16 @@ pub async fn create_platform_key(
     Ok(issued)
 }
 
-/// Revokes a platform key of this platform; effective at once here and within a
-/// second on every other instance.
-pub async fn revoke_platform_key(
+/// Revokes a key of this platform (its own or one of its end users'); effective
+/// at once here and within a second on every other instance.
+pub async fn revoke(
     db: &Db,
     auth: &Authenticator,
-    platform_id: Uuid,
+    owner: KeyOwner,
     key_id: Uuid,
 ) -> ApiResult<DateTime<Utc>> {
     let at = now();
-    let hash = api_keys::revoke_platform_key(db, platform_id, key_id, at)
+    let hash = api_keys::revoke_key(db, owner, key_id, at)
         .await?
         .ok_or_else(|| ApiError::not_found("API key not found"))?;
     auth.evict(&[hash]);

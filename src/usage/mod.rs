@@ -2,6 +2,8 @@
 //! run). Recording never blocks the call: records go through a bounded channel
 //! to a writer that inserts them in batches and drains on shutdown.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -40,9 +42,36 @@ pub struct UsageRecord {
     pub created_at: DateTime<Utc>,
 }
 
+impl UsageRecord {
+    /// Usage rows are logs: text that arrived with a call (a tool name, say) keeps
+    /// what it can, with U+0000, which PostgreSQL cannot store, made U+FFFD.
+    fn without_nul(mut self) -> Self {
+        for text in [
+            &mut self.app,
+            &mut self.tool,
+            &mut self.model,
+            &mut self.error_code,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            replace_nul(text);
+        }
+        replace_nul(&mut self.request_id);
+        self
+    }
+}
+
+fn replace_nul(text: &mut String) {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+    }
+}
+
 #[derive(Clone)]
 pub struct UsageLogger {
     sender: mpsc::Sender<UsageRecord>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl UsageLogger {
@@ -51,21 +80,38 @@ impl UsageLogger {
     /// On `shutdown` the writer stops taking records, writes what is queued and ends.
     pub fn start(db: Db, shutdown: CancellationToken) -> (Self, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        let writer = tokio::spawn(write_batches(db, receiver, shutdown));
-        (Self { sender }, writer)
+        let dropped = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            db,
+            dropped: Arc::clone(&dropped),
+        };
+        let task = tokio::spawn(write_batches(writer, receiver, shutdown));
+        (Self { sender, dropped }, task)
     }
 
     /// Queues a record; when the queue is full the record is dropped with a
     /// warning rather than slowing the call down.
     pub fn record(&self, record: UsageRecord) {
-        if let Err(err) = self.sender.try_send(record) {
+        if let Err(err) = self.sender.try_send(record.without_nul()) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %err, "usage log queue full or closed; record dropped");
         }
     }
+
+    /// Records that never reached the database since start: the queue was
+    /// full, the database refused the row, or it could not be reached.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+struct Writer {
+    db: Db,
+    dropped: Arc<AtomicU64>,
 }
 
 async fn write_batches(
-    db: Db,
+    writer: Writer,
     mut receiver: mpsc::Receiver<UsageRecord>,
     shutdown: CancellationToken,
 ) {
@@ -78,10 +124,10 @@ async fn write_batches(
                 while let Some(record) = receiver.recv().await {
                     batch.push(record);
                     if batch.len() >= BATCH {
-                        flush(&db, &mut batch).await;
+                        writer.flush(&mut batch).await;
                     }
                 }
-                flush(&db, &mut batch).await;
+                writer.flush(&mut batch).await;
                 return;
             }
             next = tokio::time::timeout(FLUSH_EVERY, receiver.recv()) => next,
@@ -90,12 +136,12 @@ async fn write_batches(
             Ok(Some(record)) => Some(record),
             Ok(None) => None,
             Err(_) => {
-                flush(&db, &mut batch).await;
+                writer.flush(&mut batch).await;
                 continue;
             }
         };
         let Some(first) = first else {
-            flush(&db, &mut batch).await;
+            writer.flush(&mut batch).await;
             return;
         };
         batch.push(first);
@@ -106,19 +152,64 @@ async fn write_batches(
             }
         }
         if batch.len() >= BATCH {
-            flush(&db, &mut batch).await;
+            writer.flush(&mut batch).await;
         }
     }
 }
 
-async fn flush(db: &Db, batch: &mut Vec<UsageRecord>) {
-    if batch.is_empty() {
-        return;
+impl Writer {
+    async fn flush(&self, batch: &mut Vec<UsageRecord>) {
+        if !batch.is_empty() {
+            self.write(batch).await;
+        }
+        batch.clear();
     }
-    if let Err(err) = insert(db, batch).await {
-        tracing::error!(error = %err, lost = batch.len(), "writing usage logs failed");
+
+    /// Writes `rows` in one transaction. When the database refuses a row, the
+    /// halves are written apart, down to the refused row alone, which is dropped
+    /// and logged with its id: one bad row never costs another (another tenant's
+    /// rows share the batch). Any other failure (the database out of reach)
+    /// loses what was being written, counted and logged.
+    async fn write(&self, rows: &[UsageRecord]) {
+        let mut pending = vec![rows];
+        while let Some(part) = pending.pop() {
+            let Err(err) = insert(&self.db, part).await else {
+                continue;
+            };
+            let refused = err.as_database_error().is_some();
+            match part {
+                [row] if refused => {
+                    self.count_dropped(1);
+                    tracing::error!(
+                        id = %row.id,
+                        platform_id = %row.platform_id,
+                        error = %err,
+                        dropped_total = self.dropped.load(Ordering::Relaxed),
+                        "the database refused a usage log row; dropped"
+                    );
+                }
+                _ if refused => {
+                    let (left, right) = part.split_at(part.len() / 2);
+                    pending.push(right);
+                    pending.push(left);
+                }
+                _ => {
+                    self.count_dropped(part.len());
+                    tracing::error!(
+                        error = %err,
+                        lost = part.len(),
+                        dropped_total = self.dropped.load(Ordering::Relaxed),
+                        "writing usage logs failed"
+                    );
+                }
+            }
+        }
     }
-    batch.clear();
+
+    fn count_dropped(&self, rows: usize) {
+        self.dropped
+            .fetch_add(u64::try_from(rows).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
 }
 
 async fn insert(db: &Db, batch: &[UsageRecord]) -> Result<(), sqlx::Error> {

@@ -361,4 +361,178 @@ async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(bad_input_is_refused_and_changes_nothing);
+/// What the NUL cases below could change, as seen through the API.
+async fn nul_snapshot(app: &TestApp, skill_id: &str) -> Value {
+    let pid = app.platform_id;
+    let key = &app.platform_key;
+    let mut seen = snapshot(app).await;
+    seen["agents"] = app
+        .get(&format!("/v1/platforms/{pid}/agents"), key)
+        .await
+        .body;
+    seen["apps"] = app
+        .get(&format!("/admin/v1/platforms/{pid}/apps"), ADMIN_TOKEN)
+        .await
+        .body;
+    seen["reviews"] = app
+        .get(&format!("/v1/skills/{skill_id}/reviews"), key)
+        .await
+        .body;
+    seen
+}
+
+/// Text holding U+0000 (which PostgreSQL cannot store) is refused at the edge,
+/// in bodies, query strings, paths and MCP tool arguments: the same 400 on both
+/// databases, and nothing written.
+async fn text_with_nul_is_refused_everywhere_and_writes_nothing(backend: Backend) {
+    use crate::mcp::McpSession;
+    use crate::skill_zips::{enable_skills, skill_md, upload, zip};
+
+    let app = spawn_app(backend).await;
+    let pid = app.platform_id;
+    let key = app.platform_key.clone();
+    let (euid, eu_key) = app.create_end_user("existing").await;
+    enable_skills(&app, pid, &key).await;
+    let manifest = skill_md("nul-check", "A skill to review.", "1", "Hi");
+    let uploaded = upload(&app, "/v1/skills", &key, zip(&[("SKILL.md", &manifest)])).await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let skill_id = uploaded.data()["id"].as_str().unwrap().to_owned();
+
+    let users = format!("/v1/platforms/{pid}/end-users");
+    let user = format!("{users}/{euid}");
+    let cases: Vec<(Method, String, &str, Option<Value>)> = vec![
+        (
+            Method::POST,
+            users.clone(),
+            &key,
+            Some(json!({"external_id": "a\0b"})),
+        ),
+        (
+            Method::POST,
+            users.clone(),
+            &key,
+            Some(json!({"external_id": "a", "display_name": "Jane\0"})),
+        ),
+        (
+            Method::POST,
+            users.clone(),
+            &key,
+            Some(json!({"external_id": "a", "metadata": {"note": "x\0y"}})),
+        ),
+        (
+            Method::POST,
+            users.clone(),
+            &key,
+            Some(json!({"external_id": "a", "metadata": {"k\0": 1}})),
+        ),
+        (
+            Method::PATCH,
+            user.clone(),
+            &key,
+            Some(json!({"metadata": {"n": ["\0"]}})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/platforms/{pid}/agents"),
+            &key,
+            Some(json!({"name": "bot", "config": {"prompt": "hi\0"}})),
+        ),
+        (
+            Method::PUT,
+            format!("/admin/v1/platforms/{pid}/apps/github"),
+            ADMIN_TOKEN,
+            Some(
+                json!({"client_id": "id\0", "client_secret": "s", "base_url": "https://platform.example"}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/v1/capabilities/run".into(),
+            &eu_key,
+            Some(json!({"capability": "x\0y", "input": {}})),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/platforms/{pid}"),
+            &key,
+            Some(json!({"display_name": "Acme\0"})),
+        ),
+        (
+            Method::POST,
+            "/admin/v1/platforms".into(),
+            ADMIN_TOKEN,
+            Some(json!({"name": "nul-co", "display_name": "Acme\0"})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/platforms/{pid}/api-keys"),
+            &key,
+            Some(json!({"name": "k\0"})),
+        ),
+        (
+            Method::POST,
+            format!("{user}/budget/topup"),
+            &key,
+            Some(json!({"amount_usd": 1, "reason": "\0"})),
+        ),
+        (
+            Method::GET,
+            format!("{users}?external_id=a%00b"),
+            &key,
+            None,
+        ),
+        (
+            Method::GET,
+            "/v1/capabilities/geo%00x/providers".into(),
+            &eu_key,
+            None,
+        ),
+    ];
+
+    let before = nul_snapshot(&app, &skill_id).await;
+    for (method, path, token, body) in cases {
+        let mut request = app.request(method.clone(), &path, Some(token));
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let reply = app.send(request).await;
+        reply.assert_error(400, "bad_request");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("text must not contain NUL (U+0000) characters"),
+            "{method} {path}: {message}"
+        );
+    }
+
+    // MCP tool arguments: a tool error the model can read, and no review.
+    let mut mcp = McpSession::open(&app, "/mcp/skills", &eu_key).await;
+    let reply = mcp
+        .call(
+            "submit_skill_review",
+            json!({"id": skill_id, "scores": {"correctness": 5, "clarity": 5, "safety": 5, "usefulness": 5},
+                "comment": "great\0"}),
+        )
+        .await;
+    let result = &reply["result"];
+    assert_eq!(result["isError"], true, "{reply}");
+    assert_eq!(result["structuredContent"]["code"], "invalid_arguments");
+    assert!(
+        result["structuredContent"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NUL (U+0000) characters (at comment)"),
+        "{reply}"
+    );
+
+    assert_eq!(
+        nul_snapshot(&app, &skill_id).await,
+        before,
+        "a refused NUL changed state"
+    );
+    app.stop().await;
+}
+
+both_backends!(
+    bad_input_is_refused_and_changes_nothing,
+    text_with_nul_is_refused_everywhere_and_writes_nothing,
+);

@@ -1,5 +1,6 @@
 //! The `assistiv` binary as an operator runs it: `serve` (first-start key, graceful
-//! SIGTERM, logs without secrets), `migrate`, `admin platform create|list|key`.
+//! SIGTERM, logs without secrets, plain logs in a file), `migrate`, `admin platform
+//! create|list|key` (never creating a database), private database files.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -215,4 +216,284 @@ async fn serve_prints_the_first_key_once_and_logs_no_secrets() {
     }
 }
 
-both_backends!(admin_platform_commands_work_on_the_database);
+/// `assistiv admin ...` run from another folder (or pointed at a missing data
+/// directory or database) fails, naming the database it looked for and how to
+/// point at the right one, and creates nothing. `migrate` creates it.
+async fn admin_commands_never_create_a_database(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, looked_for) = match backend {
+        Backend::Sqlite => {
+            let data = dir.path().join("elsewhere");
+            (
+                vec!["--data-dir".to_owned(), data.display().to_string()],
+                data.join("assistiv.db").display().to_string(),
+            )
+        }
+        Backend::Postgres => {
+            let url = format!(
+                "{}/assistiv_never_created_{}",
+                crate::helpers::postgres_base_url(),
+                uuid::Uuid::new_v4().simple()
+            );
+            (vec!["--database-url".to_owned(), url.clone()], url)
+        }
+    };
+    let platform = uuid::Uuid::now_v7().to_string();
+    let commands: [Vec<&str>; 5] = [
+        vec!["admin", "platform", "list"],
+        vec!["admin", "skills", "list"],
+        vec!["admin", "app", "list", "--platform", &platform],
+        vec!["admin", "wallet", "show", "--platform", &platform],
+        vec!["admin", "capabilities", "show", "--platform", &platform],
+    ];
+    for command in &commands {
+        let output = assistiv()
+            .args(command)
+            .args(&store)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{command:?} succeeded: {stderr}");
+        if backend == Backend::Sqlite {
+            assert!(stderr.contains(&looked_for), "{command:?}: {stderr}");
+            assert!(stderr.contains("--data-dir"), "{command:?}: {stderr}");
+        }
+        // And with no flags at all, from a folder without ./data.
+        let bare = assistiv()
+            .args(command)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&bare.stderr);
+        assert!(!bare.status.success(), "{command:?} succeeded: {stderr}");
+        let default_db = dir.path().join("data").join("assistiv.db");
+        assert!(
+            stderr.contains(&default_db.display().to_string()),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("DATABASE_URL"),
+            "{command:?} says how to point at the right database: {stderr}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "admin commands created {left:?}");
+    if backend == Backend::Postgres {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!(
+            "{}/postgres",
+            crate::helpers::postgres_base_url()
+        ))
+        .await
+        .unwrap();
+        let name = looked_for.rsplit('/').next().unwrap();
+        let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_optional(&mut admin)
+            .await
+            .unwrap();
+        assert!(found.is_none(), "an admin command created {name}");
+        return;
+    }
+
+    // Once it exists, an empty listing says which database it read.
+    let migrated = assistiv()
+        .arg("migrate")
+        .args(&store)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    let listed = assistiv()
+        .args(["admin", "platform", "list"])
+        .args(&store)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).trim(),
+        format!("No platforms in the SQLite database {looked_for}.")
+    );
+}
+
+both_backends!(
+    admin_platform_commands_work_on_the_database,
+    admin_commands_never_create_a_database,
+);
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The embedded database is readable by its owner only: the data directory the
+/// gateway creates is 0700, the database and its -wal and -shm files 0600, like
+/// `master.key`. (PostgreSQL keeps its own files.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_files_are_readable_by_the_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new").join("data");
+    let migrated = assistiv()
+        .args(["migrate", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("assistiv.db")), 0o600, "the database");
+
+    let served = serve(&data, &dir.path().join("serve.log"));
+    for file in [
+        "assistiv.db",
+        "assistiv.db-wal",
+        "assistiv.db-shm",
+        "master.key",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    terminate(served);
+
+    // A database named by URL is created 0600 too.
+    let url_db = dir.path().join("by-url.db");
+    let migrated = assistiv()
+        .arg("migrate")
+        .arg("--database-url")
+        .arg(format!("sqlite:{}", url_db.display()))
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    assert_eq!(mode(&url_db), 0o600);
+}
+
+/// Logs written to a file carry no colour codes, and a client calling a tool
+/// that does not exist is not a warning to the operator (INFO, not WARN).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_to_a_file_are_plain_and_a_clients_mistake_is_no_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let mut child = assistiv()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let address = loop {
+        let line = lines.next().expect("serve exited early").unwrap();
+        printed.push(line.clone());
+        if let Some(address) = line.strip_prefix("Assistiv is listening on ") {
+            break address.to_owned();
+        }
+    };
+    let served = Served {
+        child,
+        address,
+        stdout: printed,
+    };
+    let key = served
+        .stdout
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .find(|w| w.starts_with("sk-plat_"))
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let me: Value = client
+        .get(format!("{}/v1/me", served.address))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = me["data"]["platform_id"].as_str().unwrap();
+    let user: Value = client
+        .post(format!("{}/v1/platforms/{pid}/end-users", served.address))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"external_id": "agent-user"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let eu_key = user["data"]["api_key"]["raw_key"].as_str().unwrap();
+
+    let mcp = format!("{}/mcp", served.address);
+    let post = |body: Value, session: Option<&str>| {
+        let mut request = client
+            .post(&mcp)
+            .bearer_auth(eu_key)
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2025-06-18")
+            .json(&body);
+        if let Some(session) = session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        request.send()
+    };
+    let init = post(
+        serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"}}}),
+        None,
+    )
+    .await
+    .unwrap();
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    init.text().await.unwrap();
+    post(
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        Some(&session),
+    )
+    .await
+    .unwrap();
+    let answer = post(
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "no_such_tool", "arguments": {}}}),
+        Some(&session),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(answer.contains("unknown tool: no_such_tool"), "{answer}");
+    terminate(served);
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("assistiv listening"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "ANSI colour codes in a file:\n{logs}"
+    );
+    let about_the_tool: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("no_such_tool"))
+        .collect();
+    assert!(
+        about_the_tool.iter().any(|l| l.contains("INFO")),
+        "{about_the_tool:?}"
+    );
+    assert!(
+        !about_the_tool.iter().any(|l| l.contains("WARN")),
+        "a client's mistake logged as a warning: {about_the_tool:?}"
+    );
+}

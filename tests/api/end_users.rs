@@ -141,7 +141,130 @@ async fn get_patch_and_delete(backend: Backend) {
     app.stop().await;
 }
 
+/// Each repeated create mints another key and the old ones stay valid: the
+/// platform lists an end user's keys and revokes the ones it no longer holds.
+async fn end_user_keys_are_listed_and_revoked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pid = app.platform_id;
+    let users = format!("/v1/platforms/{pid}/end-users");
+    let body = json!({"external_id": "user-9"});
+    let first = app.post(&users, &app.platform_key, &body).await;
+    let second = app.post(&users, &app.platform_key, &body).await;
+    assert_eq!((first.status.as_u16(), second.status.as_u16()), (201, 200));
+    let euid = first.data()["id"].as_str().unwrap().to_owned();
+    let key_of = |reply: &crate::helpers::Reply| {
+        let key = &reply.data()["api_key"];
+        (
+            key["id"].as_str().unwrap().to_owned(),
+            key["raw_key"].as_str().unwrap().to_owned(),
+        )
+    };
+    let ((first_id, first_key), (second_id, second_key)) = (key_of(&first), key_of(&second));
+    let keys = format!("{users}/{euid}/api-keys");
+
+    let listed = app.get(&keys, &app.platform_key).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["total"], 2);
+    let rows = listed.data().as_array().unwrap();
+    let ids: Vec<&str> = rows.iter().map(|k| k["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [first_id.as_str(), second_id.as_str()]);
+    assert_eq!(rows[0]["key_prefix"], &first_key[..12]);
+    assert!(rows[0]["created_at"].is_string());
+    assert!(
+        !listed.body.to_string().contains(&first_key[12..]),
+        "never the key"
+    );
+
+    // Another tenant, another end user, a platform key's id: all 404, nothing revoked.
+    let (b, b_key) = app.create_platform("tenant-b").await;
+    let (other_user, _) = app.create_end_user("user-10").await;
+    let platform_key_id = app
+        .get(&format!("/v1/platforms/{pid}/api-keys"), &app.platform_key)
+        .await
+        .data()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (path, key) in [
+        (
+            format!("/v1/platforms/{b}/end-users/{euid}/api-keys"),
+            &b_key,
+        ),
+        (keys.clone(), &b_key),
+    ] {
+        app.get(&path, key).await.assert_error(404, "not_found");
+    }
+    for (path, key) in [
+        (
+            format!("/v1/platforms/{b}/end-users/{euid}/api-keys/{first_id}"),
+            &b_key,
+        ),
+        (format!("{keys}/{first_id}"), &b_key),
+        (
+            format!("{users}/{other_user}/api-keys/{first_id}"),
+            &app.platform_key,
+        ),
+        (format!("{keys}/{platform_key_id}"), &app.platform_key),
+    ] {
+        app.delete(&path, key).await.assert_error(404, "not_found");
+    }
+    assert_eq!(app.get("/v1/me", &first_key).await.status, 200);
+    assert_eq!(app.get("/v1/me", &app.platform_key).await.status, 200);
+
+    let revoked = app
+        .delete(&format!("{keys}/{first_id}"), &app.platform_key)
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(revoked.data()["id"], first_id.as_str());
+    assert_eq!(revoked.data()["revoked"], true);
+    app.get("/v1/me", &first_key)
+        .await
+        .assert_error(401, "unauthorized");
+    assert_eq!(app.get("/v1/me", &second_key).await.status, 200);
+    let listed = app.get(&keys, &app.platform_key).await;
+    assert_eq!(listed.body["total"], 1);
+    assert_eq!(listed.data()[0]["id"], second_id.as_str());
+    app.delete(&format!("{keys}/{first_id}"), &app.platform_key)
+        .await
+        .assert_error(404, "not_found");
+    app.get(
+        &format!("{users}/{}/api-keys", uuid::Uuid::now_v7()),
+        &app.platform_key,
+    )
+    .await
+    .assert_error(404, "not_found");
+    app.stop().await;
+}
+
+/// Revoking an end user's key reaches every instance within a second, as for
+/// platform keys (two gateways on one PostgreSQL database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_end_user_keys_fail_on_every_instance_within_a_second() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = a.second_instance().await;
+    let (euid, key) = a.create_end_user("user-1").await;
+    for _ in 0..3 {
+        assert_eq!(b.get("/v1/me", &key).await.status, 200, "B caches the key");
+    }
+    let keys = format!("/v1/platforms/{}/end-users/{euid}/api-keys", a.platform_id);
+    let key_id = a.get(&keys, &a.platform_key).await.data()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = a.delete(&format!("{keys}/{key_id}"), &a.platform_key).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(a.get("/v1/me", &key).await.status, 401, "at once here");
+    let gone = crate::helpers::TestApp::eventually(std::time::Duration::from_secs(1), || async {
+        b.get("/v1/me", &key).await.status == 401
+    })
+    .await;
+    assert!(gone, "instance B still accepts the revoked key after 1 s");
+    b.stop().await;
+    a.stop().await;
+}
+
 both_backends!(
+    end_user_keys_are_listed_and_revoked,
     create_is_idempotent_on_external_id_with_a_fresh_key,
     concurrent_creates_of_one_external_id_yield_one_user,
     list_pages_and_filters,

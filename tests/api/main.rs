@@ -37,6 +37,7 @@ mod skills_cli;
 mod skills_mcp;
 mod slack_app;
 mod stand_in;
+mod usage_logs;
 mod wallets;
 mod zendesk_app;
 mod zoho_mail_app;

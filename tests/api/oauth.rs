@@ -963,6 +963,9 @@ async fn admin_app_commands_work_on_the_database(backend: Backend) {
         store.push("--database-url".into());
         store.push(crate::helpers::fresh_postgres_database().await);
     }
+    // Admin commands never create a database: `migrate` does.
+    let migrated = assistiv_cli().arg("migrate").args(&store).output().unwrap();
+    assert!(migrated.status.success());
     let (platform, _) = cli_json(
         assistiv_cli()
             .args(["admin", "platform", "create", "--name", "acme", "--json"])

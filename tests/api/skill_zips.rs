@@ -334,9 +334,122 @@ async fn upload_requests_are_checked(backend: Backend) {
     assert_eq!(ok.status, 201, "{}", ok.body);
 }
 
+/// Replaces the bytes `from` with `to` (same length) everywhere in `zip`: names a
+/// well-behaved writer would not write (repeated, or not UTF-8).
+fn patch_bytes(zip: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let mut replaced = 0;
+    for at in 0..=zip.len() - from.len() {
+        if &zip[at..at + from.len()] == from {
+            zip[at..at + from.len()].copy_from_slice(to);
+            replaced += 1;
+        }
+    }
+    assert_eq!(replaced, 2, "expected one local and one central header");
+}
+
+/// Zips whose files would land differently depending on the tool or the file
+/// system (which one of two `a.txt`? `A.txt` or `a.txt`? a CP437 or a UTF-8
+/// name?) are refused, naming the entries, and nothing is written.
+async fn ambiguous_zips_are_refused_naming_the_entry(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let md = skill_md("ambiguous", "Means two things.", "1", "Body");
+    let refuse = |zip: Vec<u8>, what: &'static str, expected: String| {
+        let app = &app;
+        async move {
+            let reply = upload(app, "/v1/skills", &app.platform_key, zip).await;
+            reply.assert_error(400, "bad_request");
+            let message = reply.body["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&expected),
+                "{what}: '{message}' does not mention '{expected}'"
+            );
+            assert_nothing_written(app, what).await;
+        }
+    };
+
+    let mut twice = zip(&[("SKILL.md", &md), ("a.txt", b"one"), ("b.txt", b"two")]);
+    patch_bytes(&mut twice, b"b.txt", b"a.txt");
+    refuse(twice, "one name twice", "two entries named 'a.txt'".into()).await;
+
+    let mut skill_md_twice = zip(&[("SKILL.md", &md), ("SKILL.mx", b"---\nname: x\n")]);
+    patch_bytes(&mut skill_md_twice, b"SKILL.mx", b"SKILL.md");
+    refuse(
+        skill_md_twice,
+        "SKILL.md twice",
+        "two entries named 'SKILL.md'".into(),
+    )
+    .await;
+
+    refuse(
+        zip(&[
+            ("SKILL.md", &md),
+            ("docs/A.txt", b"1"),
+            ("docs/a.txt", b"2"),
+        ]),
+        "letter case",
+        "'docs/A.txt' and 'docs/a.txt' are names that differ only in letter case".into(),
+    )
+    .await;
+    refuse(
+        zip(&[("SKILL.md", &md), ("skill.md", b"second manifest")]),
+        "SKILL.md in another case",
+        "differ only in letter case".into(),
+    )
+    .await;
+    let (composed, decomposed) = ("caf\u{e9}.txt", "cafe\u{301}.txt");
+    refuse(
+        zip(&[("SKILL.md", &md), (composed, b"1"), (decomposed, b"2")]),
+        "NFC and NFD",
+        format!("'{decomposed}' (NFD) and '{composed}' (NFC) are the same name in two Unicode normal forms"),
+    )
+    .await;
+    refuse(
+        zip(&[("SKILL.md", &md), ("a", b"file"), ("a/b", b"in a folder")]),
+        "a file and a folder",
+        "'a' is a file and 'a/b' needs it to be a directory".into(),
+    )
+    .await;
+    refuse(
+        zip(&[
+            ("SKILL.md", &md),
+            ("Tools", b"file"),
+            ("tools/run.sh", b"x"),
+        ]),
+        "a file and a folder in another case",
+        "'Tools' is a file".into(),
+    )
+    .await;
+
+    let mut cp437 = zip(&[("SKILL.md", &md), ("caf_.txt", b"x")]);
+    patch_bytes(&mut cp437, b"caf_.txt", b"caf\x82.txt");
+    refuse(cp437, "a CP437 name", "has a name that is not UTF-8".into()).await;
+
+    let nul = skill_md("ambiguous", "Means two things.", "1", "Body\0hidden");
+    refuse(
+        zip(&[("SKILL.md", &nul)]),
+        "NUL in SKILL.md",
+        "SKILL.md: text must not contain NUL".into(),
+    )
+    .await;
+
+    // The control: names that only look alike on paper are fine.
+    let fine = zip(&[
+        ("SKILL.md", &md),
+        (composed, b"1"),
+        ("docs/a.txt", b"2"),
+        ("docs/a.txt.bak", b"3"),
+        ("__MACOSX/._SKILL.md", b"clutter"),
+    ]);
+    let ok = upload(&app, "/v1/skills", &app.platform_key, fine).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    app.stop().await;
+}
+
 both_backends!(
     hostile_zips_are_refused_and_nothing_is_written,
     upload_requests_are_checked,
+    ambiguous_zips_are_refused_naming_the_entry,
 );
 
 /// Sends `body` to `request_line` (`METHOD /path`) on a connection of its own,

@@ -23,6 +23,24 @@ fn assistiv(dir: &std::path::Path, database_url: Option<&str>) -> Command {
     command
 }
 
+/// Admin commands never create a database: `migrate` does, first.
+fn migrate(dir: &std::path::Path, database_url: Option<&str>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_assistiv"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ASSISTIV_") || name == "DATABASE_URL" || name == "REDIS_URL" {
+            command.env_remove(name);
+        }
+    }
+    command
+        .arg("migrate")
+        .args(["--data-dir", &dir.display().to_string()]);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let (ok, _, stderr) = run(&mut command);
+    assert!(ok, "{stderr}");
+}
+
 fn run(command: &mut Command) -> (bool, String, String) {
     let output = command.output().expect("assistiv runs");
     (
@@ -45,6 +63,7 @@ async fn operator_manages_public_skills_from_the_cli(backend: Backend) {
         Backend::Postgres => Some(fresh_postgres_database().await),
     };
     let url = url.as_deref();
+    migrate(dir.path(), url);
     let file = dir.path().join("skill.zip");
     let md = skill_md(
         "changelog-writer",
