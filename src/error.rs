@@ -167,6 +167,14 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The precise 402 code, when this is a payment refusal.
+    pub fn payment_code(&self) -> Option<PaymentCode> {
+        match self.kind {
+            Kind::PaymentRequired(code) => Some(code),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {

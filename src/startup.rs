@@ -116,6 +116,7 @@ impl Application {
             clock.clone(),
         )?;
         let skills = Skills::from_config(db.clone(), &config, &master_key, clock.clone());
+        let billing = crate::billing::Billing::new(db.clone(), clock.clone(), usage.clone());
         let state = AppState {
             db,
             auth,
@@ -127,6 +128,7 @@ impl Application {
             limiter,
             apps,
             oauth,
+            billing,
             usage,
             skills,
             marketplace: market,

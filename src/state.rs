@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
-use crate::billing::SharedClock;
+use crate::billing::{Billing, SharedClock};
 use crate::config::Config;
 use crate::marketplace::Marketplace;
 use crate::master_key::MasterKey;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub apps: AppRegistry,
     /// Usage-log rows, written off the hot path.
     pub usage: UsageLogger,
+    /// The one paid-call pipeline (claim, hold, settle, ledger, usage row).
+    pub billing: Billing,
     /// The OAuth broker: app activations, connections, end users' tokens.
     pub oauth: Broker,
     /// The skills catalog and its encrypted blob store.

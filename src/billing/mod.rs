@@ -10,8 +10,10 @@ pub mod idempotency;
 pub mod ledger;
 pub mod money;
 pub mod period;
+pub mod pipeline;
 pub mod wallets;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use money::Money;
 pub use period::Period;
+pub use pipeline::Billing;

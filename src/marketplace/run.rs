@@ -5,7 +5,7 @@
 //! crash before it leaves a hold the sweeper releases, resolving the key to the
 //! released answer. Refusals before the hold change nothing (the key stays free).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Number, Value, json};
@@ -17,12 +17,10 @@ use super::snapshot::Provider;
 use super::store;
 use super::upstream;
 use crate::billing::Money;
-use crate::billing::holds::{self, Hold};
-use crate::billing::idempotency::{self, Claim, IdempotentRequest};
+use crate::billing::idempotency::IdempotentRequest;
+use crate::billing::pipeline::{Begun, PaidCall, UsageDraft};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::batch;
-use crate::usage::UsageRecord;
 
 pub(crate) const PURPOSE: &str = "capability_run";
 
@@ -74,11 +72,6 @@ pub struct Answer {
     pub status: u16,
     pub body: Value,
     pub replayed: bool,
-}
-
-/// Run keys are scoped to the end user and the operation.
-pub(crate) fn scope(runner: &Runner) -> String {
-    idempotency::end_user_scope(runner.platform_id, runner.end_user_id, PURPOSE)
 }
 
 /// Checks that need nothing from the provider, policy before input: enablement,
@@ -180,108 +173,84 @@ pub async fn run_detached(
         })
 }
 
-/// Runs one capability for `runner`.
+/// Runs one capability for `runner`, through the one paid-call pipeline
+/// (`billing::pipeline`), which also writes its usage-log row.
 pub async fn run(
     state: &AppState,
     runner: &Runner,
     request: &RunRequest,
     idempotency: Option<&IdempotentRequest>,
 ) -> Result<Answer, Refusal> {
-    let started = std::time::Instant::now();
-    let outcome = run_inner(state, runner, request, idempotency).await;
-    let (status, error_code, cost, uid) = match &outcome {
-        Ok(answer) => (
-            if answer.body["ok"] == true {
-                "ok"
-            } else {
-                "error"
-            },
-            answer.body["final_state"]
-                .as_str()
-                .filter(|s| *s != "billed")
-                .map(str::to_owned),
-            Money::from_usd_json("cost_usd", &number(&answer.body["cost_usd"]))
-                .ok()
-                .map(Money::micros),
-            answer.body["provider"].as_str().map(str::to_owned),
-        ),
-        Err(refusal) => ("error", Some(refusal.error.code().to_owned()), None, None),
-    };
-    let replayed = outcome.as_ref().is_ok_and(|a| a.replayed);
-    if !replayed {
-        state.usage.record(UsageRecord {
-            id: Uuid::now_v7(),
-            platform_id: runner.platform_id,
-            end_user_id: Some(runner.end_user_id),
+    let started = Instant::now();
+    let mut call = PaidCall {
+        platform_id: runner.platform_id,
+        end_user_id: runner.end_user_id,
+        purpose: PURPOSE,
+        idempotency: idempotency.cloned(),
+        usage: UsageDraft {
             kind: "capability_run",
             app: Some("capabilities".into()),
-            tool: Some(uid.unwrap_or_else(|| request.capability.clone())),
-            model: None,
-            status,
-            error_code,
-            latency_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            input_tokens: None,
-            output_tokens: None,
-            cost_micros: cost,
+            tool: Some(request.capability.clone()),
             request_id: runner.request_id.clone(),
-            created_at: state.clock.now(),
-        });
-    }
-    outcome
-}
-
-fn number(value: &Value) -> Number {
-    value
-        .as_number()
-        .cloned()
-        .unwrap_or_else(|| Number::from(0))
-}
-
-async fn run_inner(
-    state: &AppState,
-    runner: &Runner,
-    request: &RunRequest,
-    idempotency: Option<&IdempotentRequest>,
-) -> Result<Answer, Refusal> {
-    let scope = scope(runner);
+            ..UsageDraft::default()
+        },
+    };
     // A key already answered replays that answer, whatever changed since; the key
-    // itself is claimed only with the hold (see `quote_and_hold`).
-    if let Some(request) = idempotency
-        && let Some((status, body)) =
-            idempotency::peek(&state.db, &scope, request, state.clock.now()).await?
-    {
+    // itself is claimed only with the hold.
+    if let Some((status, body)) = state.billing.replay(&call).await? {
         return Ok(Answer {
             status,
             body,
             replayed: true,
         });
     }
-    let policy = store::policy(&state.db, runner.platform_id).await?;
-    let (provider, input, max_pay) = admit(state, &policy, request)?;
-    let claim = idempotency.map(|request| (scope, request.clone()));
-    let hold =
-        match quote_and_hold(state, runner, &policy, &provider, &input, max_pay, claim).await? {
-            Held::Hold(hold) => hold,
-            Held::Replay { status, body } => {
-                return Ok(Answer {
-                    status,
-                    body,
-                    replayed: true,
-                });
-            }
-        };
+    let before_hold = async {
+        let policy = store::policy(&state.db, runner.platform_id).await?;
+        let (provider, input, max_pay) = admit(state, &policy, request)?;
+        let quoted = quote_within_ceiling(state, &policy, &provider, &input, max_pay).await?;
+        Ok::<_, Refusal>((policy, provider, input, quoted))
+    };
+    let (policy, provider, input, (price, ceiling)) = match before_hold.await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            let code = refusal.error.code();
+            state.billing.log_refused(
+                runner.platform_id,
+                runner.end_user_id,
+                &call.usage,
+                code,
+                started,
+            );
+            return Err(refusal);
+        }
+    };
+    call.usage.tool = Some(provider.spec.uid.clone());
+    let ttl = state
+        .hold_ttl()
+        .max(state.marketplace.call_timeout() + Duration::from_secs(60));
+    let begun = state
+        .billing
+        .reserve(call, price, ttl, |hold| {
+            settle::interrupted(&provider, hold)
+        })
+        .await
+        .map_err(|refusal| Refusal {
+            error: refusal.into(),
+            price: Some(price),
+            ceiling,
+        })?;
+    let reservation = match begun {
+        Begun::Reserved(reservation) => *reservation,
+        Begun::Replay { status, body } => {
+            return Ok(Answer {
+                status,
+                body,
+                replayed: true,
+            });
+        }
+    };
     let (delivery, latency) = upstream::call(&state.marketplace, &provider, &input).await;
-    let body = settle::settle(
-        state,
-        runner,
-        &policy,
-        &provider,
-        &hold,
-        delivery,
-        latency,
-        idempotency,
-    )
-    .await?;
+    let body = settle::settle(runner, &policy, &provider, reservation, delivery, latency).await?;
     Ok(Answer {
         status: 200,
         body,
@@ -289,31 +258,14 @@ async fn run_inner(
     })
 }
 
-/// What taking the hold ended with.
-enum Held {
-    Hold(Hold),
-    /// The key was answered meanwhile (a concurrent duplicate finished first).
-    Replay {
-        status: u16,
-        body: Value,
-    },
-}
-
-/// The fresh quote, the ceiling check (through the same predicate), then ONE
-/// transaction that claims the `Idempotency-Key` (when given) and reserves the
-/// hold. The claim is bound to the hold and carries the answer for work that
-/// dies: if the process dies before settling, the sweeper releasing the hold
-/// resolves the key to that released answer. Nothing before this transaction
-/// writes, so a run that dies before its hold leaves its key free.
-async fn quote_and_hold(
+/// The fresh quote and the ceiling check (through the same predicate).
+async fn quote_within_ceiling(
     state: &AppState,
-    runner: &Runner,
     policy: &Policy,
     provider: &Provider,
     input: &Value,
     max_pay: Option<Money>,
-    claim: Option<(String, IdempotentRequest)>,
-) -> Result<Held, Refusal> {
+) -> Result<(Money, Option<Money>), Refusal> {
     let price = upstream::quote(&state.marketplace, provider, input).await?;
     let ceiling = match (policy.max_cost_per_call, max_pay) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -341,52 +293,5 @@ async fn quote_and_hold(
             ceiling,
         });
     }
-    let ttl = state
-        .hold_ttl()
-        .max(state.marketplace.call_timeout() + Duration::from_secs(60));
-    let now = state.clock.now();
-    let expires = holds::expires_at(now, ttl);
-    let hold = Hold {
-        id: Uuid::now_v7(),
-        platform_id: runner.platform_id,
-        end_user_id: runner.end_user_id,
-        amount: price,
-    };
-    let claim = claim.map(|(scope, request)| {
-        let interrupted = settle::interrupted(provider, &hold);
-        (scope, request, interrupted)
-    });
-    let taken = state
-        .db
-        .transact(batch::op(move |tx| {
-            let (hold, claim) = (hold.clone(), claim.clone());
-            Box::pin(async move {
-                if let Some((scope, request, interrupted)) = &claim {
-                    let bound = Some((hold.id, interrupted));
-                    match idempotency::claim_in(tx, scope, request, now, bound).await? {
-                        Ok(Claim::Fresh) => {}
-                        Ok(Claim::Replay { status, body }) => {
-                            return Ok(Ok(Held::Replay { status, body }));
-                        }
-                        Err(refusal) => return Ok(Err(refusal)),
-                    }
-                }
-                match holds::reserve_in(tx, hold, PURPOSE, now, expires).await? {
-                    Ok(hold) => Ok(Ok(Held::Hold(hold))),
-                    Err(refusal) => {
-                        // Refused before any effect: the key stays free for a retry.
-                        if let Some((scope, request, _)) = &claim {
-                            idempotency::abandon(tx, scope, request).await?;
-                        }
-                        Ok(Err(refusal))
-                    }
-                }
-            })
-        }))
-        .await?;
-    taken.map_err(|error| Refusal {
-        error,
-        price: Some(price),
-        ceiling,
-    })
+    Ok((price, ceiling))
 }

@@ -1,21 +1,19 @@
-//! Settling a run: what the provider's answer means for money, and the ONE
-//! transaction that settles or releases the hold, writes the run row, a zero
-//! ledger row when nothing was charged (every run is a ledger row) and the
-//! idempotent answer.
+//! Settling a run: what the provider's answer means for money, and the run row
+//! the pipeline writes in its settlement transaction (with the ledger rows and
+//! the idempotent answer).
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::policy::Policy;
-use super::run::{PURPOSE, Refusal, Runner, scope};
+use super::run::{Refusal, Runner};
 use super::snapshot::Provider;
 use super::store::{self, RunRecord};
 use super::upstream::Delivery;
 use crate::billing::Money;
-use crate::billing::accounts::{self, Entry};
-use crate::billing::holds::{self, Hold};
-use crate::billing::idempotency::{self, IdempotentRequest};
-use crate::state::AppState;
-use crate::store::batch;
+use crate::billing::holds::Hold;
+use crate::billing::pipeline::{Charge, Reservation, record};
 
 /// What a delivery means for money: `(final_state, ok, status, charge, result)`.
 fn outcome(
@@ -81,105 +79,67 @@ pub(crate) fn interrupted(provider: &Provider, hold: &Hold) -> Value {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Finishes a run's reservation: what the provider's answer means for money, and
+/// the run row written in the settlement's transaction; the answer is the run's.
 pub(crate) async fn settle(
-    state: &AppState,
     runner: &Runner,
     policy: &Policy,
     provider: &Provider,
-    hold: &Hold,
+    reservation: Reservation,
     delivery: Delivery,
     latency_ms: u128,
-    idempotency: Option<&IdempotentRequest>,
 ) -> Result<Value, Refusal> {
-    let (final_state, ok, status, charge, result) = outcome(policy, hold.amount, delivery);
-    let now = state.clock.now();
-    let record = RunRecord {
-        id: hold.id,
+    let quote = reservation.hold().amount;
+    let (final_state, ok, status, charge, result) = outcome(policy, quote, delivery);
+    let run = RunRecord {
+        id: reservation.hold().id,
         platform_id: runner.platform_id,
         end_user_id: runner.end_user_id,
         provider_uid: provider.spec.uid.clone(),
         capability: provider.spec.capability.clone(),
         final_state,
         status,
-        quote: hold.amount,
+        quote,
         cost: charge,
         charged: false,
         error: (!ok).then(|| result["error"].as_str().unwrap_or("").to_owned()),
         latency_ms: i64::try_from(latency_ms).unwrap_or(i64::MAX),
         request_id: runner.request_id.clone(),
     };
-    let (scope, request) = (scope(runner), idempotency.cloned());
-    let result = std::sync::Arc::new(result);
-    let hold = hold.clone();
-    let body = state
-        .db
-        .transact(batch::op(move |tx| {
-            let (mut record, scope, request, result, hold) = (
-                record.clone(),
-                scope.clone(),
-                request.clone(),
-                result.clone(),
-                hold.clone(),
-            );
-            Box::pin(async move {
-                let key = request.as_ref().map(|r| r.key.as_str());
-                let charged = if charge > Money::ZERO {
-                    match holds::settle_in(tx, &hold, charge, key, now).await? {
-                        Ok(settlement) => settlement.charged,
-                        // The hold expired mid-call and the sweeper released it.
-                        Err(_) => Money::ZERO,
-                    }
-                } else {
-                    holds::release_in(tx, record.id, now).await?;
-                    Money::ZERO
-                };
-                if charged == Money::ZERO {
-                    note_uncharged(tx, &record, key, now).await?;
-                }
-                record.cost = charged;
-                record.charged = charged > Money::ZERO;
-                store::insert_run(tx, &record, now).await?;
-                let body = json!({
-                    "capability": record.capability,
-                    "provider": record.provider_uid,
-                    "ok": ok,
-                    "final_state": record.final_state,
-                    "status": record.status,
-                    "cost_usd": charged,
-                    "quote_usd": record.quote,
-                    "charged_end_user": record.charged,
-                    "run_id": record.id,
-                    "result": *result,
-                });
-                if let Some(request) = &request {
-                    idempotency::complete(tx, &scope, request, 200, &body).await?;
-                }
-                Ok(body)
-            })
-        }))
+    let charge = match final_state {
+        "billed" => Charge::Bill(charge),
+        "failed" => Charge::Fail {
+            charge,
+            code: "failed",
+        },
+        _ => Charge::Release { code: "released" },
+    };
+    let (result, now) = (Arc::new(result), reservation.now());
+    let (_, body) = reservation
+        .finish_with(
+            charge,
+            record(move |tx, finished| {
+                let (mut run, result) = (run.clone(), result.clone());
+                Box::pin(async move {
+                    let charged = finished.charged();
+                    run.cost = charged;
+                    run.charged = charged > Money::ZERO;
+                    store::insert_run(tx, &run, now).await?;
+                    Ok(json!({
+                        "capability": run.capability,
+                        "provider": run.provider_uid,
+                        "ok": ok,
+                        "final_state": run.final_state,
+                        "status": run.status,
+                        "cost_usd": charged,
+                        "quote_usd": run.quote,
+                        "charged_end_user": run.charged,
+                        "run_id": run.id,
+                        "result": *result,
+                    }))
+                })
+            }),
+        )
         .await?;
     Ok(body)
-}
-
-/// Every run is a ledger row: one that charged nothing gets a zero entry.
-async fn note_uncharged(
-    tx: &mut crate::store::tx::Tx,
-    record: &RunRecord,
-    idempotency_key: Option<&str>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), sqlx::Error> {
-    if let Some(mut budget) = accounts::lock_budget(tx, record.end_user_id).await? {
-        let entry = Entry {
-            kind: "release",
-            amount_micros: 0,
-            reason: Some(PURPOSE.into()),
-            actor: "system".into(),
-            related_id: Some(format!("{PURPOSE}:{}", record.id)),
-            idempotency_key: idempotency_key.map(str::to_owned),
-            ..Entry::default()
-        };
-        accounts::post_budget(tx, &mut budget, entry, now).await?;
-    }
-    Ok(())
 }

@@ -11,7 +11,7 @@ use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 
 const CENT: Money = Money::from_micros(10_000);
 
-async fn user_with_budget(app: &TestApp, external_id: &str, max_usd: f64) -> uuid::Uuid {
+pub(crate) async fn user_with_budget(app: &TestApp, external_id: &str, max_usd: f64) -> uuid::Uuid {
     let (euid, _) = app.create_end_user(external_id).await;
     let reply = app
         .post(
@@ -62,7 +62,7 @@ async fn reserve_and_settle(
     (ok, refusals)
 }
 
-async fn assert_exact_books(app: &TestApp, euid: uuid::Uuid, expected_balance: f64) {
+pub(crate) async fn assert_exact_books(app: &TestApp, euid: uuid::Uuid, expected_balance: f64) {
     let path = format!("/v1/platforms/{}/end-users/{euid}/budget", app.platform_id);
     let budget = app.get(&path, &app.platform_key).await;
     assert_eq!(budget.data()["held_usd"], 0.0, "nothing may stay held");

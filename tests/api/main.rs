@@ -26,6 +26,7 @@ mod oauth;
 mod oauth_mock_server;
 mod oauth_sweep;
 mod periods;
+mod pipeline;
 mod platforms;
 mod rate_limits;
 mod revocation;
