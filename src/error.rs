@@ -1,13 +1,10 @@
-//! The one error type every HTTP surface answers with, and its envelope:
-//! `{"error": {"code", "message", "type", "request_id"}}`.
+//! The one error every service returns. It knows no protocol: each edge renders
+//! it — the REST envelope and HTTP status (`http::error_response`), an MCP tool
+//! error with `structuredContent.code` (`mcp`), an OpenAI-style error body
+//! (inference). What it carries is the kind (which decides status and code at
+//! the edges), a message meant for the caller, and optionally a more precise code.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
-use crate::http::request_context;
-
-/// Why a payment-gated operation was refused (HTTP 402). Each maps to a precise `code`.
+/// Why a payment-gated operation was refused. Each maps to a precise `code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentCode {
     WalletInsufficient,
@@ -35,8 +32,9 @@ impl PaymentCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
+/// What went wrong, in the contract's families (section 4 of the contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
     BadRequest,
     Unauthorized,
     PaymentRequired(PaymentCode),
@@ -52,114 +50,111 @@ enum Kind {
     Upstream,
 }
 
-/// An error answered to a client. The message is meant for the caller; internal
+/// An error answered to a caller. The message is meant for the caller; internal
 /// details go to the log, never into the message.
 #[derive(Debug, Clone)]
-pub struct ApiError {
-    kind: Kind,
+pub struct Error {
+    kind: ErrorKind,
     message: String,
+    /// A more precise code than the kind's (`model_not_found`), when there is one.
+    code: Option<&'static str>,
 }
 
-/// Marker placed on responses that already carry the envelope, so the request
-/// middleware does not rewrite them.
-#[derive(Debug, Clone, Copy)]
-pub struct Enveloped;
+/// `Result` with this crate's [`Error`] unless another error is named.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl ApiError {
-    fn new(kind: Kind, message: impl Into<String>) -> Self {
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
+            code: None,
         }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(Kind::BadRequest, message)
+        Self::new(ErrorKind::BadRequest, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(Kind::Unauthorized, message)
+        Self::new(ErrorKind::Unauthorized, message)
     }
     pub fn payment_required(code: PaymentCode, message: impl Into<String>) -> Self {
-        Self::new(Kind::PaymentRequired(code), message)
+        Self::new(ErrorKind::PaymentRequired(code), message)
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(Kind::Forbidden, message)
+        Self::new(ErrorKind::Forbidden, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(Kind::NotFound, message)
+        Self::new(ErrorKind::NotFound, message)
     }
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(Kind::MethodNotAllowed, message)
+        Self::new(ErrorKind::MethodNotAllowed, message)
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(Kind::Conflict, message)
+        Self::new(ErrorKind::Conflict, message)
     }
     pub fn payload_too_large(message: impl Into<String>) -> Self {
-        Self::new(Kind::PayloadTooLarge, message)
+        Self::new(ErrorKind::PayloadTooLarge, message)
     }
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
-        Self::new(Kind::UnsupportedMediaType, message)
+        Self::new(ErrorKind::UnsupportedMediaType, message)
     }
     pub fn rate_limited(retry_after_secs: u64, message: impl Into<String>) -> Self {
-        Self::new(Kind::RateLimited { retry_after_secs }, message)
+        Self::new(ErrorKind::RateLimited { retry_after_secs }, message)
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(Kind::Unavailable, message)
+        Self::new(ErrorKind::Unavailable, message)
     }
     pub fn upstream(message: impl Into<String>) -> Self {
-        Self::new(Kind::Upstream, message)
+        Self::new(ErrorKind::Upstream, message)
     }
 
-    /// An unexpected failure: logged in full here, answered as a bare 500.
+    /// An unexpected failure: logged in full here, answered as a bare "internal error".
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        Self::new(Kind::Internal, "internal error")
+        Self::new(ErrorKind::Internal, "internal error")
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self.kind {
-            Kind::BadRequest => StatusCode::BAD_REQUEST,
-            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
-            Kind::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            Kind::Forbidden => StatusCode::FORBIDDEN,
-            Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Kind::Conflict => StatusCode::CONFLICT,
-            Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Kind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::Upstream => StatusCode::BAD_GATEWAY,
-        }
+    /// The same error with a more precise code (`model_not_found` for a not-found).
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
-    /// The stable machine-readable code of the envelope.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
+        if let Some(code) = self.code {
+            return code;
+        }
         match self.kind {
-            Kind::BadRequest => "bad_request",
-            Kind::Unauthorized => "unauthorized",
-            Kind::PaymentRequired(code) => code.as_str(),
-            Kind::Forbidden => "forbidden",
-            Kind::NotFound => "not_found",
-            Kind::MethodNotAllowed => "method_not_allowed",
-            Kind::Conflict => "conflict",
-            Kind::PayloadTooLarge => "payload_too_large",
-            Kind::UnsupportedMediaType => "unsupported_media_type",
-            Kind::RateLimited { .. } => "rate_limited",
-            Kind::Internal => "internal_error",
-            Kind::Unavailable => "service_unavailable",
-            Kind::Upstream => "upstream_error",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::PaymentRequired(code) => code.as_str(),
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::RateLimited { .. } => "rate_limited",
+            ErrorKind::Internal => "internal_error",
+            ErrorKind::Unavailable => "service_unavailable",
+            ErrorKind::Upstream => "upstream_error",
         }
     }
 
-    fn error_type(&self) -> &'static str {
+    /// The family name shown as the error's `type` (OpenAI's vocabulary).
+    pub fn error_type(&self) -> &'static str {
         match self.kind {
-            Kind::Unauthorized => "authentication_error",
-            Kind::Forbidden => "permission_error",
-            Kind::PaymentRequired(_) => "payment_required",
-            Kind::RateLimited { .. } => "rate_limit_error",
-            Kind::Internal | Kind::Unavailable | Kind::Upstream => "api_error",
+            ErrorKind::Unauthorized => "authentication_error",
+            ErrorKind::Forbidden => "permission_error",
+            ErrorKind::PaymentRequired(_) => "payment_required",
+            ErrorKind::RateLimited { .. } => "rate_limit_error",
+            ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::Upstream => "api_error",
             _ => "invalid_request_error",
         }
     }
@@ -171,70 +166,36 @@ impl ApiError {
     /// The precise 402 code, when this is a payment refusal.
     pub fn payment_code(&self) -> Option<PaymentCode> {
         match self.kind {
-            Kind::PaymentRequired(code) => Some(code),
+            ErrorKind::PaymentRequired(code) => Some(code),
             _ => None,
         }
     }
+
+    /// Whether the fault is the gateway's or an upstream's rather than the caller's.
+    pub fn is_server_side(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::Upstream
+        )
+    }
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code(), self.message)
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for Error {}
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(rename = "type")]
-    error_type: &'a str,
-    request_id: String,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let envelope = Envelope {
-            error: Body {
-                code: self.code(),
-                message: &self.message,
-                error_type: self.error_type(),
-                request_id: request_context::current_request_id(),
-            },
-        };
-        let mut response = (self.status(), axum::Json(envelope)).into_response();
-        let headers = response.headers_mut();
-        match self.kind {
-            Kind::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            Kind::RateLimited { retry_after_secs } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            }
-            _ => {}
-        }
-        response.extensions_mut().insert(Enveloped);
-        response
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
+impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         Self::internal(format_args!("database: {err}"))
     }
 }
 
-impl From<anyhow::Error> for ApiError {
+impl From<anyhow::Error> for Error {
     fn from(err: anyhow::Error) -> Self {
         Self::internal(format_args!("{err:#}"))
     }
 }
-
-pub type ApiResult<T> = Result<T, ApiError>;

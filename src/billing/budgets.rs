@@ -14,7 +14,7 @@ use super::idempotency::{self, Claim, IdempotentRequest};
 use super::money::Money;
 use super::period::Period;
 use crate::args;
-use crate::error::{ApiError, ApiResult, PaymentCode};
+use crate::error::{Error, PaymentCode, Result};
 use crate::store::Db;
 use crate::store::tx::Tx;
 
@@ -39,26 +39,24 @@ pub struct BudgetConfig {
     pub threshold: Option<Money>,
 }
 
-fn non_negative(field: &str, value: &Number) -> ApiResult<Money> {
+fn non_negative(field: &str, value: &Number) -> Result<Money> {
     let money = Money::from_usd_json(field, value)?;
     if money.is_negative() {
-        return Err(ApiError::bad_request(format!(
-            "{field} must not be negative"
-        )));
+        return Err(Error::bad_request(format!("{field} must not be negative")));
     }
     Ok(money)
 }
 
-fn positive(field: &str, value: &Number) -> ApiResult<Money> {
+fn positive(field: &str, value: &Number) -> Result<Money> {
     let money = Money::from_usd_json(field, value)?;
     if money.micros() <= 0 {
-        return Err(ApiError::bad_request(format!("{field} must be above 0")));
+        return Err(Error::bad_request(format!("{field} must be above 0")));
     }
     Ok(money)
 }
 
 impl BudgetConfig {
-    pub fn parse(input: &BudgetInput) -> ApiResult<Self> {
+    pub fn parse(input: &BudgetInput) -> Result<Self> {
         let config = Self {
             max: non_negative("max_usd", &input.max_usd)?,
             period: input.period,
@@ -78,9 +76,9 @@ impl BudgetConfig {
         Ok(config)
     }
 
-    fn check(&self) -> ApiResult<()> {
+    fn check(&self) -> Result<()> {
         if self.auto_replenish && self.replenish.is_none() {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "auto_replenish needs a replenish_amount",
             ));
         }
@@ -95,9 +93,9 @@ pub struct BudgetPatch {
     pub max_usd: Option<Number>,
     pub period: Option<Period>,
     pub auto_replenish: Option<bool>,
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     pub replenish_amount: Option<Option<Number>>,
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     pub low_balance_threshold: Option<Option<Number>>,
 }
 
@@ -153,11 +151,11 @@ async fn current(
     platform_id: Uuid,
     end_user_id: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<BudgetRow> {
-    crate::tenancy::end_users::ensure_in(tx, platform_id, end_user_id).await?;
+) -> Result<BudgetRow> {
+    crate::store::end_users::ensure_in(tx, platform_id, end_user_id).await?;
     let mut row = accounts::lock_budget(tx, end_user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+        .ok_or_else(|| Error::not_found("this end user has no budget"))?;
     accounts::roll_period(tx, &mut row, now).await?;
     Ok(row)
 }
@@ -171,7 +169,7 @@ pub async fn create_in(
     config: &BudgetConfig,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> ApiResult<BudgetRow> {
+) -> Result<BudgetRow> {
     let sql = format!(
         "INSERT INTO budgets (end_user_id, platform_id, max_micros, balance_micros, held_micros, \
          period_spent_micros, period, period_start_ms, auto_replenish, replenish_micros, \
@@ -195,7 +193,7 @@ pub async fn create_in(
             ],
         )
         .await?
-        .ok_or_else(|| ApiError::conflict("this end user already has a budget"))?;
+        .ok_or_else(|| Error::conflict("this end user already has a budget"))?;
     let entry = Entry {
         kind: "allowance",
         amount_micros: config.max.micros(),
@@ -216,11 +214,11 @@ pub async fn create(
     end_user_id: Uuid,
     input: &BudgetInput,
     actor: &Actor,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let config = BudgetConfig::parse(input)?;
     let now = clock.now();
     let mut tx = db.begin().await?;
-    crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
+    crate::store::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     let row = create_in(&mut tx, platform_id, end_user_id, &config, actor, now).await?;
     tx.commit().await?;
     Ok((&row).into())
@@ -233,15 +231,15 @@ pub async fn get(
     clock: &SharedClock,
     platform_id: Uuid,
     end_user_id: Uuid,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let now = clock.now();
-    crate::tenancy::end_users::ensure(db, platform_id, end_user_id).await?;
+    crate::store::end_users::ensure(db, platform_id, end_user_id).await?;
     let sql =
         format!("SELECT {BUDGET_COLUMNS} FROM budgets WHERE end_user_id = $1 AND platform_id = $2");
     let row: BudgetRow = db
         .fetch_optional(&sql, &args![end_user_id, platform_id])
         .await?
-        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+        .ok_or_else(|| Error::not_found("this end user has no budget"))?;
     if !row.period().has_rolled_over(row.period_start(), now) {
         return Ok((&row).into());
     }
@@ -249,7 +247,7 @@ pub async fn get(
     let mut row = accounts::lock_budget(&mut tx, end_user_id)
         .await?
         .filter(|b| b.platform_id == platform_id)
-        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+        .ok_or_else(|| Error::not_found("this end user has no budget"))?;
     let period_started = row.period_start_ms;
     accounts::roll_period(&mut tx, &mut row, now).await?;
     // Another request may have started the period meanwhile: then nothing to write.
@@ -267,7 +265,7 @@ pub async fn patch(
     end_user_id: Uuid,
     patch: &BudgetPatch,
     actor: &Actor,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let max = patch
         .max_usd
         .as_ref()
@@ -296,7 +294,7 @@ pub async fn patch(
         row.auto_replenish = auto;
     }
     if row.auto_replenish && row.replenish_micros.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "auto_replenish needs a replenish_amount",
         ));
     }
@@ -329,14 +327,14 @@ pub async fn patch(
     Ok((&row).into())
 }
 
-pub async fn delete(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+pub async fn delete(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<()> {
     let mut tx = db.begin().await?;
-    crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
+    crate::store::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     let row = accounts::lock_budget(&mut tx, end_user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+        .ok_or_else(|| Error::not_found("this end user has no budget"))?;
     if row.held_micros > 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "the budget has money held by operations in progress",
         ));
     }
@@ -376,7 +374,7 @@ pub async fn move_money(
     input: &AmountInput,
     actor: &Actor,
     idempotency: Option<&IdempotentRequest>,
-) -> ApiResult<(u16, Value, bool)> {
+) -> Result<(u16, Value, bool)> {
     let amount = positive("amount_usd", &input.amount_usd)?;
     let reason = input
         .reason
@@ -404,7 +402,7 @@ pub async fn move_money(
         Movement::Topup => ("topup", amount.micros()),
         Movement::Debit => {
             if row.available() < amount.micros() {
-                return Err(ApiError::payment_required(
+                return Err(Error::payment_required(
                     PaymentCode::BudgetExhausted,
                     "the debit exceeds what the budget has available",
                 ));
@@ -447,7 +445,7 @@ pub async fn set_suspended(
     end_user_id: Uuid,
     suspended: bool,
     actor: &Actor,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let now = clock.now();
     let mut tx = db.begin().await?;
     let mut row = current(&mut tx, platform_id, end_user_id, now).await?;

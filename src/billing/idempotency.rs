@@ -17,7 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::args;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::store::Db;
 use crate::store::tx::Tx;
 
@@ -36,12 +36,12 @@ pub struct IdempotentRequest {
 }
 
 impl IdempotentRequest {
-    pub fn parse_key(raw: &str) -> Result<String, ApiError> {
+    pub fn parse_key(raw: &str) -> Result<String, Error> {
         let valid = !raw.is_empty()
             && raw.len() <= MAX_KEY_LEN
             && raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
         if !valid {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "Idempotency-Key must be 1-{MAX_KEY_LEN} printable ASCII characters"
             )));
         }
@@ -75,14 +75,14 @@ struct Stored {
 
 impl Stored {
     /// The stored answer for `request`, or why there is none to replay.
-    fn answer(self, request: &IdempotentRequest) -> Result<(u16, Value), ApiError> {
+    fn answer(self, request: &IdempotentRequest) -> Result<(u16, Value), Error> {
         if self.request_hash != request.request_hash {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "this Idempotency-Key was already used with a different request",
             ));
         }
         let in_progress =
-            || ApiError::conflict("a request with this Idempotency-Key is still in progress");
+            || Error::conflict("a request with this Idempotency-Key is still in progress");
         if i64::from(self.response_status) == IN_PROGRESS {
             return Err(in_progress());
         }
@@ -98,7 +98,7 @@ pub async fn peek(
     scope: &str,
     request: &IdempotentRequest,
     now: DateTime<Utc>,
-) -> Result<Option<(u16, Value)>, ApiError> {
+) -> Result<Option<(u16, Value)>, Error> {
     let stored: Option<Stored> = db
         .fetch_optional(
             "SELECT request_hash, response_status, response_body FROM idempotency_keys \
@@ -119,7 +119,7 @@ pub async fn claim(
     scope: &str,
     request: &IdempotentRequest,
     now: DateTime<Utc>,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, Error> {
     claim_in(tx, scope, request, now, None).await?
 }
 
@@ -131,7 +131,7 @@ pub async fn claim_in(
     request: &IdempotentRequest,
     now: DateTime<Utc>,
     bound: Option<(Uuid, &Value)>,
-) -> Result<Result<Claim, ApiError>, sqlx::Error> {
+) -> Result<Result<Claim, Error>, sqlx::Error> {
     let now_ms = now.timestamp_millis();
     tx.execute(
         "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND created_at_ms < $3",

@@ -32,7 +32,7 @@ use super::clock::SharedClock;
 use super::holds::{self, Hold};
 use super::idempotency::{self, Claim, IdempotentRequest};
 use super::money::Money;
-use crate::error::{ApiError, PaymentCode};
+use crate::error::{Error, PaymentCode};
 use crate::store::tx::Tx;
 use crate::store::{Db, batch};
 use crate::usage::{UsageLogger, UsageRecord};
@@ -109,11 +109,11 @@ pub enum Refusal {
     /// The Idempotency-Key was used for another request, or is still in progress.
     KeyConflict { message: String },
     /// Something else went wrong (a database failure, already logged).
-    Failed(ApiError),
+    Failed(Error),
 }
 
-impl From<ApiError> for Refusal {
-    fn from(error: ApiError) -> Self {
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Self {
         match error.payment_code() {
             Some(code) => Self::Payment {
                 code,
@@ -133,11 +133,11 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
-impl From<Refusal> for ApiError {
+impl From<Refusal> for Error {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::Payment { code, message } => ApiError::payment_required(code, message),
-            Refusal::KeyConflict { message } => ApiError::conflict(message),
+            Refusal::Payment { code, message } => Error::payment_required(code, message),
+            Refusal::KeyConflict { message } => Error::conflict(message),
             Refusal::Failed(error) => error,
         }
     }
@@ -195,7 +195,7 @@ impl Billing {
 
     /// The stored answer when the call's key was already answered; read without
     /// claiming the key (the claim comes with the hold).
-    pub async fn replay(&self, call: &PaidCall) -> Result<Option<(u16, Value)>, ApiError> {
+    pub async fn replay(&self, call: &PaidCall) -> Result<Option<(u16, Value)>, Error> {
         let Some(request) = &call.idempotency else {
             return Ok(None);
         };
@@ -214,7 +214,7 @@ impl Billing {
         if_interrupted: impl FnOnce(&Hold) -> Value,
     ) -> Result<Begun, Refusal> {
         if amount.is_negative() {
-            return Err(Refusal::Failed(ApiError::bad_request(
+            return Err(Refusal::Failed(Error::bad_request(
                 "a hold cannot be negative",
             )));
         }
@@ -260,7 +260,7 @@ impl Billing {
     /// The usage row of a call refused by the pipeline (the caller logs its own
     /// refusals, made before `reserve`, with [`Billing::log_refused`]).
     fn log_refusal(&self, call: &PaidCall, refusal: &Refusal, started: Instant) {
-        let code = ApiError::from(refusal.clone()).code().to_owned();
+        let code = Error::from(refusal.clone()).code().to_owned();
         self.log_refused(
             call.platform_id,
             call.end_user_id,
@@ -305,7 +305,7 @@ async fn reserve_in(
     claim: Option<ClaimToTake>,
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
-) -> Result<Result<Taken, ApiError>, sqlx::Error> {
+) -> Result<Result<Taken, Error>, sqlx::Error> {
     if let Some((scope, request, interrupted)) = &claim {
         match idempotency::claim_in(tx, scope, request, now, Some((hold.id, interrupted))).await? {
             Ok(Claim::Fresh) => {}
@@ -366,7 +366,7 @@ impl Reservation {
     }
 
     /// Settles or releases the hold and writes the ledger and usage rows.
-    pub async fn finish(self, charge: Charge) -> Result<Finished, ApiError> {
+    pub async fn finish(self, charge: Charge) -> Result<Finished, Error> {
         let (finished, _) = self
             .finish_with(charge, record(|_, _| Box::pin(async { Ok(Value::Null) })))
             .await?;
@@ -379,7 +379,7 @@ impl Reservation {
         mut self,
         charge: Charge,
         record: impl Record,
-    ) -> Result<(Finished, Value), ApiError> {
+    ) -> Result<(Finished, Value), Error> {
         self.finished = true;
         let outcome = settle(
             &self.billing,
@@ -460,7 +460,7 @@ async fn settle(
     hold: &Hold,
     charge: Charge,
     record: Option<Arc<dyn Record>>,
-) -> Result<(Finished, Value), ApiError> {
+) -> Result<(Finished, Value), Error> {
     let now = billing.clock.now();
     let (hold, purpose) = (hold.clone(), call.purpose);
     let key = call.idempotency.clone().map(|r| (Billing::scope(call), r));

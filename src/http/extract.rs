@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// The refusal of text holding U+0000, wherever it came from.
 pub const NUL_REFUSED: &str = "text must not contain NUL (U+0000) characters";
@@ -34,11 +34,11 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
         if !is_json_content_type(request.headers()) {
-            return Err(ApiError::unsupported_media_type(
+            return Err(Error::unsupported_media_type(
                 "expected a request body with Content-Type: application/json",
             ));
         }
@@ -54,14 +54,12 @@ where
     S: Send + Sync,
     T: DeserializeOwned + Send,
 {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         // Path parameters are percent-decoded: `%00` is the only way NUL gets in.
         if parts.uri.path().contains("%00") {
-            return Err(ApiError::bad_request(format!(
-                "{NUL_REFUSED} (in the path)"
-            )));
+            return Err(Error::bad_request(format!("{NUL_REFUSED} (in the path)")));
         }
         let axum::extract::Path(value) =
             axum::extract::Path::<T>::from_request_parts(parts, state).await?;
@@ -74,9 +72,9 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         if let Some(query) = parts.uri.query() {
             refuse_nul_in_query(query)?;
         }
@@ -101,7 +99,7 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
 /// 400 when JSON text holds U+0000. Raw NUL bytes are not valid JSON (the parser
 /// refuses them), so only the escape `\u0000` needs finding: one pass over the
 /// bytes, before parsing; the field is named only on the refusal path.
-pub fn refuse_nul_in_json(json: &[u8]) -> Result<(), ApiError> {
+pub fn refuse_nul_in_json(json: &[u8]) -> Result<(), Error> {
     if !has_escaped_nul(json) {
         return Ok(());
     }
@@ -109,10 +107,8 @@ pub fn refuse_nul_in_json(json: &[u8]) -> Result<(), ApiError> {
         .ok()
         .and_then(|value| nul_path(&value));
     Err(match at {
-        Some(path) if !path.is_empty() => {
-            ApiError::bad_request(format!("{NUL_REFUSED} (at {path})"))
-        }
-        _ => ApiError::bad_request(NUL_REFUSED),
+        Some(path) if !path.is_empty() => Error::bad_request(format!("{NUL_REFUSED} (at {path})")),
+        _ => Error::bad_request(NUL_REFUSED),
     })
 }
 
@@ -159,7 +155,7 @@ fn join(head: &str, rest: &str) -> String {
 }
 
 /// 400 when a query parameter decodes to text holding U+0000 (`%00`), naming it.
-fn refuse_nul_in_query(query: &str) -> Result<(), ApiError> {
+fn refuse_nul_in_query(query: &str) -> Result<(), Error> {
     if !query.contains("%00") {
         return Ok(());
     }
@@ -168,58 +164,48 @@ fn refuse_nul_in_query(query: &str) -> Result<(), ApiError> {
         .find(|pair| pair.contains("%00"))
         .map(|pair| pair.split('=').next().unwrap_or_default())
         .unwrap_or_default();
-    Err(ApiError::bad_request(format!(
+    Err(Error::bad_request(format!(
         "{NUL_REFUSED} (in the query parameter '{name}')"
     )))
 }
 
-impl From<JsonRejection> for ApiError {
+impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
         let text = rejection.body_text();
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(text),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(
+            StatusCode::PAYLOAD_TOO_LARGE => Error::payload_too_large(text),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::unsupported_media_type(
                 "expected a request body with Content-Type: application/json",
             ),
-            _ => ApiError::bad_request(text),
+            _ => Error::bad_request(text),
         }
     }
 }
 
-impl From<BytesRejection> for ApiError {
+impl From<BytesRejection> for Error {
     fn from(rejection: BytesRejection) -> Self {
         let text = rejection.body_text();
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(text),
-            _ => ApiError::bad_request(text),
+            StatusCode::PAYLOAD_TOO_LARGE => Error::payload_too_large(text),
+            _ => Error::bad_request(text),
         }
     }
 }
 
-impl From<PathRejection> for ApiError {
+impl From<PathRejection> for Error {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
+        Error::bad_request(rejection.body_text())
     }
 }
 
-impl From<QueryRejection> for ApiError {
+impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
+        Error::bad_request(rejection.body_text())
     }
-}
-
-/// For optional fields where `null` means "clear": absent → `None`, `null` →
-/// `Some(None)`, a value → `Some(Some(v))`. Use with `#[serde(default)]`.
-pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// A JSON body that may be left out entirely (an empty body means `T::default()`).
-pub fn json_or_default<T>(body: &[u8]) -> Result<T, ApiError>
+pub fn json_or_default<T>(body: &[u8]) -> Result<T, Error>
 where
     T: serde::de::DeserializeOwned + Default,
 {
@@ -227,8 +213,7 @@ where
         return Ok(T::default());
     }
     refuse_nul_in_json(body)?;
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// A JSON body plus its `Idempotency-Key`, for money-moving POSTs. The request
@@ -244,16 +229,16 @@ where
     S: Send + Sync,
     T: serde::de::DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Error> {
         use sha2::{Digest, Sha256};
         let key = request
             .headers()
             .get("idempotency-key")
             .map(|v| {
                 v.to_str()
-                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be printable ASCII"))
+                    .map_err(|_| Error::bad_request("Idempotency-Key must be printable ASCII"))
                     .and_then(crate::billing::idempotency::IdempotentRequest::parse_key)
             })
             .transpose()?;
@@ -267,7 +252,7 @@ where
             }
         });
         let body = serde_json::from_value(value)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("invalid request body: {e}")))?;
         Ok(Self { body, idempotency })
     }
 }
@@ -326,7 +311,7 @@ mod tests {
         assert_eq!(path(json!({"a": "no nul", "b": [1, null]})), None);
 
         let err = refuse_nul_in_json(br#"{"config": {"x": ["\u0000"]}}"#).unwrap_err();
-        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.kind(), crate::error::ErrorKind::BadRequest);
         assert_eq!(
             err.message(),
             "text must not contain NUL (U+0000) characters (at config.x[0])"

@@ -2,6 +2,7 @@
 //! the error envelope, and the `{"data": ...}` response shapes.
 
 pub mod end_user_limits;
+pub mod error_response;
 pub mod extract;
 pub mod request_context;
 pub mod response;

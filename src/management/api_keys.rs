@@ -8,19 +8,18 @@ use uuid::Uuid;
 
 use crate::auth::PlatformScope;
 use crate::domain::DisplayName;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiPath, ApiQuery, json_or_default};
 use crate::http::response::{Created, Data, PageQuery, PageRequest, Paged};
 use crate::state::AppState;
 use crate::store::api_keys::{self, KeyOwner};
-use crate::tenancy::end_users;
 use crate::tenancy::keys::{self, IssuedKey, KeyView};
 
 pub async fn list(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Paged<KeyView>> {
+) -> Result<Paged<KeyView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let rows = api_keys::list_platform_keys(
         &state.db,
@@ -43,7 +42,7 @@ pub async fn create(
     State(state): State<AppState>,
     scope: PlatformScope,
     body: Bytes,
-) -> ApiResult<Created<IssuedKey>> {
+) -> Result<Created<IssuedKey>> {
     let request: CreateKey = json_or_default(&body)?;
     let name = request
         .name
@@ -65,7 +64,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, key_id)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<Revoked>> {
+) -> Result<Data<Revoked>> {
     let owner = KeyOwner::Platform(scope.platform_id);
     let revoked_at = keys::revoke(&state.db, &state.auth, owner, key_id).await?;
     Ok(Data(Revoked {
@@ -82,9 +81,9 @@ pub async fn list_end_user(
     scope: PlatformScope,
     ApiPath((_, end_user_id)): ApiPath<(String, Uuid)>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Paged<KeyView>> {
+) -> Result<Paged<KeyView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
-    end_users::ensure(&state.db, scope.platform_id, end_user_id).await?;
+    crate::store::end_users::ensure(&state.db, scope.platform_id, end_user_id).await?;
     let rows = api_keys::list_end_user_keys(
         &state.db,
         scope.platform_id,
@@ -102,7 +101,7 @@ pub async fn revoke_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, end_user_id, key_id)): ApiPath<(String, Uuid, Uuid)>,
-) -> ApiResult<Data<Revoked>> {
+) -> Result<Data<Revoked>> {
     let owner = KeyOwner::EndUser {
         platform_id: scope.platform_id,
         end_user_id,

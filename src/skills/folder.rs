@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::{UnicodeNormalization, is_nfc};
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Where the instructions live; required at the folder's root.
 pub const MANIFEST: &str = "SKILL.md";
@@ -51,8 +51,8 @@ pub struct Folder {
 }
 
 /// Why a path cannot be part of a skill.
-fn refuse(path: &str, why: &str) -> ApiError {
-    ApiError::bad_request(format!("refused path '{}': {why}", printable(path)))
+fn refuse(path: &str, why: &str) -> Error {
+    Error::bad_request(format!("refused path '{}': {why}", printable(path)))
 }
 
 pub(crate) fn printable(path: &str) -> String {
@@ -64,7 +64,7 @@ pub(crate) fn printable(path: &str) -> String {
 
 /// A relative path with `/` separators: no absolute paths, drive letters,
 /// backslashes, control characters or `..`; `.` and empty components vanish.
-pub fn normalise_path(raw: &str) -> ApiResult<String> {
+pub fn normalise_path(raw: &str) -> Result<String> {
     if raw.chars().any(char::is_control) {
         return Err(refuse(raw, "control characters are not allowed"));
     }
@@ -108,9 +108,9 @@ impl Folder {
     /// Validates and normalises `files` (paths already normalised): unique paths,
     /// caps on count and sizes, a `SKILL.md` at the root. A folder whose files
     /// all sit in one top-level directory holding the `SKILL.md` is unwrapped.
-    pub fn new(mut files: Vec<SkillFile>, limits: &Limits) -> ApiResult<Self> {
+    pub fn new(mut files: Vec<SkillFile>, limits: &Limits) -> Result<Self> {
         if files.len() > limits.files {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "too many files: {} (at most {})",
                 files.len(),
                 limits.files
@@ -120,7 +120,7 @@ impl Folder {
         for file in &files {
             let size = file.content.len() as u64;
             if size > limits.file_bytes {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::bad_request(format!(
                     "file '{}' is {size} bytes, over the {}-byte cap per file",
                     file.path, limits.file_bytes
                 )));
@@ -128,7 +128,7 @@ impl Folder {
             total += size;
         }
         if total > limits.unpacked_bytes {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "the files add up to {total} bytes, over the {}-byte cap",
                 limits.unpacked_bytes
             )));
@@ -136,20 +136,20 @@ impl Folder {
         unwrap_single_root(&mut files);
         files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
         if let Some(pair) = files.windows(2).find(|w| w[0].path == w[1].path) {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "the path '{}' appears twice",
                 pair[0].path
             )));
         }
         refuse_colliding_names(&files)?;
         let Some(manifest) = files.iter().find(|f| f.path == MANIFEST) else {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "SKILL.md is missing: a skill folder needs a SKILL.md at its root",
             ));
         };
         // Its text is stored in the catalog, which cannot hold NUL.
         if manifest.content.contains(&0) {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "SKILL.md: {}",
                 crate::http::extract::NUL_REFUSED
             )));
@@ -223,7 +223,7 @@ fn as_seen_by_lenient_file_systems(path: &str) -> String {
 /// extracted where case and normal form are ignored (`A.txt` beside `a.txt`,
 /// `é` composed beside `é` decomposed, `a` beside `a/b` or `A/b`): one would
 /// silently replace the other, depending on where the skill lands.
-fn refuse_colliding_names(files: &[SkillFile]) -> ApiResult<()> {
+fn refuse_colliding_names(files: &[SkillFile]) -> Result<()> {
     let mut seen: HashMap<String, &str> = HashMap::with_capacity(files.len());
     for file in files {
         let key = as_seen_by_lenient_file_systems(&file.path);
@@ -240,7 +240,7 @@ fn refuse_colliding_names(files: &[SkillFile]) -> ApiResult<()> {
             } else {
                 format!("'{first}' and '{second}' are names that differ only in letter case")
             };
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "{message}: one would replace the other when extracted"
             )));
         }
@@ -249,7 +249,7 @@ fn refuse_colliding_names(files: &[SkillFile]) -> ApiResult<()> {
         let mut prefix = file.path.as_str();
         while let Some((parent, _)) = prefix.rsplit_once('/') {
             if let Some(other) = seen.get(&as_seen_by_lenient_file_systems(parent)) {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::bad_request(format!(
                     "'{}' is a file and '{}' needs it to be a directory",
                     printable(other),
                     printable(&file.path)

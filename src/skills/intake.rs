@@ -11,24 +11,23 @@ use zip::ZipArchive;
 use zip::result::ZipError;
 
 use super::folder::{Folder, Limits, SkillFile, is_clutter, normalise_path, printable};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Directory entries do not count as files, but a central directory this much
 /// longer than the file cap is refused without looking further.
 const ENTRY_SLACK: usize = 1000;
 
 /// Unpacks and validates a skill zip.
-pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
+pub fn unpack(zip: &[u8], limits: &Limits) -> Result<Folder> {
     if zip.len() > limits.zip_bytes {
-        return Err(ApiError::payload_too_large(format!(
+        return Err(Error::payload_too_large(format!(
             "the zip is {} bytes, over the {}-byte cap",
             zip.len(),
             limits.zip_bytes
         )));
     }
-    let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|e| {
-        ApiError::bad_request(format!("the body is not a readable zip archive: {e}"))
-    })?;
+    let mut archive = ZipArchive::new(Cursor::new(zip))
+        .map_err(|e| Error::bad_request(format!("the body is not a readable zip archive: {e}")))?;
     let wanted = plan(zip, &archive, limits)?;
     let mut files = Vec::with_capacity(wanted.len());
     let mut total: u64 = 0;
@@ -40,13 +39,13 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
         let content = read_bounded(entry, budget).map_err(|failure| match failure {
             ReadFailure::TooLarge => {
                 if budget < limits.file_bytes {
-                    ApiError::bad_request(format!(
+                    Error::bad_request(format!(
                         "the files inflate past the {}-byte cap on a skill's unpacked size \
                          (at '{path}'): refused as a zip bomb",
                         limits.unpacked_bytes
                     ))
                 } else {
-                    ApiError::bad_request(format!(
+                    Error::bad_request(format!(
                         "'{path}' inflates past the {}-byte cap per file: refused as a zip bomb",
                         limits.file_bytes
                     ))
@@ -54,11 +53,11 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
             }
             // The zip reader stops a file that inflates past its declared size.
             ReadFailure::Io(e) if e.to_string().contains("larger than its declared") => {
-                ApiError::bad_request(format!(
+                Error::bad_request(format!(
                     "'{path}' inflates past the size its header declares: refused as a zip bomb"
                 ))
             }
-            ReadFailure::Io(e) => ApiError::bad_request(format!(
+            ReadFailure::Io(e) => Error::bad_request(format!(
                 "'{path}' could not be inflated (corrupt or unsupported entry): {e}"
             )),
         })?;
@@ -74,7 +73,7 @@ fn plan(
     zip: &[u8],
     archive: &ZipArchive<Cursor<&[u8]>>,
     limits: &Limits,
-) -> ApiResult<Vec<(usize, String)>> {
+) -> Result<Vec<(usize, String)>> {
     if archive.len() > limits.files + ENTRY_SLACK {
         return Err(too_many(archive.len(), limits));
     }
@@ -86,10 +85,10 @@ fn plan(
     for index in 0..archive.len() {
         let entry = archive
             .by_index_data(index)
-            .map_err(|e| ApiError::bad_request(format!("unreadable zip entry #{index}: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("unreadable zip entry #{index}: {e}")))?;
         // The zip reader would read a non-UTF-8 name as CP437: another tool may not.
         let raw = std::str::from_utf8(entry.name_raw()).map_err(|_| {
-            ApiError::bad_request(format!(
+            Error::bad_request(format!(
                 "zip entry #{index} ('{}') has a name that is not UTF-8: re-create the zip \
                  with UTF-8 file names",
                 printable(&String::from_utf8_lossy(entry.name_raw()))
@@ -97,7 +96,7 @@ fn plan(
         })?;
         let raw = raw.to_owned();
         if entry.is_symlink() {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "refused path '{raw}': symbolic links are not allowed in a skill"
             )));
         }
@@ -106,14 +105,14 @@ fn plan(
             continue;
         }
         if entry.encrypted() {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "'{path}' is encrypted: upload an unencrypted zip"
             )));
         }
         // Claimed sizes are only hints (the inflating reader enforces the caps),
         // but an honest zip over the caps is refused before inflating anything.
         if entry.size() > limits.file_bytes {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "'{path}' is {} bytes, over the {}-byte cap per file",
                 entry.size(),
                 limits.file_bytes
@@ -126,7 +125,7 @@ fn plan(
         return Err(too_many(wanted.len(), limits));
     }
     if declared > limits.unpacked_bytes {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "the files add up to {declared} bytes unpacked, over the {}-byte cap",
             limits.unpacked_bytes
         )));
@@ -138,18 +137,18 @@ fn plan(
 /// first, so which file is meant is ambiguous. A repeated directory entry is
 /// harmless. The reader keeps no trace of the repeats, so their names come from
 /// a walk over the central directory's records (which it has already parsed).
-fn refuse_duplicate_names(zip: &[u8], directory_start: u64) -> ApiResult<()> {
+fn refuse_duplicate_names(zip: &[u8], directory_start: u64) -> Result<()> {
     let names = central_directory_names(zip, directory_start);
     let mut seen = HashSet::new();
     let repeated: Vec<&[u8]> = names.into_iter().filter(|n| !seen.insert(*n)).collect();
     if let Some(name) = repeated.iter().find(|n| !n.ends_with(b"/")) {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "the zip has two entries named '{}': refused as ambiguous (which one is meant?)",
             printable(&String::from_utf8_lossy(name))
         )));
     }
     if repeated.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "the zip has two entries with the same name: refused as ambiguous",
         ));
     }
@@ -181,19 +180,19 @@ fn central_directory_names(zip: &[u8], start: u64) -> Vec<&[u8]> {
     names
 }
 
-fn too_many(count: usize, limits: &Limits) -> ApiError {
-    ApiError::bad_request(format!(
+fn too_many(count: usize, limits: &Limits) -> Error {
+    Error::bad_request(format!(
         "the zip has {count} entries: a skill holds at most {} files",
         limits.files
     ))
 }
 
-fn unreadable(path: &str, err: &ZipError) -> ApiError {
+fn unreadable(path: &str, err: &ZipError) -> Error {
     match err {
-        ZipError::UnsupportedArchive(what) => ApiError::bad_request(format!(
+        ZipError::UnsupportedArchive(what) => Error::bad_request(format!(
             "'{path}' uses an unsupported zip feature ({what}): use deflate or store"
         )),
-        other => ApiError::bad_request(format!("'{path}' could not be read: {other}")),
+        other => Error::bad_request(format!("'{path}' could not be read: {other}")),
     }
 }
 
@@ -310,7 +309,7 @@ mod tests {
         let zip = writer.finish().unwrap().into_inner();
         assert!(zip.len() < 1 << 20, "{}", zip.len());
         let err = unpack(&zip, &limits()).unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.kind(), crate::error::ErrorKind::BadRequest);
         assert!(
             err.message().contains("bytes, over the"),
             "{}",
@@ -330,7 +329,7 @@ mod tests {
             }
         }
         let err = unpack(&zip, &limits()).unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.kind(), crate::error::ErrorKind::BadRequest);
         assert!(
             err.message().contains("two entries named 'a.txt'"),
             "{}",
@@ -353,7 +352,7 @@ mod tests {
     #[test]
     fn not_a_zip_is_a_clear_400() {
         let err = unpack(b"hello", &limits()).unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.kind(), crate::error::ErrorKind::BadRequest);
         assert!(err.message().contains("not a readable zip"));
     }
 }

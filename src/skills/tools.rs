@@ -18,7 +18,7 @@ use super::agent_folder::CreateInput;
 use super::catalog::{Change, Owner, SkillView, Source};
 use super::reviews::Scores;
 use super::tool_specs::{CREATE, DEFAULT_FIND_LIMIT, DELETE, FETCH, FIND, definitions};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::http::extract::{NUL_REFUSED, nul_path};
 use crate::mcp::registry::{
     CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
@@ -54,7 +54,7 @@ impl SkillTools {
     }
 
     /// Skills tools show on `/mcp` and `/mcp/skills` once the platform enabled them.
-    async fn enabled(&self, caller: &McpCaller) -> Result<bool, ApiError> {
+    async fn enabled(&self, caller: &McpCaller) -> Result<bool, Error> {
         if !matches!(caller.scope, McpScope::All | McpScope::Skills) {
             return Ok(false);
         }
@@ -66,7 +66,7 @@ impl SkillTools {
         caller: &McpCaller,
         name: &str,
         args: Value,
-    ) -> Result<CallToolResult, ApiError> {
+    ) -> Result<CallToolResult, Error> {
         match name {
             FIND => self.find(caller, args).await,
             FETCH => self.fetch(caller, args).await,
@@ -86,7 +86,7 @@ impl SkillTools {
         }
     }
 
-    async fn find(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn find(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let query = args["query"].as_str().unwrap_or_default();
         let limit = args["limit"].as_i64().unwrap_or(DEFAULT_FIND_LIMIT);
         let hits = self
@@ -136,7 +136,7 @@ impl SkillTools {
         Ok(structured(text, json!({"query": query, "skills": skills})))
     }
 
-    async fn fetch(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn fetch(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let id = skill_id(&args)?;
         let (view, folder) = self.state.skills.fetch(caller.platform_id, id).await?;
         let mut listing = Vec::new();
@@ -186,9 +186,9 @@ impl SkillTools {
         Ok(result)
     }
 
-    async fn create(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn create(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let input: CreateInput = serde_json::from_value(args)
-            .map_err(|e| ApiError::bad_request(format!("invalid arguments: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
         let folder = input.into_folder(self.state.skills.limits())?;
         let (view, change) = self
             .state
@@ -214,9 +214,9 @@ impl SkillTools {
         Ok(structured(text, json!({"change": change, "skill": view})))
     }
 
-    async fn review(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn review(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let input: ReviewInput = serde_json::from_value(args)
-            .map_err(|e| ApiError::bad_request(format!("invalid arguments: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
         let (review, view) = self
             .state
             .skills
@@ -249,11 +249,11 @@ struct ReviewInput {
     comment: Option<String>,
 }
 
-fn skill_id(args: &Value) -> Result<Uuid, ApiError> {
+fn skill_id(args: &Value) -> Result<Uuid, Error> {
     args["id"]
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| ApiError::bad_request("id must be a skill id (a UUID)"))
+        .ok_or_else(|| Error::bad_request("id must be a skill id (a UUID)"))
 }
 
 fn files_phrase(count: i64) -> String {
@@ -290,12 +290,13 @@ fn structured(text: String, value: Value) -> CallToolResult {
 }
 
 /// A refusal the model can read, coded like the HTTP error it would have been.
-fn refusal(err: &ApiError) -> CallToolResult {
-    let code = match err.status().as_u16() {
-        400 | 413 => "invalid_arguments",
-        404 => "not_found",
-        403 => "forbidden",
-        409 => "conflict",
+fn refusal(err: &Error) -> CallToolResult {
+    use crate::error::ErrorKind;
+    let code = match err.kind() {
+        ErrorKind::BadRequest | ErrorKind::PayloadTooLarge => "invalid_arguments",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::Forbidden => "forbidden",
+        ErrorKind::Conflict => "conflict",
         _ => "internal_error",
     };
     tool_error(code, err.message().to_owned(), json!({}))
@@ -303,7 +304,7 @@ fn refusal(err: &ApiError) -> CallToolResult {
 
 #[async_trait]
 impl ToolSource for SkillTools {
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
         if !self.enabled(caller).await? {
             return Ok(Vec::new());
         }
@@ -338,7 +339,7 @@ impl ToolSource for SkillTools {
         } else {
             match self.run(caller, name, args).await {
                 Ok(result) => result,
-                Err(err) if err.status().is_server_error() => return Err(err.into()),
+                Err(err) if err.is_server_side() => return Err(err.into()),
                 Err(err) => refusal(&err),
             }
         };

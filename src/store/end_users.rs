@@ -1,5 +1,6 @@
 //! `end_users` table.
 
+use crate::error::Error;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -206,4 +207,22 @@ pub async fn exists(db: &Db, platform_id: Uuid, id: Uuid) -> Result<bool, sqlx::
         )
         .await?;
     Ok(found.is_some())
+}
+
+/// 404 unless the end user exists on this platform (inside a transaction).
+pub async fn ensure_in(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> Result<(), Error> {
+    if exists_in(tx, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(Error::not_found("end user not found"))
+    }
+}
+
+/// 404 unless the end user exists on this platform.
+pub async fn ensure(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<(), Error> {
+    if exists(db, platform_id, end_user_id).await? {
+        Ok(())
+    } else {
+        Err(Error::not_found("end user not found"))
+    }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::{Authenticator, KeyKind, MintedKey};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::api_keys::{self, ApiKeyRow, KeyOwner, NewApiKey};
 
@@ -82,7 +82,7 @@ pub async fn create_platform_key(
     db: &Db,
     platform_id: Uuid,
     name: Option<String>,
-) -> ApiResult<IssuedKey> {
+) -> Result<IssuedKey> {
     let (row, issued) = mint(KeyKind::Platform, platform_id, None, name, now());
     api_keys::insert(db, &row).await?;
     Ok(issued)
@@ -95,11 +95,11 @@ pub async fn revoke(
     auth: &Authenticator,
     owner: KeyOwner,
     key_id: Uuid,
-) -> ApiResult<DateTime<Utc>> {
+) -> Result<DateTime<Utc>> {
     let at = now();
     let hash = api_keys::revoke_key(db, owner, key_id, at)
         .await?
-        .ok_or_else(|| ApiError::not_found("API key not found"))?;
+        .ok_or_else(|| Error::not_found("API key not found"))?;
     auth.evict(&[hash]);
     Ok(at)
 }

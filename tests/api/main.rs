@@ -20,6 +20,7 @@ mod health;
 mod holds;
 mod isolation;
 mod key_rotation;
+mod layering;
 mod mcp;
 mod mcp_clients;
 mod oauth;
