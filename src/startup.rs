@@ -116,6 +116,7 @@ impl Application {
             clock.clone(),
         )?;
         let skills = Skills::from_config(db.clone(), &config, &master_key, clock.clone());
+        let mcp_sessions = Arc::new(mcp::sessions::McpSessions::new(&config));
         let state = AppState {
             db,
             auth,
@@ -130,6 +131,7 @@ impl Application {
             usage,
             skills,
             marketplace: market,
+            mcp_sessions,
         };
         let router = router(state.clone(), shutdown.child_token())?;
         Ok(Self {

@@ -22,6 +22,7 @@ mod isolation;
 mod key_rotation;
 mod mcp;
 mod mcp_clients;
+mod mcp_hardening;
 mod oauth;
 mod oauth_mock_server;
 mod oauth_sweep;
