@@ -7,7 +7,7 @@ pub use assistiv_app_sdk::{
     App, AppError, CallContext, ConnectField, OAuthSpec, ToolOutput, ToolSpec,
 };
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// An app slug as used in routes and tool names (`github`, `zoho-mail`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,11 +15,11 @@ pub struct AppSlug(String);
 
 impl AppSlug {
     /// A slug of an app this gateway has.
-    pub fn parse(registry: &AppRegistry, raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(registry: &AppRegistry, raw: &str) -> Result<Self, Error> {
         registry
             .get(raw)
             .map(|app| Self(app.slug().to_owned()))
-            .ok_or_else(|| ApiError::not_found(format!("unknown app '{raw}'")))
+            .ok_or_else(|| Error::not_found(format!("unknown app '{raw}'")))
     }
 
     pub fn as_str(&self) -> &str {

@@ -496,7 +496,7 @@ fn print_wallet(wallet: &WalletView) {
 
 async fn wallet_command(command: WalletCommand) -> anyhow::Result<()> {
     let clock: SharedClock = std::sync::Arc::new(SystemClock);
-    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    let api = |e: crate::error::Error| anyhow::anyhow!("{}", e.message());
     let (wallet, json) = match command {
         WalletCommand::Show {
             store,
@@ -606,7 +606,7 @@ fn print_activation(view: &crate::oauth::activations::ActivationView) {
 
 async fn app_command(command: AppCommand) -> anyhow::Result<()> {
     use crate::oauth::activations::{ActivateInput, ScopesInput};
-    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    let api = |e: crate::error::Error| anyhow::anyhow!("{}", e.message());
     match command {
         AppCommand::Activate {
             store,
@@ -711,7 +711,7 @@ fn print_skill(skill: &SkillView) {
 }
 
 async fn skills_command(command: SkillsCommand) -> anyhow::Result<()> {
-    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    let api = |e: crate::error::Error| anyhow::anyhow!("{}", e.message());
     match command {
         SkillsCommand::Upload { store, file, json } => {
             let zip = std::fs::read(&file)

@@ -53,7 +53,7 @@ enum Kind {
 /// An error answered to a client. The message is meant for the caller; internal
 /// details go to the log, never into the message.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct Error {
     kind: Kind,
     message: String,
 }
@@ -63,7 +63,7 @@ pub struct ApiError {
 #[derive(Debug, Clone, Copy)]
 pub struct Enveloped;
 
-impl ApiError {
+impl Error {
     fn new(kind: Kind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -167,13 +167,13 @@ impl ApiError {
     }
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code(), self.message)
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for Error {}
 
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -189,7 +189,7 @@ struct Body<'a> {
     request_id: String,
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let envelope = Envelope {
             error: Body {
@@ -215,16 +215,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
+impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         Self::internal(format_args!("database: {err}"))
     }
 }
 
-impl From<anyhow::Error> for ApiError {
+impl From<anyhow::Error> for Error {
     fn from(err: anyhow::Error) -> Self {
         Self::internal(format_args!("{err:#}"))
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type Result<T> = Result<T, Error>;

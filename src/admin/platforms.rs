@@ -4,7 +4,7 @@ use axum::extract::State;
 use uuid::Uuid;
 
 use crate::auth::Admin;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::response::{Created, Data, PageQuery, PageRequest, Paged};
 use crate::state::AppState;
@@ -15,7 +15,7 @@ pub async fn create(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(request): ApiJson<CreatePlatform>,
-) -> ApiResult<Created<CreatedPlatform>> {
+) -> Result<Created<CreatedPlatform>> {
     platforms::create(&state.db, request).await.map(Created)
 }
 
@@ -23,7 +23,7 @@ pub async fn list(
     State(state): State<AppState>,
     _: Admin,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Paged<PlatformView>> {
+) -> Result<Paged<PlatformView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let rows = platform_store::list(&state.db, i64::from(page.limit), page.offset()).await?;
     let total = platform_store::count(&state.db).await?;
@@ -34,6 +34,6 @@ pub async fn show(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Data<PlatformView>> {
+) -> Result<Data<PlatformView>> {
     platforms::get(&state.db, id).await.map(Data)
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::auth::Admin;
 use crate::billing::ledger::{self, CursorQuery, LedgerEntry};
 use crate::billing::wallets::{self, WalletSettings, WalletTopup, WalletView};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, IdempotentJson, idempotent_response};
 use crate::http::response::{CursorPage, Data};
 use crate::management::budgets::CursorParams;
@@ -19,7 +19,7 @@ pub async fn show(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
-) -> ApiResult<Data<WalletView>> {
+) -> Result<Data<WalletView>> {
     wallets::get(&state.db, &state.clock, pid).await.map(Data)
 }
 
@@ -28,7 +28,7 @@ pub async fn configure(
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
     ApiJson(settings): ApiJson<WalletSettings>,
-) -> ApiResult<Data<WalletView>> {
+) -> Result<Data<WalletView>> {
     wallets::configure(&state.db, &state.clock, pid, &settings)
         .await
         .map(Data)
@@ -39,7 +39,7 @@ pub async fn topup(
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
     request: IdempotentJson<WalletTopup>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let (status, body, replayed) = wallets::topup(
         &state.db,
         &state.clock,
@@ -56,7 +56,7 @@ pub async fn transactions(
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<CursorParams>,
-) -> ApiResult<CursorPage<LedgerEntry>> {
+) -> Result<CursorPage<LedgerEntry>> {
     let query = CursorQuery::parse(params.cursor.as_deref(), params.limit)?;
     platforms::get(&state.db, pid).await?;
     ledger::wallet_entries(&state.db, pid, &query).await

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::extract::bearer_token;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -34,20 +34,20 @@ impl AdminToken {
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = bearer_token(parts)?;
         match state.admin_token.matches(token) {
-            None => Err(ApiError::forbidden(
+            None => Err(Error::forbidden(
                 "the operator API is disabled: set ASSISTIV_ADMIN_TOKEN to enable it",
             )),
             Some(true) => Ok(Admin),
             Some(false) => match state.auth.authenticate(token).await? {
-                Some(_) => Err(ApiError::forbidden(
+                Some(_) => Err(Error::forbidden(
                     "this route needs the operator admin token",
                 )),
-                None => Err(ApiError::unauthorized("invalid admin token")),
+                None => Err(Error::unauthorized("invalid admin token")),
             },
         }
     }

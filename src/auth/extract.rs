@@ -9,24 +9,24 @@ use uuid::Uuid;
 
 use super::cache::AuthContext;
 use super::keys::KeyKind;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 
 pub const PLATFORM_ID_HEADER: &str = "x-assistiv-platform-id";
 
 /// The raw token of `Authorization: Bearer <token>`.
-pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+pub fn bearer_token(parts: &Parts) -> Result<&str, Error> {
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthorized("missing API key: send Authorization: Bearer <key>")
+        Error::unauthorized("missing API key: send Authorization: Bearer <key>")
     })?;
     let value = header
         .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid Authorization header"))?;
+        .map_err(|_| Error::unauthorized("invalid Authorization header"))?;
     let (scheme, token) = value
         .split_once(' ')
-        .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <key>"))?;
+        .ok_or_else(|| Error::unauthorized("expected Authorization: Bearer <key>"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthorized(
+        return Err(Error::unauthorized(
             "expected Authorization: Bearer <key>",
         ));
     }
@@ -38,9 +38,9 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
 pub struct Caller(pub AuthContext);
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         if let Some(ctx) = parts.extensions.get::<AuthContext>() {
             return Ok(Self(ctx.clone()));
         }
@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for Caller {
             .auth
             .authenticate(token)
             .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+            .ok_or_else(|| Error::unauthorized("invalid or revoked API key"))?;
         if let Some(claimed) = parts.headers.get(PLATFORM_ID_HEADER) {
             let matches = claimed
                 .to_str()
@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for Caller {
                 .and_then(|s| Uuid::parse_str(s.trim()).ok())
                 .is_some_and(|id| id == ctx.platform_id);
             if !matches {
-                return Err(ApiError::forbidden(
+                return Err(Error::forbidden(
                     "X-Assistiv-Platform-Id does not match this key's platform",
                 ));
             }
@@ -72,12 +72,12 @@ impl FromRequestParts<AppState> for Caller {
 pub struct PlatformKey(pub AuthContext);
 
 impl FromRequestParts<AppState> for PlatformKey {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let Caller(ctx) = Caller::from_request_parts(parts, state).await?;
         if ctx.kind != KeyKind::Platform {
-            return Err(ApiError::forbidden(
+            return Err(Error::forbidden(
                 "this route needs a platform key (sk-plat_*)",
             ));
         }
@@ -93,13 +93,13 @@ pub struct EndUserKey {
 }
 
 impl FromRequestParts<AppState> for EndUserKey {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let Caller(ctx) = Caller::from_request_parts(parts, state).await?;
         match (ctx.kind, ctx.end_user_id) {
             (KeyKind::EndUser, Some(end_user_id)) => Ok(Self { ctx, end_user_id }),
-            _ => Err(ApiError::forbidden(
+            _ => Err(Error::forbidden(
                 "this route needs an end-user key (sk-eu_*)",
             )),
         }
@@ -115,22 +115,22 @@ pub struct PlatformScope {
 }
 
 impl FromRequestParts<AppState> for PlatformScope {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let PlatformKey(key) = PlatformKey::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            .map_err(|e| Error::bad_request(e.body_text()))?;
         let raw = params
             .iter()
             .find_map(|(name, value)| (name == "pid").then_some(value))
-            .ok_or_else(|| ApiError::internal("route has no {pid} parameter"))?;
+            .ok_or_else(|| Error::internal("route has no {pid} parameter"))?;
         let platform_id = Uuid::parse_str(raw).map_err(|_| {
-            ApiError::bad_request(format!("invalid platform id '{raw}': expected a UUID"))
+            Error::bad_request(format!("invalid platform id '{raw}': expected a UUID"))
         })?;
         if platform_id != key.platform_id {
-            return Err(ApiError::not_found("platform not found"));
+            return Err(Error::not_found("platform not found"));
         }
         Ok(Self { platform_id, key })
     }

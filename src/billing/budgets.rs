@@ -14,7 +14,7 @@ use super::idempotency::{self, Claim, IdempotentRequest};
 use super::money::Money;
 use super::period::Period;
 use crate::args;
-use crate::error::{ApiError, ApiResult, PaymentCode};
+use crate::error::{Error, Result, PaymentCode};
 use crate::store::Db;
 use crate::store::tx::Tx;
 
@@ -39,26 +39,26 @@ pub struct BudgetConfig {
     pub threshold: Option<Money>,
 }
 
-fn non_negative(field: &str, value: &Number) -> ApiResult<Money> {
+fn non_negative(field: &str, value: &Number) -> Result<Money> {
     let money = Money::from_usd_json(field, value)?;
     if money.is_negative() {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{field} must not be negative"
         )));
     }
     Ok(money)
 }
 
-fn positive(field: &str, value: &Number) -> ApiResult<Money> {
+fn positive(field: &str, value: &Number) -> Result<Money> {
     let money = Money::from_usd_json(field, value)?;
     if money.micros() <= 0 {
-        return Err(ApiError::bad_request(format!("{field} must be above 0")));
+        return Err(Error::bad_request(format!("{field} must be above 0")));
     }
     Ok(money)
 }
 
 impl BudgetConfig {
-    pub fn parse(input: &BudgetInput) -> ApiResult<Self> {
+    pub fn parse(input: &BudgetInput) -> Result<Self> {
         let config = Self {
             max: non_negative("max_usd", &input.max_usd)?,
             period: input.period,
@@ -78,9 +78,9 @@ impl BudgetConfig {
         Ok(config)
     }
 
-    fn check(&self) -> ApiResult<()> {
+    fn check(&self) -> Result<()> {
         if self.auto_replenish && self.replenish.is_none() {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "auto_replenish needs a replenish_amount",
             ));
         }
@@ -153,11 +153,11 @@ async fn current(
     platform_id: Uuid,
     end_user_id: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<BudgetRow> {
+) -> Result<BudgetRow> {
     crate::tenancy::end_users::ensure_in(tx, platform_id, end_user_id).await?;
     let mut row = accounts::lock_budget(tx, end_user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+        .ok_or_else(|| Error::not_found("this end user has no budget"))?;
     accounts::roll_period(tx, &mut row, now).await?;
     Ok(row)
 }
@@ -171,7 +171,7 @@ pub async fn create_in(
     config: &BudgetConfig,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> ApiResult<BudgetRow> {
+) -> Result<BudgetRow> {
     let sql = format!(
         "INSERT INTO budgets (end_user_id, platform_id, max_micros, balance_micros, held_micros, \
          period_spent_micros, period, period_start_ms, auto_replenish, replenish_micros, \
@@ -195,7 +195,7 @@ pub async fn create_in(
             ],
         )
         .await?
-        .ok_or_else(|| ApiError::conflict("this end user already has a budget"))?;
+        .ok_or_else(|| Error::conflict("this end user already has a budget"))?;
     let entry = Entry {
         kind: "allowance",
         amount_micros: config.max.micros(),
@@ -216,7 +216,7 @@ pub async fn create(
     end_user_id: Uuid,
     input: &BudgetInput,
     actor: &Actor,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let config = BudgetConfig::parse(input)?;
     let now = clock.now();
     let mut tx = db.begin().await?;
@@ -231,7 +231,7 @@ pub async fn get(
     clock: &SharedClock,
     platform_id: Uuid,
     end_user_id: Uuid,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let now = clock.now();
     let mut tx = db.begin().await?;
     let mut row = current(&mut tx, platform_id, end_user_id, now).await?;
@@ -247,7 +247,7 @@ pub async fn patch(
     end_user_id: Uuid,
     patch: &BudgetPatch,
     actor: &Actor,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let max = patch
         .max_usd
         .as_ref()
@@ -276,7 +276,7 @@ pub async fn patch(
         row.auto_replenish = auto;
     }
     if row.auto_replenish && row.replenish_micros.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "auto_replenish needs a replenish_amount",
         ));
     }
@@ -309,14 +309,14 @@ pub async fn patch(
     Ok((&row).into())
 }
 
-pub async fn delete(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+pub async fn delete(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<()> {
     let mut tx = db.begin().await?;
     crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     let row = accounts::lock_budget(&mut tx, end_user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("this end user has no budget"))?;
+        .ok_or_else(|| Error::not_found("this end user has no budget"))?;
     if row.held_micros > 0 {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "the budget has money held by operations in progress",
         ));
     }
@@ -356,7 +356,7 @@ pub async fn move_money(
     input: &AmountInput,
     actor: &Actor,
     idempotency: Option<&IdempotentRequest>,
-) -> ApiResult<(u16, Value, bool)> {
+) -> Result<(u16, Value, bool)> {
     let amount = positive("amount_usd", &input.amount_usd)?;
     let reason = input
         .reason
@@ -380,7 +380,7 @@ pub async fn move_money(
         Movement::Topup => ("topup", amount.micros()),
         Movement::Debit => {
             if row.available() < amount.micros() {
-                return Err(ApiError::payment_required(
+                return Err(Error::payment_required(
                     PaymentCode::BudgetExhausted,
                     "the debit exceeds what the budget has available",
                 ));
@@ -423,7 +423,7 @@ pub async fn set_suspended(
     end_user_id: Uuid,
     suspended: bool,
     actor: &Actor,
-) -> ApiResult<BudgetView> {
+) -> Result<BudgetView> {
     let now = clock.now();
     let mut tx = db.begin().await?;
     let mut row = current(&mut tx, platform_id, end_user_id, now).await?;

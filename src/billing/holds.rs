@@ -15,7 +15,7 @@ use super::clock::SharedClock;
 use super::money::Money;
 use super::period::Period;
 use crate::args;
-use crate::error::{ApiError, PaymentCode};
+use crate::error::{Error, PaymentCode};
 use crate::store::tx::Tx;
 use crate::store::{Db, batch};
 
@@ -55,9 +55,9 @@ pub async fn reserve(
     amount: Money,
     purpose: &str,
     ttl: Duration,
-) -> Result<Hold, ApiError> {
+) -> Result<Hold, Error> {
     if amount.is_negative() {
-        return Err(ApiError::bad_request("a hold cannot be negative"));
+        return Err(Error::bad_request("a hold cannot be negative"));
     }
     let now = clock.now();
     let hold = Hold {
@@ -98,7 +98,7 @@ async fn reserve_in(
     purpose: &str,
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
-) -> Result<Result<Hold, ApiError>, sqlx::Error> {
+) -> Result<Result<Hold, Error>, sqlx::Error> {
     let args = args![
         hold.end_user_id,
         hold.platform_id,
@@ -151,8 +151,8 @@ async fn reserve_in(
     Ok(Ok(hold))
 }
 
-fn wallet_insufficient() -> ApiError {
-    ApiError::payment_required(
+fn wallet_insufficient() -> Error {
+    Error::payment_required(
         PaymentCode::WalletInsufficient,
         "the platform wallet has insufficient funds",
     )
@@ -164,12 +164,12 @@ async fn reserve_on_locked_budget(
     tx: &mut Tx,
     hold: &Hold,
     now: DateTime<Utc>,
-) -> Result<Result<(), ApiError>, sqlx::Error> {
+) -> Result<Result<(), Error>, sqlx::Error> {
     let Some(mut budget) = accounts::lock_budget(tx, hold.end_user_id)
         .await?
         .filter(|b| b.platform_id == hold.platform_id)
     else {
-        return Ok(Err(ApiError::payment_required(
+        return Ok(Err(Error::payment_required(
             PaymentCode::NoBudget,
             "this end user has no budget",
         )));
@@ -177,12 +177,12 @@ async fn reserve_on_locked_budget(
     let period_started = budget.period_start_ms;
     accounts::roll_period(tx, &mut budget, now).await?;
     let refusal = if budget.is_suspended {
-        Some(ApiError::payment_required(
+        Some(Error::payment_required(
             PaymentCode::BudgetSuspended,
             "this end user's budget is suspended",
         ))
     } else if budget.available() < hold.amount.micros() {
-        Some(ApiError::payment_required(
+        Some(Error::payment_required(
             PaymentCode::BudgetExhausted,
             format!(
                 "budget exhausted: {} USD needed, {} USD available",
@@ -220,9 +220,9 @@ pub async fn settle(
     clock: &SharedClock,
     hold: &Hold,
     actual: Money,
-) -> Result<Settlement, ApiError> {
+) -> Result<Settlement, Error> {
     if actual.is_negative() {
-        return Err(ApiError::bad_request("a charge cannot be negative"));
+        return Err(Error::bad_request("a charge cannot be negative"));
     }
     let now = clock.now();
     let hold = hold.clone();
@@ -239,7 +239,7 @@ pub(crate) async fn settle_in(
     hold: &Hold,
     actual: Money,
     now: DateTime<Utc>,
-) -> Result<Result<Settlement, ApiError>, sqlx::Error> {
+) -> Result<Result<Settlement, Error>, sqlx::Error> {
     let row = if tx.single_writer() && actual <= hold.amount {
         match settle_within_hold_at_once(tx, hold, actual, now).await? {
             Fused::Settled(settlement) => return Ok(Ok(settlement)),
@@ -250,7 +250,7 @@ pub(crate) async fn settle_in(
         take_hold(tx, hold.id).await?
     };
     let Some(row) = row else {
-        return Ok(Err(ApiError::conflict(
+        return Ok(Err(Error::conflict(
             "this hold was already settled, released or expired",
         )));
     };
@@ -498,7 +498,7 @@ async fn settle_budget_carefully(
 }
 
 /// Returns the reservation untouched. Releasing a hold that is already gone is a no-op.
-pub async fn release(db: &Db, clock: &SharedClock, hold_id: Uuid) -> Result<bool, ApiError> {
+pub async fn release(db: &Db, clock: &SharedClock, hold_id: Uuid) -> Result<bool, Error> {
     let now = clock.now();
     Ok(db
         .transact(batch::op(move |tx| {
@@ -528,7 +528,7 @@ pub(crate) async fn release_in(
 }
 
 /// Releases every hold that expired by now; how many.
-pub async fn sweep_expired(db: &Db, clock: &SharedClock) -> Result<usize, ApiError> {
+pub async fn sweep_expired(db: &Db, clock: &SharedClock) -> Result<usize, Error> {
     let now_ms = clock.now().timestamp_millis();
     let expired: Vec<(Uuid,)> = db
         .fetch_all(

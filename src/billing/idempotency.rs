@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::args;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::store::tx::Tx;
 
 const REPLAY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
@@ -22,12 +22,12 @@ pub struct IdempotentRequest {
 }
 
 impl IdempotentRequest {
-    pub fn parse_key(raw: &str) -> Result<String, ApiError> {
+    pub fn parse_key(raw: &str) -> Result<String, Error> {
         let valid = !raw.is_empty()
             && raw.len() <= MAX_KEY_LEN
             && raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
         if !valid {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "Idempotency-Key must be 1-{MAX_KEY_LEN} printable ASCII characters"
             )));
         }
@@ -53,7 +53,7 @@ pub async fn claim(
     scope: &str,
     request: &IdempotentRequest,
     now: DateTime<Utc>,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, Error> {
     let now_ms = now.timestamp_millis();
     tx.execute(
         "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND created_at_ms < $3",
@@ -84,12 +84,12 @@ pub async fn claim(
         )
         .await?;
     if stored.request_hash != request.request_hash {
-        return Err(ApiError::conflict(
+        return Err(Error::conflict(
             "this Idempotency-Key was already used with a different request",
         ));
     }
     let body = serde_json::from_str(&stored.response_body).map_err(|_| {
-        ApiError::conflict("a request with this Idempotency-Key is still in progress")
+        Error::conflict("a request with this Idempotency-Key is still in progress")
     })?;
     Ok(Claim::Replay {
         status: u16::try_from(stored.response_status).unwrap_or(200),
@@ -104,7 +104,7 @@ pub async fn complete(
     request: &IdempotentRequest,
     status: u16,
     body: &Value,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     tx.execute(
         "UPDATE idempotency_keys SET response_status = $3, response_body = $4 \
          WHERE scope = $1 AND idempotency_key = $2",

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::money::Money;
 use crate::args;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::response::CursorPage;
 use crate::store::Db;
 
@@ -70,17 +70,17 @@ pub struct CursorQuery {
 }
 
 impl CursorQuery {
-    pub fn parse(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<Self> {
+    pub fn parse(cursor: Option<&str>, limit: Option<u32>) -> Result<Self> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "limit must be between 1 and {MAX_LIMIT}"
             )));
         }
         let before_seq = match cursor {
             None => i64::MAX,
             Some(cursor) => {
-                decode_cursor(cursor).ok_or_else(|| ApiError::bad_request("invalid cursor"))?
+                decode_cursor(cursor).ok_or_else(|| Error::bad_request("invalid cursor"))?
             }
         };
         Ok(Self { before_seq, limit })
@@ -117,7 +117,7 @@ pub async fn budget_entries(
     platform_id: Uuid,
     end_user_id: Uuid,
     query: &CursorQuery,
-) -> ApiResult<CursorPage<LedgerEntry>> {
+) -> Result<CursorPage<LedgerEntry>> {
     let rows = db
         .fetch_all(
             "SELECT seq, id, kind, amount_micros, balance_after_micros, reason, actor, idempotency_key, \
@@ -133,7 +133,7 @@ pub async fn wallet_entries(
     db: &Db,
     platform_id: Uuid,
     query: &CursorQuery,
-) -> ApiResult<CursorPage<LedgerEntry>> {
+) -> Result<CursorPage<LedgerEntry>> {
     let rows = db
         .fetch_all(
             "SELECT seq, id, kind, amount_micros, balance_after_micros, reason, actor, idempotency_key, \

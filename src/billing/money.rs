@@ -7,7 +7,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Serialize, Serializer};
 use serde_json::Number;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub const MICROS_PER_USD: i64 = 1_000_000;
 /// The largest amount the API accepts: one billion USD.
@@ -29,16 +29,16 @@ impl Money {
 
     /// Parses a USD amount as sent in JSON (`5`, `0.25`, `1e-6`). Amounts finer
     /// than a micro-dollar are refused rather than silently rounded.
-    pub fn from_usd_json(field: &str, value: &Number) -> Result<Self, ApiError> {
+    pub fn from_usd_json(field: &str, value: &Number) -> Result<Self, Error> {
         let text = value.to_string();
         let decimal = if text.contains(['e', 'E']) {
             Decimal::from_scientific(&text).ok()
         } else {
             text.parse::<Decimal>().ok()
         }
-        .ok_or_else(|| ApiError::bad_request(format!("{field} is not a valid amount")))?;
+        .ok_or_else(|| Error::bad_request(format!("{field} is not a valid amount")))?;
         if decimal.normalize().scale() > 6 {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "{field} has more than 6 decimal places (the smallest unit is 0.000001 USD)"
             )));
         }
@@ -47,16 +47,16 @@ impl Money {
 
     /// A computed USD amount (a price times a quantity), rounded half to even at
     /// the micro-dollar.
-    pub fn from_usd_decimal(field: &str, usd: Decimal) -> Result<Self, ApiError> {
+    pub fn from_usd_decimal(field: &str, usd: Decimal) -> Result<Self, Error> {
         if usd.abs() > Decimal::from(MAX_ABS_USD) {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "{field} is out of range: at most {MAX_ABS_USD} USD"
             )));
         }
         let micros = (usd * Decimal::from(MICROS_PER_USD))
             .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
             .to_i64()
-            .ok_or_else(|| ApiError::bad_request(format!("{field} is out of range")))?;
+            .ok_or_else(|| Error::bad_request(format!("{field} is out of range")))?;
         Ok(Self(micros))
     }
 
@@ -89,14 +89,14 @@ impl Serialize for Money {
 mod tests {
     use super::*;
 
-    fn usd(json: &str) -> Result<Money, ApiError> {
+    fn usd(json: &str) -> Result<Money, Error> {
         let n: Number =
-            serde_json::from_str(json).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            serde_json::from_str(json).map_err(|e| Error::bad_request(e.to_string()))?;
         Money::from_usd_json("amount_usd", &n)
     }
 
     #[test]
-    fn parses_exactly_and_rounds_half_even() -> Result<(), ApiError> {
+    fn parses_exactly_and_rounds_half_even() -> Result<(), Error> {
         assert_eq!(usd("5")?.micros(), 5_000_000);
         assert_eq!(usd("0.1")?.micros(), 100_000);
         assert_eq!(usd("0.004")?.micros(), 4_000);

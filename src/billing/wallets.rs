@@ -13,7 +13,7 @@ use super::events;
 use super::idempotency::{self, Claim, IdempotentRequest};
 use super::money::Money;
 use crate::args;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::tx::Tx;
 
@@ -42,7 +42,7 @@ impl From<&WalletRow> for WalletView {
     }
 }
 
-async fn locked(tx: &mut Tx, platform_id: Uuid, now: DateTime<Utc>) -> ApiResult<WalletRow> {
+async fn locked(tx: &mut Tx, platform_id: Uuid, now: DateTime<Utc>) -> Result<WalletRow> {
     let exists: Option<(Uuid,)> = tx
         .fetch_optional(
             "SELECT id FROM platforms WHERE id = $1",
@@ -50,7 +50,7 @@ async fn locked(tx: &mut Tx, platform_id: Uuid, now: DateTime<Utc>) -> ApiResult
         )
         .await?;
     if exists.is_none() {
-        return Err(ApiError::not_found("platform not found"));
+        return Err(Error::not_found("platform not found"));
     }
     // Guards platforms created before wallets existed.
     tx.execute(
@@ -61,7 +61,7 @@ async fn locked(tx: &mut Tx, platform_id: Uuid, now: DateTime<Utc>) -> ApiResult
     Ok(accounts::lock_wallet(tx, platform_id).await?)
 }
 
-pub async fn get(db: &Db, clock: &SharedClock, platform_id: Uuid) -> ApiResult<WalletView> {
+pub async fn get(db: &Db, clock: &SharedClock, platform_id: Uuid) -> Result<WalletView> {
     let now = clock.now();
     let mut tx = db.begin().await?;
     let row = locked(&mut tx, platform_id, now).await?;
@@ -83,14 +83,14 @@ pub async fn configure(
     clock: &SharedClock,
     platform_id: Uuid,
     settings: &WalletSettings,
-) -> ApiResult<WalletView> {
+) -> Result<WalletView> {
     let threshold = match &settings.low_balance_threshold_usd {
         None => None,
         Some(None) => Some(None),
         Some(Some(n)) => {
             let money = Money::from_usd_json("low_balance_threshold_usd", n)?;
             if money.is_negative() {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     "low_balance_threshold_usd must not be negative",
                 ));
             }
@@ -126,10 +126,10 @@ pub async fn topup(
     platform_id: Uuid,
     input: &WalletTopup,
     idempotency: Option<&IdempotentRequest>,
-) -> ApiResult<(u16, Value, bool)> {
+) -> Result<(u16, Value, bool)> {
     let amount = Money::from_usd_json("amount_usd", &input.amount_usd)?;
     if amount.micros() <= 0 {
-        return Err(ApiError::bad_request("amount_usd must be above 0"));
+        return Err(Error::bad_request("amount_usd must be above 0"));
     }
     let reason = input
         .reason

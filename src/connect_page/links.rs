@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::args;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::tenancy::rate_limits::check_end_user;
 
@@ -56,7 +56,7 @@ pub async fn mint(
     state: &AppState,
     platform_id: Uuid,
     end_user_id: Uuid,
-) -> ApiResult<ConnectLink> {
+) -> Result<ConnectLink> {
     check_end_user(&state.db, platform_id, end_user_id).await?;
     let token = random_token();
     let now = now_ms(state);
@@ -84,7 +84,7 @@ pub async fn mint(
 
 /// Uses a link once: a new session token, or `None` when the link is unknown,
 /// expired or already used (a single conditional update settles races).
-pub async fn open(state: &AppState, link_token: &str) -> ApiResult<Option<String>> {
+pub async fn open(state: &AppState, link_token: &str) -> Result<Option<String>> {
     if link_token.is_empty() || link_token.len() > 200 {
         return Ok(None);
     }
@@ -103,7 +103,7 @@ pub async fn open(state: &AppState, link_token: &str) -> ApiResult<Option<String
 }
 
 /// The live session behind a cookie value.
-pub async fn session(state: &AppState, cookie: &str) -> ApiResult<Option<PageSession>> {
+pub async fn session(state: &AppState, cookie: &str) -> Result<Option<PageSession>> {
     if cookie.is_empty() || cookie.len() > 200 {
         return Ok(None);
     }
@@ -146,11 +146,11 @@ pub fn csrf_token(state: &AppState, session: &str) -> String {
 }
 
 /// Checks a form's CSRF token in constant time.
-pub fn check_csrf(state: &AppState, session: &str, presented: &str) -> ApiResult<()> {
+pub fn check_csrf(state: &AppState, session: &str, presented: &str) -> Result<()> {
     let tag = B64
         .decode(presented)
-        .map_err(|_| ApiError::forbidden("invalid form token; reload the page"))?;
+        .map_err(|_| Error::forbidden("invalid form token; reload the page"))?;
     csrf_mac(state.master_key.bytes(), session)
         .verify_slice(&tag)
-        .map_err(|_| ApiError::forbidden("invalid form token; reload the page"))
+        .map_err(|_| Error::forbidden("invalid form token; reload the page"))
 }

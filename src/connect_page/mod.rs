@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::apps::ConnectField;
 use crate::auth::PlatformScope;
-use crate::error::{ApiResult, Enveloped};
+use crate::error::{Result, Enveloped};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::response::Created;
 use crate::oauth::flow::{ConnectInput, ReturnTo};
@@ -47,7 +47,7 @@ async fn mint(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Created<ConnectLink>> {
+) -> Result<Created<ConnectLink>> {
     links::mint(&state, scope.platform_id, euid)
         .await
         .map(Created)
@@ -121,7 +121,7 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 async fn page_session(
     state: &AppState,
     headers: &HeaderMap,
-) -> ApiResult<Option<(PageSession, String)>> {
+) -> Result<Option<(PageSession, String)>> {
     let Some(cookie) = cookie_value(headers) else {
         return Ok(None);
     };
@@ -143,7 +143,7 @@ async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<ShowParams>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     if let Some(token) = params.t {
         // First use: the link becomes a session cookie, and the token leaves the URL.
         let Some(session) = links::open(&state, &token).await? else {
@@ -200,7 +200,7 @@ async fn render(
     cookie: &str,
     banner: Option<&Banner>,
     status: StatusCode,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let apps = state
         .oauth
         .my_apps(session.platform_id, session.end_user_id)
@@ -225,7 +225,7 @@ async fn form_session(
     state: &AppState,
     headers: &HeaderMap,
     mut form: BTreeMap<String, String>,
-) -> ApiResult<Option<(PageSession, String, BTreeMap<String, String>)>> {
+) -> Result<Option<(PageSession, String, BTreeMap<String, String>)>> {
     let Some((session, cookie)) = page_session(state, headers).await? else {
         return Ok(None);
     };
@@ -236,7 +236,7 @@ async fn form_session(
 
 /// The page's own form posts answer people, not programs: any refusal (a forged CSRF
 /// token, an unknown app, a failure) is an HTML page with the same status.
-fn as_page(result: ApiResult<Response>) -> Response {
+fn as_page(result: Result<Response>) -> Response {
     result.unwrap_or_else(|err| {
         let title = if err.status() == StatusCode::FORBIDDEN {
             "This form has expired"
@@ -261,7 +261,7 @@ async fn connect_form(
     headers: &HeaderMap,
     app: &str,
     form: BTreeMap<String, String>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let Some((session, cookie, settings)) = form_session(state, headers, form).await? else {
         return Ok(expired());
     };
@@ -311,7 +311,7 @@ async fn disconnect_form(
     headers: &HeaderMap,
     app: &str,
     form: BTreeMap<String, String>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let Some((session, _, _)) = form_session(state, headers, form).await? else {
         return Ok(expired());
     };

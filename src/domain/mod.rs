@@ -2,24 +2,24 @@
 
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 fn has_control_chars(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
-fn bounded_text(field: &str, value: String, max_chars: usize) -> Result<String, ApiError> {
+fn bounded_text(field: &str, value: String, max_chars: usize) -> Result<String, Error> {
     let len = value.chars().count();
     if len == 0 || value.trim().is_empty() {
-        return Err(ApiError::bad_request(format!("{field} must not be empty")));
+        return Err(Error::bad_request(format!("{field} must not be empty")));
     }
     if len > max_chars {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{field} is too long: at most {max_chars} characters"
         )));
     }
     if has_control_chars(&value) {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{field} must not contain control characters"
         )));
     }
@@ -33,7 +33,7 @@ pub struct ExternalId(String);
 impl ExternalId {
     pub const MAX_CHARS: usize = 255;
 
-    pub fn parse(value: String) -> Result<Self, ApiError> {
+    pub fn parse(value: String) -> Result<Self, Error> {
         bounded_text("external_id", value, Self::MAX_CHARS).map(Self)
     }
 
@@ -49,7 +49,7 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub const MAX_CHARS: usize = 200;
 
-    pub fn parse(field: &str, value: String) -> Result<Self, ApiError> {
+    pub fn parse(field: &str, value: String) -> Result<Self, Error> {
         bounded_text(field, value, Self::MAX_CHARS).map(Self)
     }
 
@@ -63,14 +63,14 @@ impl DisplayName {
 pub struct PlatformName(String);
 
 impl PlatformName {
-    pub fn parse(value: String) -> Result<Self, ApiError> {
+    pub fn parse(value: String) -> Result<Self, Error> {
         let valid = (1..=63).contains(&value.len())
             && value
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !value.starts_with('-');
         if !valid {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "name must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen",
             ));
         }
@@ -89,12 +89,12 @@ pub struct Metadata(Value);
 impl Metadata {
     pub const MAX_BYTES: usize = 16 * 1024;
 
-    pub fn parse(value: Value) -> Result<Self, ApiError> {
+    pub fn parse(value: Value) -> Result<Self, Error> {
         if !value.is_object() {
-            return Err(ApiError::bad_request("metadata must be a JSON object"));
+            return Err(Error::bad_request("metadata must be a JSON object"));
         }
         if value.to_string().len() > Self::MAX_BYTES {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "metadata is too large: at most {} bytes",
                 Self::MAX_BYTES
             )));

@@ -5,45 +5,45 @@ use axum::extract::FromRequestParts;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// `axum::Json`, rejecting with the error envelope.
 #[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+#[from_request(via(axum::Json), rejection(Error))]
 pub struct ApiJson<T>(pub T);
 
 /// `axum::extract::Path`, rejecting with the error envelope.
 #[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+#[from_request(via(axum::extract::Path), rejection(Error))]
 pub struct ApiPath<T>(pub T);
 
 /// `axum::extract::Query`, rejecting with the error envelope.
 #[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+#[from_request(via(axum::extract::Query), rejection(Error))]
 pub struct ApiQuery<T>(pub T);
 
-impl From<JsonRejection> for ApiError {
+impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
         let text = rejection.body_text();
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(text),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(
+            StatusCode::PAYLOAD_TOO_LARGE => Error::payload_too_large(text),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::unsupported_media_type(
                 "expected a request body with Content-Type: application/json",
             ),
-            _ => ApiError::bad_request(text),
+            _ => Error::bad_request(text),
         }
     }
 }
 
-impl From<PathRejection> for ApiError {
+impl From<PathRejection> for Error {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
+        Error::bad_request(rejection.body_text())
     }
 }
 
-impl From<QueryRejection> for ApiError {
+impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
+        Error::bad_request(rejection.body_text())
     }
 }
 
@@ -58,7 +58,7 @@ where
 }
 
 /// A JSON body that may be left out entirely (an empty body means `T::default()`).
-pub fn json_or_default<T>(body: &[u8]) -> Result<T, ApiError>
+pub fn json_or_default<T>(body: &[u8]) -> Result<T, Error>
 where
     T: serde::de::DeserializeOwned + Default,
 {
@@ -66,7 +66,7 @@ where
         return Ok(T::default());
     }
     serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+        .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// A JSON body plus its `Idempotency-Key`, for money-moving POSTs. The request
@@ -82,16 +82,16 @@ where
     S: Send + Sync,
     T: serde::de::DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Error> {
         use sha2::{Digest, Sha256};
         let key = request
             .headers()
             .get("idempotency-key")
             .map(|v| {
                 v.to_str()
-                    .map_err(|_| ApiError::bad_request("Idempotency-Key must be printable ASCII"))
+                    .map_err(|_| Error::bad_request("Idempotency-Key must be printable ASCII"))
                     .and_then(crate::billing::idempotency::IdempotentRequest::parse_key)
             })
             .transpose()?;
@@ -105,7 +105,7 @@ where
             }
         });
         let body = serde_json::from_value(value)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("invalid request body: {e}")))?;
         Ok(Self { body, idempotency })
     }
 }

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::error::{ApiError, Enveloped};
+use crate::error::{Error, Enveloped};
 
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -65,7 +65,7 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// Gives error responses that did not come from `ApiError` (axum's fallback 404/405,
+/// Gives error responses that did not come from `Error` (axum's fallback 404/405,
 /// body-limit 413 and friends) the contract's envelope. JSON and event-stream
 /// bodies (MCP's JSON-RPC errors) are left as they are.
 async fn envelope_bare_errors(
@@ -99,26 +99,26 @@ async fn envelope_bare_errors(
     let response = Response::from_parts(parts, axum::body::Body::empty());
     let error = match status {
         StatusCode::NOT_FOUND if text.is_none() => {
-            ApiError::not_found(format!("no route for {method} {path}"))
+            Error::not_found(format!("no route for {method} {path}"))
         }
-        StatusCode::NOT_FOUND => ApiError::not_found(text.clone().unwrap_or_default()),
+        StatusCode::NOT_FOUND => Error::not_found(text.clone().unwrap_or_default()),
         StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::method_not_allowed(format!("{method} is not allowed on {path}"))
+            Error::method_not_allowed(format!("{method} is not allowed on {path}"))
         }
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large("request body too large"),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::payload_too_large("request body too large"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::unsupported_media_type("unsupported content type")
+            Error::unsupported_media_type("unsupported content type")
         }
         StatusCode::UNAUTHORIZED => {
-            ApiError::unauthorized(text.clone().unwrap_or("missing or invalid API key".into()))
+            Error::unauthorized(text.clone().unwrap_or("missing or invalid API key".into()))
         }
-        StatusCode::FORBIDDEN => ApiError::forbidden(text.clone().unwrap_or("forbidden".into())),
-        s if s.is_client_error() => ApiError::bad_request(text.clone().unwrap_or_else(|| {
+        StatusCode::FORBIDDEN => Error::forbidden(text.clone().unwrap_or("forbidden".into())),
+        s if s.is_client_error() => Error::bad_request(text.clone().unwrap_or_else(|| {
             s.canonical_reason()
                 .unwrap_or("bad request")
                 .to_ascii_lowercase()
         })),
-        _ => ApiError::internal(format_args!("unenveloped {status} for {method} {path}")),
+        _ => Error::internal(format_args!("unenveloped {status} for {method} {path}")),
     };
     let mut enveloped = error.into_response();
     // Keep the headers the original response set (Allow on 405, for instance).

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// `{"data": T}` with status 200.
 pub struct Data<T>(pub T);
@@ -63,14 +63,14 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn parse(page: Option<u32>, limit: Option<u32>) -> Result<Self, ApiError> {
+    pub fn parse(page: Option<u32>, limit: Option<u32>) -> Result<Self, Error> {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
         if page == 0 {
-            return Err(ApiError::bad_request("page starts at 1"));
+            return Err(Error::bad_request("page starts at 1"));
         }
         if limit == 0 || limit > MAX_PAGE_LIMIT {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "limit must be between 1 and {MAX_PAGE_LIMIT}"
             )));
         }

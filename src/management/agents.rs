@@ -4,7 +4,7 @@ use axum::extract::State;
 use uuid::Uuid;
 
 use crate::auth::PlatformScope;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::response::{Created, Data, PageQuery, PageRequest, Paged};
 use crate::state::AppState;
@@ -14,7 +14,7 @@ pub async fn create(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiJson(input): ApiJson<AgentInput>,
-) -> ApiResult<Created<Agent>> {
+) -> Result<Created<Agent>> {
     agents::create(
         &state.db,
         &state.apps,
@@ -30,7 +30,7 @@ pub async fn list(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Paged<Agent>> {
+) -> Result<Paged<Agent>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let (agents, total) = agents::list(&state.db, scope.platform_id, page).await?;
     Ok(page.into_page(agents, total))
@@ -40,7 +40,7 @@ pub async fn show(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<Agent>> {
+) -> Result<Data<Agent>> {
     agents::get(&state.db, scope.platform_id, id)
         .await
         .map(Data)
@@ -51,7 +51,7 @@ pub async fn update(
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
     ApiJson(input): ApiJson<AgentInput>,
-) -> ApiResult<Data<Agent>> {
+) -> Result<Data<Agent>> {
     agents::update(
         &state.db,
         &state.apps,
@@ -68,7 +68,7 @@ pub async fn remove(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> Result<Data<serde_json::Value>> {
     agents::delete(&state.db, scope.platform_id, id).await?;
     Ok(Data(serde_json::json!({"id": id, "deleted": true})))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::PlatformScope;
 use crate::domain::DisplayName;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiPath, ApiQuery, json_or_default};
 use crate::http::response::{Created, Data, PageQuery, PageRequest, Paged};
 use crate::state::AppState;
@@ -19,7 +19,7 @@ pub async fn list(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Paged<KeyView>> {
+) -> Result<Paged<KeyView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let rows = api_keys::list_platform_keys(
         &state.db,
@@ -42,7 +42,7 @@ pub async fn create(
     State(state): State<AppState>,
     scope: PlatformScope,
     body: Bytes,
-) -> ApiResult<Created<IssuedKey>> {
+) -> Result<Created<IssuedKey>> {
     let request: CreateKey = json_or_default(&body)?;
     let name = request
         .name
@@ -64,7 +64,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, key_id)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<Revoked>> {
+) -> Result<Data<Revoked>> {
     let revoked_at =
         keys::revoke_platform_key(&state.db, &state.auth, scope.platform_id, key_id).await?;
     Ok(Data(Revoked {

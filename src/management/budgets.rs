@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::auth::PlatformScope;
 use crate::billing::budgets::{self, AmountInput, BudgetInput, BudgetPatch, BudgetView, Movement};
 use crate::billing::ledger::{self, CursorQuery, LedgerEntry};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, IdempotentJson, idempotent_response};
 use crate::http::response::{Created, CursorPage, Data};
 use crate::state::AppState;
@@ -21,7 +21,7 @@ pub async fn create(
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
     ApiJson(input): ApiJson<BudgetInput>,
-) -> ApiResult<Created<BudgetView>> {
+) -> Result<Created<BudgetView>> {
     budgets::create(
         &state.db,
         &state.clock,
@@ -38,7 +38,7 @@ pub async fn show(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
-) -> ApiResult<Data<BudgetView>> {
+) -> Result<Data<BudgetView>> {
     budgets::get(&state.db, &state.clock, scope.platform_id, euid)
         .await
         .map(Data)
@@ -49,7 +49,7 @@ pub async fn update(
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
     ApiJson(patch): ApiJson<BudgetPatch>,
-) -> ApiResult<Data<BudgetView>> {
+) -> Result<Data<BudgetView>> {
     budgets::patch(
         &state.db,
         &state.clock,
@@ -66,7 +66,7 @@ pub async fn remove(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> Result<Data<serde_json::Value>> {
     budgets::delete(&state.db, scope.platform_id, euid).await?;
     Ok(Data(
         serde_json::json!({"end_user_id": euid, "deleted": true}),
@@ -79,7 +79,7 @@ async fn move_money(
     euid: Uuid,
     movement: Movement,
     request: IdempotentJson<AmountInput>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let (status, body, replayed) = budgets::move_money(
         &state.db,
         &state.clock,
@@ -99,7 +99,7 @@ pub async fn topup(
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
     request: IdempotentJson<AmountInput>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     move_money(&state, &scope, euid, Movement::Topup, request).await
 }
 
@@ -108,7 +108,7 @@ pub async fn debit(
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
     request: IdempotentJson<AmountInput>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     move_money(&state, &scope, euid, Movement::Debit, request).await
 }
 
@@ -116,7 +116,7 @@ pub async fn suspend(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
-) -> ApiResult<Data<BudgetView>> {
+) -> Result<Data<BudgetView>> {
     budgets::set_suspended(
         &state.db,
         &state.clock,
@@ -133,7 +133,7 @@ pub async fn unsuspend(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
-) -> ApiResult<Data<BudgetView>> {
+) -> Result<Data<BudgetView>> {
     budgets::set_suspended(
         &state.db,
         &state.clock,
@@ -158,7 +158,7 @@ pub async fn transactions(
     scope: PlatformScope,
     ApiPath((_, euid)): UserPath,
     ApiQuery(params): ApiQuery<CursorParams>,
-) -> ApiResult<CursorPage<LedgerEntry>> {
+) -> Result<CursorPage<LedgerEntry>> {
     let query = CursorQuery::parse(params.cursor.as_deref(), params.limit)?;
     check_end_user(&state.db, scope.platform_id, euid).await?;
     ledger::budget_entries(&state.db, scope.platform_id, euid, &query).await

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::PlatformScope;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::response::{Created, Data, PageRequest, Paged};
 use crate::state::AppState;
@@ -17,7 +17,7 @@ pub async fn create(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiJson(request): ApiJson<CreateEndUser>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let (user, created) = end_users::create_or_get(
         &state.db,
         &state.clock,
@@ -45,7 +45,7 @@ pub async fn list(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> ApiResult<Paged<EndUserView>> {
+) -> Result<Paged<EndUserView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let (users, total) =
         end_users::list(&state.db, scope.platform_id, query.external_id, page).await?;
@@ -56,7 +56,7 @@ pub async fn show(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<EndUserView>> {
+) -> Result<Data<EndUserView>> {
     end_users::get(&state.db, scope.platform_id, id)
         .await
         .map(Data)
@@ -67,7 +67,7 @@ pub async fn update(
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
     ApiJson(patch): ApiJson<PatchEndUser>,
-) -> ApiResult<Data<EndUserView>> {
+) -> Result<Data<EndUserView>> {
     end_users::update(&state.db, scope.platform_id, id, patch)
         .await
         .map(Data)
@@ -83,7 +83,7 @@ pub async fn remove(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<Deleted>> {
+) -> Result<Data<Deleted>> {
     end_users::delete(&state.db, &state.auth, scope.platform_id, id).await?;
     Ok(Data(Deleted { id, deleted: true }))
 }

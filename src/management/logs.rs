@@ -3,7 +3,7 @@
 use axum::extract::State;
 
 use crate::auth::{EndUserKey, PlatformScope};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::ApiQuery;
 use crate::http::response::CursorPage;
 use crate::state::AppState;
@@ -13,7 +13,7 @@ pub async fn platform(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiQuery(q): ApiQuery<LogQuery>,
-) -> ApiResult<CursorPage<LogEntry>> {
+) -> Result<CursorPage<LogEntry>> {
     query::list(&state.db, scope.platform_id, &q).await
 }
 
@@ -21,7 +21,7 @@ pub async fn mine(
     State(state): State<AppState>,
     me: EndUserKey,
     ApiQuery(mut q): ApiQuery<LogQuery>,
-) -> ApiResult<CursorPage<LogEntry>> {
+) -> Result<CursorPage<LogEntry>> {
     q.end_user_id = Some(me.end_user_id);
     query::list(&state.db, me.ctx.platform_id, &q).await
 }

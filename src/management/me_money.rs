@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::auth::EndUserKey;
 use crate::billing::budgets::{self, BudgetView};
 use crate::billing::ledger::{self, CursorQuery, LedgerEntry};
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::ApiQuery;
 use crate::http::response::{CursorPage, Data};
 use crate::management::budgets::CursorParams;
@@ -39,7 +39,7 @@ fn to_units(usd: crate::billing::Money, rate: f64) -> f64 {
     (usd.to_usd() * rate * 100.0).round() / 100.0
 }
 
-pub async fn budget(State(state): State<AppState>, me: EndUserKey) -> ApiResult<Data<MyBudget>> {
+pub async fn budget(State(state): State<AppState>, me: EndUserKey) -> Result<Data<MyBudget>> {
     let budget = budgets::get(&state.db, &state.clock, me.ctx.platform_id, me.end_user_id).await?;
     let platform = platforms::get(&state.db, me.ctx.platform_id).await?;
     let rate = platform.credits_per_usd;
@@ -58,7 +58,7 @@ pub async fn transactions(
     State(state): State<AppState>,
     me: EndUserKey,
     ApiQuery(params): ApiQuery<CursorParams>,
-) -> ApiResult<CursorPage<LedgerEntry>> {
+) -> Result<CursorPage<LedgerEntry>> {
     let query = CursorQuery::parse(params.cursor.as_deref(), params.limit)?;
     ledger::budget_entries(&state.db, me.ctx.platform_id, me.end_user_id, &query).await
 }
@@ -73,7 +73,7 @@ pub struct MyRateLimits {
 pub async fn rate_limits(
     State(state): State<AppState>,
     me: EndUserKey,
-) -> ApiResult<Data<MyRateLimits>> {
+) -> Result<Data<MyRateLimits>> {
     let limits = state
         .limits_cache
         .get(&state.db, me.ctx.platform_id, me.end_user_id)

@@ -3,7 +3,7 @@
 use axum::extract::State;
 
 use crate::auth::PlatformScope;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::ApiJson;
 use crate::http::response::Data;
 use crate::state::AppState;
@@ -12,7 +12,7 @@ use crate::tenancy::platforms::{self, PatchPlatform, PlatformView};
 pub async fn show(
     State(state): State<AppState>,
     scope: PlatformScope,
-) -> ApiResult<Data<PlatformView>> {
+) -> Result<Data<PlatformView>> {
     platforms::get(&state.db, scope.platform_id).await.map(Data)
 }
 
@@ -20,7 +20,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiJson(patch): ApiJson<PatchPlatform>,
-) -> ApiResult<Data<PlatformView>> {
+) -> Result<Data<PlatformView>> {
     let updated = platforms::update(&state.db, scope.platform_id, patch).await;
     state.skills.forget_platform(scope.platform_id);
     updated.map(Data)

@@ -5,7 +5,7 @@ use axum::extract::State;
 use uuid::Uuid;
 
 use crate::auth::PlatformScope;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::response::Data;
 use crate::state::AppState;
@@ -14,7 +14,7 @@ use crate::tenancy::rate_limits::{self, EndUserLimitsView, RateLimitInput, RateL
 pub async fn show_platform(
     State(state): State<AppState>,
     scope: PlatformScope,
-) -> ApiResult<Data<RateLimits>> {
+) -> Result<Data<RateLimits>> {
     rate_limits::platform_default(&state.db, scope.platform_id)
         .await
         .map(Data)
@@ -24,7 +24,7 @@ pub async fn put_platform(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiJson(input): ApiJson<RateLimitInput>,
-) -> ApiResult<Data<RateLimits>> {
+) -> Result<Data<RateLimits>> {
     let limits = RateLimits::parse(&input)?;
     let saved =
         rate_limits::set_platform_default(&state.db, scope.platform_id, limits, state.clock.now())
@@ -37,7 +37,7 @@ pub async fn show_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<EndUserLimitsView>> {
+) -> Result<Data<EndUserLimitsView>> {
     rate_limits::check_end_user(&state.db, scope.platform_id, euid).await?;
     rate_limits::end_user_view(&state.db, scope.platform_id, euid)
         .await
@@ -49,7 +49,7 @@ pub async fn put_end_user(
     scope: PlatformScope,
     ApiPath((_, euid)): ApiPath<(String, Uuid)>,
     ApiJson(input): ApiJson<RateLimitInput>,
-) -> ApiResult<Data<EndUserLimitsView>> {
+) -> Result<Data<EndUserLimitsView>> {
     let limits = RateLimits::parse(&input)?;
     let view = rate_limits::set_end_user(
         &state.db,
@@ -67,7 +67,7 @@ pub async fn delete_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<EndUserLimitsView>> {
+) -> Result<Data<EndUserLimitsView>> {
     let view = rate_limits::clear_end_user(&state.db, scope.platform_id, euid).await?;
     state.limits_cache.invalidate(euid);
     Ok(Data(view))

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
 use crate::auth::Admin;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::response::Data;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ async fn show_policy(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
-) -> ApiResult<Data<PolicyView>> {
+) -> Result<Data<PolicyView>> {
     operator::show_policy(&Operator::of(&state), pid)
         .await
         .map(Data)
@@ -46,13 +46,13 @@ async fn set_policy(
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
     ApiJson(input): ApiJson<PolicyInput>,
-) -> ApiResult<Data<PolicyView>> {
+) -> Result<Data<PolicyView>> {
     operator::set_policy(&Operator::of(&state), pid, input)
         .await
         .map(Data)
 }
 
-async fn list(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
+async fn list(State(state): State<AppState>, _: Admin) -> Result<Response> {
     let providers = operator::list_providers(&Operator::of(&state));
     Ok(axum::Json(json!({"data": providers, "total": providers.len()})).into_response())
 }
@@ -61,7 +61,7 @@ async fn show(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(uid): ApiPath<String>,
-) -> ApiResult<Data<AdminProviderView>> {
+) -> Result<Data<AdminProviderView>> {
     operator::show_provider(&Operator::of(&state), &uid).map(Data)
 }
 
@@ -69,7 +69,7 @@ async fn add(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let view = operator::add_provider(&Operator::of(&state), body).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"data": view}))).into_response())
 }
@@ -79,7 +79,7 @@ async fn change(
     _: Admin,
     ApiPath(uid): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<Data<AdminProviderView>> {
+) -> Result<Data<AdminProviderView>> {
     operator::change_provider(&Operator::of(&state), &uid, body)
         .await
         .map(Data)
@@ -89,13 +89,13 @@ async fn remove(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(uid): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+) -> Result<StatusCode> {
     operator::remove_provider(&Operator::of(&state), &uid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Probes every provider now instead of waiting for the next interval.
-async fn probe(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
+async fn probe(State(state): State<AppState>, _: Admin) -> Result<Response> {
     super::health::probe_all(&state.marketplace).await;
     let providers = operator::list_providers(&Operator::of(&state));
     let health: Vec<Value> = providers

@@ -9,7 +9,7 @@ use super::catalog::{CallMethod, Pricing};
 use super::policy::{Policy, PolicyState, evaluate};
 use super::snapshot::{Availability, Provider, Snapshot};
 use crate::billing::Money;
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -147,10 +147,10 @@ pub struct ProviderFilter {
     pub limit: Option<usize>,
 }
 
-fn check_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+fn check_limit(limit: Option<usize>) -> Result<usize, Error> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "limit must be between 1 and {MAX_LIMIT}"
         )));
     }
@@ -164,9 +164,9 @@ pub fn providers(
     filter: &ProviderFilter,
     policy: &Policy,
     availability: &dyn Fn(&Provider) -> Availability,
-) -> Result<Vec<ProviderView>, ApiError> {
+) -> Result<Vec<ProviderView>, Error> {
     if snapshot.shelf(slug).is_none() {
-        return Err(ApiError::not_found(format!("no capability '{slug}'")));
+        return Err(Error::not_found(format!("no capability '{slug}'")));
     }
     let limit = check_limit(filter.limit)?;
     let max_cost = filter
@@ -177,7 +177,7 @@ pub fn providers(
     if let Some(min) = filter.min_rating
         && !(0.0..=5.0).contains(&min)
     {
-        return Err(ApiError::bad_request("min_rating must be between 0 and 5"));
+        return Err(Error::bad_request("min_rating must be between 0 and 5"));
     }
     let mut found: Vec<&Provider> = snapshot
         .providers
@@ -251,10 +251,10 @@ pub fn search(
     limit: Option<usize>,
     policy: &Policy,
     availability: &dyn Fn(&Provider) -> Availability,
-) -> Result<Vec<ProviderView>, ApiError> {
+) -> Result<Vec<ProviderView>, Error> {
     let limit = check_limit(limit)?;
     if query.trim().is_empty() || query.len() > 500 {
-        return Err(ApiError::bad_request("query must be 1-500 characters"));
+        return Err(Error::bad_request("query must be 1-500 characters"));
     }
     let terms = terms(query);
     let mut hits: Vec<(u32, &Provider, Availability)> = snapshot

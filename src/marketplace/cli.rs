@@ -200,7 +200,7 @@ fn read_body(file: Option<&PathBuf>, secret_env: Option<&str>) -> anyhow::Result
 }
 
 pub(crate) async fn run(command: CapabilitiesCommand) -> anyhow::Result<()> {
-    let api = |e: crate::error::ApiError| anyhow::anyhow!("{}", e.message());
+    let api = |e: crate::error::Error| anyhow::anyhow!("{}", e.message());
     match command {
         CapabilitiesCommand::Show {
             store,

@@ -157,7 +157,7 @@ impl Marketplace {
         &self,
         db: &Db,
         platform_id: uuid::Uuid,
-    ) -> Result<bool, crate::error::ApiError> {
+    ) -> Result<bool, crate::error::Error> {
         if let Some(enabled) = self.inner.enabled.get(&platform_id) {
             return Ok(enabled);
         }

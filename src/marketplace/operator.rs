@@ -16,7 +16,7 @@ use super::snapshot::{Availability, Origin, Provider};
 use super::store;
 use crate::billing::Money;
 use crate::billing::SharedClock;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::extract::double_option;
 use crate::state::AppState;
 use crate::store::Db;
@@ -87,16 +87,16 @@ impl PolicyView {
     }
 }
 
-fn check_list(field: &str, list: &[String]) -> ApiResult<()> {
+fn check_list(field: &str, list: &[String]) -> Result<()> {
     if list.len() > MAX_LIST || list.iter().any(|e| e.is_empty() || e.len() > 100) {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{field}: at most {MAX_LIST} provider uids or capability slugs, each 1-100 characters"
         )));
     }
     Ok(())
 }
 
-pub async fn show_policy(state: &Operator, platform_id: Uuid) -> ApiResult<PolicyView> {
+pub async fn show_policy(state: &Operator, platform_id: Uuid) -> Result<PolicyView> {
     crate::tenancy::platforms::get(&state.db, platform_id).await?;
     let policy = store::policy(&state.db, platform_id).await?;
     Ok(PolicyView::new(platform_id, policy))
@@ -107,7 +107,7 @@ pub async fn set_policy(
     state: &Operator,
     platform_id: Uuid,
     input: PolicyInput,
-) -> ApiResult<PolicyView> {
+) -> Result<PolicyView> {
     crate::tenancy::platforms::get(&state.db, platform_id).await?;
     let mut policy = store::policy(&state.db, platform_id).await?;
     if let Some(list) = input.allowlist {
@@ -123,7 +123,7 @@ pub async fn set_policy(
             .map(|n| Money::from_usd_json("max_cost_per_call_usd", &n))
             .transpose()?;
         if max.is_some_and(Money::is_negative) {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "max_cost_per_call_usd must not be negative",
             ));
         }
@@ -131,7 +131,7 @@ pub async fn set_policy(
     }
     if let Some(min) = input.min_rating {
         if min.is_some_and(|m| !(0.0..=5.0).contains(&m)) {
-            return Err(ApiError::bad_request("min_rating must be between 0 and 5"));
+            return Err(Error::bad_request("min_rating must be between 0 and 5"));
         }
         policy.min_rating = min;
     }
@@ -176,17 +176,17 @@ pub fn list_providers(state: &Operator) -> Vec<AdminProviderView> {
         .collect()
 }
 
-pub fn show_provider(state: &Operator, uid: &str) -> ApiResult<AdminProviderView> {
+pub fn show_provider(state: &Operator, uid: &str) -> Result<AdminProviderView> {
     let market = &state.marketplace;
     let snapshot = market.snapshot();
     let provider = snapshot
         .provider(uid)
-        .ok_or_else(|| ApiError::not_found(format!("no capability provider '{uid}'")))?;
+        .ok_or_else(|| Error::not_found(format!("no capability provider '{uid}'")))?;
     Ok(admin_view(market, provider))
 }
 
 /// Takes `auth.secret` out of a provider body, leaving a spec to parse.
-fn split_secret(mut body: Value) -> ApiResult<(Value, Option<SecretString>)> {
+fn split_secret(mut body: Value) -> Result<(Value, Option<SecretString>)> {
     let secret = match body.get_mut("auth").and_then(Value::as_object_mut) {
         Some(auth) => match auth.remove("secret") {
             None | Some(Value::Null) => None,
@@ -194,7 +194,7 @@ fn split_secret(mut body: Value) -> ApiResult<(Value, Option<SecretString>)> {
                 Some(SecretString::from(s))
             }
             Some(_) => {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     "auth.secret must be a string of 1-4096 characters",
                 ));
             }
@@ -208,15 +208,15 @@ async fn store_spec(
     state: &Operator,
     body: Value,
     secret: Option<SecretString>,
-) -> ApiResult<AdminProviderView> {
+) -> Result<AdminProviderView> {
     let spec: ProviderSpec = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid provider: {e}")))?;
+        .map_err(|e| Error::bad_request(format!("invalid provider: {e}")))?;
     let market = &state.marketplace;
     let snapshot = market.snapshot();
     spec.check(&snapshot.shelf_slugs())
-        .map_err(ApiError::bad_request)?;
+        .map_err(Error::bad_request)?;
     if secret.is_some() && spec.auth.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "auth.header: name the header the secret is sent in",
         ));
     }
@@ -228,11 +228,11 @@ async fn store_spec(
     show_provider(state, &spec.uid)
 }
 
-pub async fn add_provider(state: &Operator, body: Value) -> ApiResult<AdminProviderView> {
+pub async fn add_provider(state: &Operator, body: Value) -> Result<AdminProviderView> {
     let (body, secret) = split_secret(body)?;
     let uid = body["uid"].as_str().unwrap_or_default();
     if state.marketplace.snapshot().provider(uid).is_some() {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "provider '{uid}' exists: change it with PATCH"
         )));
     }
@@ -244,17 +244,17 @@ pub async fn change_provider(
     state: &Operator,
     uid: &str,
     patch: Value,
-) -> ApiResult<AdminProviderView> {
+) -> Result<AdminProviderView> {
     let Value::Object(patch) = patch else {
-        return Err(ApiError::bad_request("the body must be a JSON object"));
+        return Err(Error::bad_request("the body must be a JSON object"));
     };
     let current = show_provider(state, uid)?;
     let (patch, secret) = split_secret(Value::Object(patch))?;
-    let mut merged = serde_json::to_value(&current.spec).map_err(ApiError::internal)?;
+    let mut merged = serde_json::to_value(&current.spec).map_err(Error::internal)?;
     if let (Some(target), Value::Object(fields)) = (merged.as_object_mut(), patch) {
         for (key, value) in fields {
             if key == "uid" && value.as_str() != Some(uid) {
-                return Err(ApiError::bad_request("uid cannot be changed"));
+                return Err(Error::bad_request("uid cannot be changed"));
             }
             if value.is_null() {
                 target.remove(&key);
@@ -266,10 +266,10 @@ pub async fn change_provider(
     store_spec(state, merged, secret).await
 }
 
-pub async fn remove_provider(state: &Operator, uid: &str) -> ApiResult<()> {
+pub async fn remove_provider(state: &Operator, uid: &str) -> Result<()> {
     let market = &state.marketplace;
     if market.snapshot().provider(uid).is_none() {
-        return Err(ApiError::not_found(format!(
+        return Err(Error::not_found(format!(
             "no capability provider '{uid}'"
         )));
     }

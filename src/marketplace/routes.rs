@@ -15,7 +15,7 @@ use super::browse::{self, ProviderFilter, Sort};
 use super::run::{self, RunRequest, Runner};
 use super::store;
 use crate::auth::{Caller, EndUserKey};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, IdempotentJson, idempotent_response};
 use crate::http::request_context::current_request_id;
 use crate::state::AppState;
@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/capabilities/run", post(run_one))
 }
 
-async fn list(State(state): State<AppState>, Caller(key): Caller) -> ApiResult<Response> {
+async fn list(State(state): State<AppState>, Caller(key): Caller) -> Result<Response> {
     let policy = store::policy(&state.db, key.platform_id).await?;
     let market = &state.marketplace;
     let shelves = browse::shelves(&market.snapshot(), &policy, &|p| market.availability(p));
@@ -56,12 +56,12 @@ async fn providers(
     Caller(key): Caller,
     ApiPath(slug): ApiPath<String>,
     ApiQuery(query): ApiQuery<ProvidersQuery>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let max_cost = query
         .max_cost
         .map(|s| {
             s.parse::<serde_json::Number>()
-                .map_err(|_| ApiError::bad_request("max_cost must be a USD amount"))
+                .map_err(|_| Error::bad_request("max_cost must be a USD amount"))
         })
         .transpose()?;
     let filter = ProviderFilter {
@@ -97,10 +97,10 @@ async fn search(
     State(state): State<AppState>,
     me: EndUserKey,
     ApiJson(body): ApiJson<SearchRequest>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let policy = store::policy(&state.db, me.ctx.platform_id).await?;
     if !policy.enabled {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "capabilities are not enabled for this platform; the catalog stays browsable",
         ));
     }
@@ -115,7 +115,7 @@ async fn run_one(
     State(state): State<AppState>,
     me: EndUserKey,
     request: IdempotentJson<RunRequest>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let runner = Runner {
         platform_id: me.ctx.platform_id,
         end_user_id: me.end_user_id,

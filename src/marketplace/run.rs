@@ -18,7 +18,7 @@ use super::upstream;
 use crate::billing::Money;
 use crate::billing::holds::{self, Hold};
 use crate::billing::idempotency::{self, Claim, IdempotentRequest};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::state::AppState;
 use crate::store::batch;
 use crate::usage::UsageRecord;
@@ -47,13 +47,13 @@ pub struct Runner {
 /// A run refused before it started, with what the caller needs to adapt.
 #[derive(Debug, Clone)]
 pub struct Refusal {
-    pub error: ApiError,
+    pub error: Error,
     pub price: Option<Money>,
     pub ceiling: Option<Money>,
 }
 
-impl From<ApiError> for Refusal {
-    fn from(error: ApiError) -> Self {
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Self {
         Self {
             error,
             price: None,
@@ -64,7 +64,7 @@ impl From<ApiError> for Refusal {
 
 impl From<sqlx::Error> for Refusal {
     fn from(err: sqlx::Error) -> Self {
-        ApiError::from(err).into()
+        Error::from(err).into()
     }
 }
 
@@ -87,7 +87,7 @@ pub fn admit(
     request: &RunRequest,
 ) -> Result<(std::sync::Arc<Provider>, Value, Option<Money>), Refusal> {
     if !policy.enabled {
-        return Err(ApiError::forbidden(
+        return Err(Error::forbidden(
             "capabilities are not enabled for this platform; ask the operator to enable them",
         )
         .into());
@@ -98,14 +98,14 @@ pub fn admit(
         .map(|n| Money::from_usd_json("max_pay", n))
         .transpose()?;
     if max_pay.is_some_and(|m| m.is_negative()) {
-        return Err(ApiError::bad_request("max_pay must not be negative").into());
+        return Err(Error::bad_request("max_pay must not be negative").into());
     }
     let snapshot = state.marketplace.snapshot();
     let provider = snapshot
         .provider(&request.capability)
         .cloned()
         .ok_or_else(|| {
-            ApiError::not_found(format!(
+            Error::not_found(format!(
                 "no capability provider '{}': pass a provider uid (cap_*) from list_providers or search",
                 request.capability
             ))
@@ -117,7 +117,7 @@ pub fn admit(
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect();
     if !problems.is_empty() {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "input does not match {}'s input schema (see its input_example): {}",
             provider.spec.uid,
             problems.join("; ")
@@ -128,21 +128,21 @@ pub fn admit(
     // Price-independent refusals first; the ceiling waits for the fresh quote.
     let verdict = evaluate(policy, &provider, Money::ZERO, availability);
     if let Some(code) = verdict.policy_state.payment_code() {
-        return Err(ApiError::payment_required(code, policy_message(verdict.policy_state)).into());
+        return Err(Error::payment_required(code, policy_message(verdict.policy_state)).into());
     }
     match verdict.bar {
         None => {}
         Some(Bar::Down) => {
-            return Err(ApiError::unavailable("this provider is down; pick another one").into());
+            return Err(Error::unavailable("this provider is down; pick another one").into());
         }
         Some(Bar::NotHealthy) => {
-            return Err(ApiError::unavailable(
+            return Err(Error::unavailable(
                 "this provider is not healthy yet and the policy requires healthy providers",
             )
             .into());
         }
         Some(Bar::BelowMinRating) => {
-            return Err(ApiError::forbidden(
+            return Err(Error::forbidden(
                 "this provider's rating is below the platform's min_rating",
             )
             .into());
@@ -175,7 +175,7 @@ pub async fn run_detached(
     tokio::spawn(async move { run(&state, &runner, &request, idempotency.as_ref()).await })
         .await
         .unwrap_or_else(|err| {
-            Err(ApiError::internal(format_args!("capability run task: {err}")).into())
+            Err(Error::internal(format_args!("capability run task: {err}")).into())
         })
 }
 
@@ -345,7 +345,7 @@ async fn quote_and_hold(
             (other, _) => policy_message(other).to_owned(),
         };
         return Err(Refusal {
-            error: ApiError::payment_required(code, message),
+            error: Error::payment_required(code, message),
             price: Some(price),
             ceiling,
         });

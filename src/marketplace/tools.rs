@@ -14,7 +14,7 @@ use super::browse::{self, ProviderFilter};
 use super::run::{self, Refusal, RunRequest, Runner};
 use super::store;
 use super::tool_specs::{LIST_CAPABILITIES, LIST_PROVIDERS, RUN, SEARCH, definitions};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::mcp::registry::{
     CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
     tool_error,
@@ -70,7 +70,7 @@ impl CapabilityTools {
         Ok(Self { state, entries })
     }
 
-    async fn enabled(&self, caller: &McpCaller) -> Result<bool, ApiError> {
+    async fn enabled(&self, caller: &McpCaller) -> Result<bool, Error> {
         if !matches!(caller.scope, McpScope::All | McpScope::Capabilities) {
             return Ok(false);
         }
@@ -124,7 +124,7 @@ impl CapabilityTools {
                     object.remove("capability");
                 }
                 let filter: ProviderFilter = serde_json::from_value(args)
-                    .map_err(|e| ApiError::bad_request(format!("invalid arguments: {e}")))?;
+                    .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
                 let found = browse::providers(&snapshot, &slug, &filter, &policy, &availability)?;
                 let lines: Vec<String> = found
                     .iter()
@@ -161,7 +161,7 @@ impl CapabilityTools {
                 let query = args["query"].as_str().unwrap_or_default();
                 let limit = args["limit"].as_u64().map(|l| l as usize);
                 if !policy.enabled {
-                    return Err(ApiError::forbidden("capabilities are not enabled").into());
+                    return Err(Error::forbidden("capabilities are not enabled").into());
                 }
                 let hits = browse::search(&snapshot, query, limit, &policy, &availability)?;
                 let lines: Vec<String> = hits
@@ -188,7 +188,7 @@ impl CapabilityTools {
             }
             _ => {
                 let request: RunRequest = serde_json::from_value(args)
-                    .map_err(|e| ApiError::bad_request(format!("invalid arguments: {e}")))?;
+                    .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
                 let runner = Runner {
                     platform_id: caller.platform_id,
                     end_user_id: caller.end_user_id,
@@ -218,7 +218,7 @@ impl CapabilityTools {
 
 #[async_trait]
 impl ToolSource for CapabilityTools {
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
         if !self.enabled(caller).await? {
             return Ok(Vec::new());
         }

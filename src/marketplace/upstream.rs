@@ -18,7 +18,7 @@ use super::Marketplace;
 use super::catalog::{CallMethod, Pricing};
 use super::snapshot::Provider;
 use crate::billing::Money;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Largest provider answer kept as a result.
 const MAX_BODY: usize = 1024 * 1024;
@@ -44,10 +44,10 @@ pub enum Delivery {
     PaymentDemanded,
 }
 
-fn url_of(market: &Marketplace, url: &str) -> Result<String, ApiError> {
+fn url_of(market: &Marketplace, url: &str) -> Result<String, Error> {
     market
         .resolve(url)
-        .ok_or_else(|| ApiError::unavailable("this provider is not reachable from this gateway"))
+        .ok_or_else(|| Error::unavailable("this provider is not reachable from this gateway"))
 }
 
 fn request(
@@ -129,9 +129,9 @@ pub async fn quote(
     market: &Marketplace,
     provider: &Provider,
     input: &Value,
-) -> Result<Money, ApiError> {
+) -> Result<Money, Error> {
     let refused = |what: &str| {
-        ApiError::upstream(format!(
+        Error::upstream(format!(
             "the provider did not give a usable quote ({what}); nothing was charged"
         ))
     };

@@ -15,7 +15,7 @@ use super::registry::{
     result_or_tool_error, schema_refusal, tool_error,
 };
 use crate::apps::AppSlug;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::oauth::{AppToken, TokenError};
 use crate::state::AppState;
 
@@ -41,9 +41,9 @@ fn mcp_tool(
     app: &dyn App,
     spec: &assistiv_app_sdk::ToolSpec,
     name: String,
-) -> Result<Tool, ApiError> {
+) -> Result<Tool, Error> {
     let Value::Object(schema) = spec.input_schema.clone() else {
-        return Err(ApiError::internal(format_args!(
+        return Err(Error::internal(format_args!(
             "{name}: input schema is not an object"
         )));
     };
@@ -100,7 +100,7 @@ impl AppTools {
 
     /// The entries this caller may see: activated for the platform, and allowed by
     /// the endpoint's scope.
-    async fn visible(&self, caller: &McpCaller) -> Result<Vec<&Entry>, ApiError> {
+    async fn visible(&self, caller: &McpCaller) -> Result<Vec<&Entry>, Error> {
         if matches!(caller.scope, McpScope::Skills | McpScope::Capabilities) {
             return Ok(Vec::new());
         }
@@ -195,7 +195,7 @@ fn app_error(slug: &AppSlug, err: &AppError) -> CallToolResult {
 
 #[async_trait]
 impl ToolSource for AppTools {
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
         Ok(self
             .visible(caller)
             .await?

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::registry::{McpCaller, McpScope};
 use crate::auth::{Caller, KeyKind};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::http::request_context::current_request_id;
 use crate::state::AppState;
 use crate::tenancy::agents;
@@ -18,7 +18,7 @@ pub const AGENT_PATH_PREFIX: &str = "/mcp/agents/";
 pub const SKILLS_PATH: &str = "/mcp/skills";
 pub const CAPABILITIES_PATH: &str = "/mcp/capabilities";
 
-async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<McpScope, ApiError> {
+async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<McpScope, Error> {
     let Some(rest) = path.strip_prefix(AGENT_PATH_PREFIX) else {
         return Ok(match path.trim_end_matches('/') {
             SKILLS_PATH => McpScope::Skills,
@@ -27,7 +27,7 @@ async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<Mc
         });
     };
     let id = Uuid::parse_str(rest.trim_end_matches('/'))
-        .map_err(|_| ApiError::not_found("agent not found"))?;
+        .map_err(|_| Error::not_found("agent not found"))?;
     let agent = agents::get(&state.db, platform_id, id).await?;
     Ok(McpScope::Agent {
         agent_id: agent.id,
@@ -43,7 +43,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         Err(err) => return err.into_response(),
     };
     let (KeyKind::EndUser, Some(end_user_id)) = (key.kind, key.end_user_id) else {
-        return ApiError::forbidden("MCP endpoints need an end-user key (sk-eu_*)").into_response();
+        return Error::forbidden("MCP endpoints need an end-user key (sk-eu_*)").into_response();
     };
     let scope = match scope_for(&state, key.platform_id, parts.uri.path()).await {
         Ok(scope) => scope,

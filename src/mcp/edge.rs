@@ -25,7 +25,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 
 use super::registry::McpCaller;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ratelimit::{Limits, Refusal, RequestAdmission};
 use crate::state::AppState;
 
@@ -37,7 +37,7 @@ const INVALID_PARAMS: i64 = -32602;
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let Some(caller) = parts.extensions.get_mut::<McpCaller>() else {
-        return ApiError::internal("the MCP edge runs behind the auth layer").into_response();
+        return Error::internal("the MCP edge runs behind the auth layer").into_response();
     };
     let (body, message) = if parts.method == Method::POST && is_json(&parts.headers) {
         match axum::body::to_bytes(body, state.config.max_body_bytes).await {
@@ -46,7 +46,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 (Body::from(bytes), Some(message))
             }
             Err(_) => {
-                return ApiError::payload_too_large(format!(
+                return Error::payload_too_large(format!(
                     "the body is larger than {} bytes",
                     state.config.max_body_bytes
                 ))
@@ -122,7 +122,7 @@ async fn answer(
 async fn count(
     state: &AppState,
     caller: &McpCaller,
-) -> Result<Result<RequestAdmission, Refusal>, ApiError> {
+) -> Result<Result<RequestAdmission, Refusal>, Error> {
     let limits = state
         .limits_cache
         .get(&state.db, caller.platform_id, caller.end_user_id)

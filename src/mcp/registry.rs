@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::auth::cache::AuthContext;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// What an MCP endpoint exposes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +48,11 @@ pub struct McpCaller {
 pub enum CallError {
     /// No such tool for this caller (JSON-RPC -32602).
     UnknownTool(String),
-    Internal(ApiError),
+    Internal(Error),
 }
 
-impl From<ApiError> for CallError {
-    fn from(err: ApiError) -> Self {
+impl From<Error> for CallError {
+    fn from(err: Error) -> Self {
         Self::Internal(err)
     }
 }
@@ -61,7 +61,7 @@ impl From<ApiError> for CallError {
 #[async_trait]
 pub trait ToolSource: Send + Sync {
     /// Tools this caller may see.
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError>;
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error>;
 
     /// Runs `name` when this source owns it (`None` otherwise). Tool-level
     /// failures are `Ok(Some(result))` with `isError`.
@@ -84,7 +84,7 @@ impl Registry {
         Self { sources }
     }
 
-    pub async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+    pub async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
         let mut tools = Vec::new();
         for source in &self.sources {
             tools.extend(source.list(caller).await?);
@@ -133,7 +133,7 @@ pub fn schema_refusal(
 pub async fn rate_limit_refusal(
     _state: &crate::state::AppState,
     caller: &McpCaller,
-) -> Result<Option<CallToolResult>, ApiError> {
+) -> Result<Option<CallToolResult>, Error> {
     Ok(caller.over_rate_limit.map(|refusal| {
         tool_error(
             "rate_limited",

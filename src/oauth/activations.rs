@@ -11,7 +11,7 @@ use super::settings;
 use super::store::{self, ActivationRow};
 use super::vault::aad;
 use crate::apps::AppSlug;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::tenancy::platforms;
 
 /// Scopes as an array or one space- (or comma-) separated string.
@@ -76,24 +76,24 @@ pub struct Deactivated {
 }
 
 /// An http(s) URL without credentials or fragment; returned without a trailing slash.
-pub fn parse_url(field: &str, raw: &str) -> ApiResult<String> {
+pub fn parse_url(field: &str, raw: &str) -> Result<String> {
     let raw = raw.trim();
     let url = oauth2::url::Url::parse(raw)
-        .map_err(|_| ApiError::bad_request(format!("{field} must be an absolute http(s) URL")))?;
+        .map_err(|_| Error::bad_request(format!("{field} must be an absolute http(s) URL")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{field} must be an http(s) URL"
         )));
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{field} must not carry credentials or a fragment"
         )));
     }
     Ok(raw.trim_end_matches('/').to_owned())
 }
 
-fn parse_scopes(input: Option<ScopesInput>, defaults: &[&str]) -> ApiResult<Vec<String>> {
+fn parse_scopes(input: Option<ScopesInput>, defaults: &[&str]) -> Result<Vec<String>> {
     let scopes: Vec<String> = match input {
         None => return Ok(defaults.iter().map(|s| (*s).to_owned()).collect()),
         Some(ScopesInput::List(list)) => list,
@@ -111,14 +111,14 @@ fn parse_scopes(input: Option<ScopesInput>, defaults: &[&str]) -> ApiResult<Vec<
                 .chars()
                 .all(|c| c.is_ascii_graphic() && c != ',' && c != '"' && c != '\\');
         if !valid {
-            return Err(ApiError::bad_request(format!("invalid scope '{scope}'")));
+            return Err(Error::bad_request(format!("invalid scope '{scope}'")));
         }
         if !out.contains(&scope) {
             out.push(scope);
         }
     }
     if out.len() > 100 {
-        return Err(ApiError::bad_request("at most 100 scopes"));
+        return Err(Error::bad_request("at most 100 scopes"));
     }
     Ok(out)
 }
@@ -128,7 +128,7 @@ pub fn split_scopes(stored: &str) -> Vec<String> {
 }
 
 impl Broker {
-    fn view(&self, row: &ActivationRow) -> ApiResult<ActivationView> {
+    fn view(&self, row: &ActivationRow) -> Result<ActivationView> {
         let app = self.app(&row.app)?;
         let endpoints = Endpoints::of(app.oauth(), row);
         Ok(ActivationView {
@@ -160,18 +160,18 @@ impl Broker {
         platform_id: Uuid,
         app: &str,
         input: ActivateInput,
-    ) -> ApiResult<(ActivationView, bool)> {
+    ) -> Result<(ActivationView, bool)> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
         let spec = self.app(slug.as_str())?.oauth().clone();
         platforms::get(&self.inner.db, platform_id).await?;
         let client_id = input.client_id.trim().to_owned();
         if client_id.is_empty() || client_id.len() > 500 {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "client_id must be 1 to 500 characters",
             ));
         }
         // Overrides may name connection settings as `{name}` (a per-customer host).
-        let optional = |field: &str, value: Option<String>| -> ApiResult<Option<String>> {
+        let optional = |field: &str, value: Option<String>| -> Result<Option<String>> {
             value
                 .map(|v| {
                     settings::check_template(field, &v)?;
@@ -191,18 +191,18 @@ impl Broker {
             (Some(secret), _) => {
                 let len = secret.expose_secret().len();
                 if len == 0 || len > 1000 {
-                    return Err(ApiError::bad_request(
+                    return Err(Error::bad_request(
                         "client_secret must be 1 to 1000 characters",
                     ));
                 }
                 self.inner
                     .vault
                     .seal(secret, &aad)
-                    .map_err(ApiError::internal)?
+                    .map_err(Error::internal)?
             }
             (None, Some(row)) => row.client_secret_enc.clone(),
             (None, None) => {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     "client_secret is required to activate an app",
                 ));
             }
@@ -227,16 +227,16 @@ impl Broker {
         Ok((self.view(&row)?, created))
     }
 
-    pub async fn activation_view(&self, platform_id: Uuid, app: &str) -> ApiResult<ActivationView> {
+    pub async fn activation_view(&self, platform_id: Uuid, app: &str) -> Result<ActivationView> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
         platforms::get(&self.inner.db, platform_id).await?;
         let row = store::activation(&self.inner.db, platform_id, slug.as_str())
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("the app '{slug}' is not activated")))?;
+            .ok_or_else(|| Error::not_found(format!("the app '{slug}' is not activated")))?;
         self.view(&row)
     }
 
-    pub async fn activation_views(&self, platform_id: Uuid) -> ApiResult<Vec<ActivationView>> {
+    pub async fn activation_views(&self, platform_id: Uuid) -> Result<Vec<ActivationView>> {
         platforms::get(&self.inner.db, platform_id).await?;
         store::activations(&self.inner.db, platform_id)
             .await?
@@ -248,15 +248,15 @@ impl Broker {
 
     /// Deactivates `app`: the activation and every connection of it on the platform
     /// go, tokens revoked at the provider first when it can (best effort).
-    pub async fn deactivate(&self, platform_id: Uuid, app: &str) -> ApiResult<Deactivated> {
+    pub async fn deactivate(&self, platform_id: Uuid, app: &str) -> Result<Deactivated> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
         platforms::get(&self.inner.db, platform_id).await?;
         let activation = store::activation(&self.inner.db, platform_id, slug.as_str())
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("the app '{slug}' is not activated")))?;
+            .ok_or_else(|| Error::not_found(format!("the app '{slug}' is not activated")))?;
         let removed = store::delete_activation(&self.inner.db, platform_id, slug.as_str())
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("the app '{slug}' is not activated")))?;
+            .ok_or_else(|| Error::not_found(format!("the app '{slug}' is not activated")))?;
         self.forget_activations(platform_id);
         for connection in &removed {
             self.revoke_at_provider(&activation, connection).await;

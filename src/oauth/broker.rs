@@ -16,7 +16,7 @@ use super::store::{self, ActivationRow, ConnectionRow, Refreshed, STATUS_NEEDS_R
 use super::vault::{Vault, aad};
 use crate::apps::{App, AppRegistry, AppSlug, OAuthSpec};
 use crate::billing::SharedClock;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::master_key::MasterKey;
 use crate::store::Db;
 
@@ -42,11 +42,11 @@ pub enum TokenError {
     /// The connection is dead (refresh refused, token expired): connect again.
     NeedsReauth { connect_url: String },
     /// Anything else (app not activated, database, provider unreachable).
-    Failed(ApiError),
+    Failed(Error),
 }
 
-impl From<ApiError> for TokenError {
-    fn from(err: ApiError) -> Self {
+impl From<Error> for TokenError {
+    fn from(err: Error) -> Self {
         Self::Failed(err)
     }
 }
@@ -146,11 +146,11 @@ impl Broker {
         self.inner.clock.now().timestamp_millis()
     }
 
-    pub(super) fn app(&self, slug: &str) -> Result<&Arc<dyn App>, ApiError> {
+    pub(super) fn app(&self, slug: &str) -> Result<&Arc<dyn App>, Error> {
         self.inner
             .apps
             .get(slug)
-            .ok_or_else(|| ApiError::not_found(format!("unknown app '{slug}'")))
+            .ok_or_else(|| Error::not_found(format!("unknown app '{slug}'")))
     }
 
     /// The gateway's public base URL, without a trailing slash.
@@ -168,7 +168,7 @@ impl Broker {
     }
 
     /// The apps this platform activated (cached for 2 s).
-    pub async fn activated_apps(&self, platform_id: Uuid) -> Result<Vec<AppSlug>, ApiError> {
+    pub async fn activated_apps(&self, platform_id: Uuid) -> Result<Vec<AppSlug>, Error> {
         if let Some(apps) = self.inner.activated.get(&platform_id) {
             return Ok(apps.as_ref().clone());
         }
@@ -261,7 +261,7 @@ impl Broker {
         let activation = store::activation(&self.inner.db, platform_id, app.as_str())
             .await?
             .ok_or_else(|| {
-                ApiError::not_found(format!(
+                Error::not_found(format!(
                     "the app '{app}' is not activated for this platform"
                 ))
             })?;
@@ -284,7 +284,7 @@ impl Broker {
             .inner
             .vault
             .open(&row.access_token_enc, &aad::access_token(row.id))
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         Ok(AppToken {
             access_token,
             api_base_url: api_base_url(endpoints, &row.settings_json)?,
@@ -415,16 +415,16 @@ impl Broker {
         let vault = &self.inner.vault;
         let refresh_token = vault
             .open(refresh_enc, &aad::refresh_token(current.id))
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         let client_secret = vault
             .open(
                 &activation.client_secret_enc,
                 &aad::client_secret(platform_id, app.as_str()),
             )
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         let known = settings::parse(&current.settings_json);
         let token_url = settings::fill_url("token_url", &endpoints.token_url, &known)
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         let credentials = ClientCredentials {
             client_id: &activation.client_id,
             client_secret: &client_secret,
@@ -436,12 +436,12 @@ impl Broker {
                 let now = self.inner.clock.now();
                 let access_enc = vault
                     .seal(&tokens.access_token, &aad::access_token(current.id))
-                    .map_err(ApiError::internal)?;
+                    .map_err(Error::internal)?;
                 // Providers that do not rotate refresh tokens keep the old one valid.
                 let refresh = tokens.refresh_token.as_ref().unwrap_or(&refresh_token);
                 let refresh_enc = vault
                     .seal(refresh, &aad::refresh_token(current.id))
-                    .map_err(ApiError::internal)?;
+                    .map_err(Error::internal)?;
                 let expires_at_ms = tokens
                     .expires_in
                     .map(|d| now.timestamp_millis() + d.as_millis() as i64);
@@ -490,7 +490,7 @@ impl Broker {
             }
             Err(ProviderError::Failed(reason)) => {
                 tracing::warn!(connection_id = %current.id, app = %app, %reason, "token refresh failed");
-                Err(TokenError::Failed(ApiError::upstream(
+                Err(TokenError::Failed(Error::upstream(
                     "the provider's token endpoint did not answer usably",
                 )))
             }
@@ -514,7 +514,7 @@ fn api_base_url(endpoints: &Endpoints, settings_json: &str) -> Result<String, To
         &endpoints.api_base_url,
         &settings::parse(settings_json),
     )
-    .map_err(|reason| TokenError::Failed(ApiError::internal(reason)))
+    .map_err(|reason| TokenError::Failed(Error::internal(reason)))
 }
 
 fn expires_soon(row: &ConnectionRow, now_ms: i64) -> bool {

@@ -28,7 +28,7 @@ use super::vault::aad;
 pub use super::views::{ConnectFieldView, ConnectionView, MyAppView, PlatformAppView};
 
 use crate::apps::{App, AppSlug};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::tenancy::rate_limits::check_end_user;
 use assistiv_app_sdk::CallContext;
 
@@ -101,7 +101,7 @@ fn safe_code(raw: &str) -> String {
 }
 
 /// `{base_url}/mcp/oauth-callback?app=..&status=..[&error=..]`.
-fn landing_url(base_url: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
+fn landing_url(base_url: &str, app: &str, error: Option<&str>) -> Result<String> {
     result_url(
         &format!("{}/mcp/oauth-callback", base_url.trim_end_matches('/')),
         app,
@@ -110,14 +110,14 @@ fn landing_url(base_url: &str, app: &str, error: Option<&str>) -> ApiResult<Stri
 }
 
 /// `{public_url}/connect?app=..&status=..[&error=..]`: back on the hosted page.
-fn connect_page_landing(public_url: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
+fn connect_page_landing(public_url: &str, app: &str, error: Option<&str>) -> Result<String> {
     result_url(&format!("{public_url}/connect"), app, error)
 }
 
 /// `page` with the outcome in its query: `status=connected`, or `status=error` and a
 /// URL-safe `error` code.
-fn result_url(page: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
-    let mut url = oauth2::url::Url::parse(page).map_err(ApiError::internal)?;
+fn result_url(page: &str, app: &str, error: Option<&str>) -> Result<String> {
+    let mut url = oauth2::url::Url::parse(page).map_err(Error::internal)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("app", app);
@@ -132,11 +132,11 @@ fn result_url(page: &str, app: &str, error: Option<&str>) -> ApiResult<String> {
 }
 
 impl Broker {
-    async fn activation_of(&self, platform_id: Uuid, slug: &AppSlug) -> ApiResult<ActivationRow> {
+    async fn activation_of(&self, platform_id: Uuid, slug: &AppSlug) -> Result<ActivationRow> {
         store::activation(&self.inner.db, platform_id, slug.as_str())
             .await?
             .ok_or_else(|| {
-                ApiError::not_found(format!(
+                Error::not_found(format!(
                     "the app '{slug}' is not activated for this platform"
                 ))
             })
@@ -152,7 +152,7 @@ impl Broker {
         app: &str,
         input: &ConnectInput,
         return_to: ReturnTo,
-    ) -> ApiResult<Authorization> {
+    ) -> Result<Authorization> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
         let app = Arc::clone(self.app(slug.as_str())?);
         let spec = app.oauth().clone();
@@ -162,7 +162,7 @@ impl Broker {
         let connect_settings = settings::from_connect_input(app.as_ref(), &input.settings)?;
         let authorize_url =
             settings::fill_url("authorize_url", &endpoints.authorize_url, &connect_settings)
-                .map_err(ApiError::bad_request)?;
+                .map_err(Error::bad_request)?;
 
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
@@ -170,9 +170,9 @@ impl Broker {
         let hash = state_hash(&state);
 
         let auth_url =
-            AuthUrl::new(authorize_url).map_err(|_| ApiError::internal("invalid authorize URL"))?;
+            AuthUrl::new(authorize_url).map_err(|_| Error::internal("invalid authorize URL"))?;
         let redirect = RedirectUrl::new(self.redirect_uri())
-            .map_err(|_| ApiError::internal("invalid public URL"))?;
+            .map_err(|_| Error::internal("invalid public URL"))?;
         let client = BasicClient::new(ClientId::new(activation.client_id.clone()))
             .set_auth_uri(auth_url)
             .set_redirect_uri(redirect);
@@ -192,7 +192,7 @@ impl Broker {
                 self.inner
                     .vault
                     .seal(&verifier, &aad::pkce_verifier(&hash))
-                    .map_err(ApiError::internal)?,
+                    .map_err(Error::internal)?,
             );
         }
         for (name, value) in spec.extra_authorize_params {
@@ -226,15 +226,15 @@ impl Broker {
 
     /// `GET /oauth/start?t=`: a valid signed link becomes a fresh authorize URL (with
     /// the connect-time settings the start page asked for).
-    pub async fn begin_from_link(&self, token: &str, input: &ConnectInput) -> ApiResult<String> {
+    pub async fn begin_from_link(&self, token: &str, input: &ConnectInput) -> Result<String> {
         let claims = self
             .inner
             .links
             .verify(token, self.now_ms())
             .map_err(|e| match e {
-                LinkError::Invalid => ApiError::bad_request("invalid connect link"),
+                LinkError::Invalid => Error::bad_request("invalid connect link"),
                 LinkError::Expired => {
-                    ApiError::bad_request("this connect link has expired; ask for a new one")
+                    Error::bad_request("this connect link has expired; ask for a new one")
                 }
             })?;
         self.begin(
@@ -249,29 +249,29 @@ impl Broker {
     }
 
     /// The app a valid start link names, to ask for its connect fields first.
-    pub fn link_app(&self, token: &str) -> ApiResult<Arc<dyn App>> {
+    pub fn link_app(&self, token: &str) -> Result<Arc<dyn App>> {
         let claims = self
             .inner
             .links
             .verify(token, self.now_ms())
-            .map_err(|_| ApiError::bad_request("invalid or expired connect link"))?;
+            .map_err(|_| Error::bad_request("invalid or expired connect link"))?;
         self.app(&claims.app).cloned()
     }
 
     /// `GET /oauth/callback`: where to send the browser. Refusals that cannot name a
     /// platform (no, unknown or foreign state) are errors; the rest land on the
     /// platform's page with `status=error`.
-    pub async fn callback(&self, params: CallbackParams) -> ApiResult<String> {
+    pub async fn callback(&self, params: CallbackParams) -> Result<String> {
         let state = params
             .state
             .as_deref()
             .filter(|s| !s.is_empty() && s.len() <= 200)
-            .ok_or_else(|| ApiError::bad_request("missing state"))?;
+            .ok_or_else(|| Error::bad_request("missing state"))?;
         let hash = state_hash(state);
         let now = self.inner.clock.now();
         let (row, replayed) = match store::consume_state(&self.inner.db, &hash, now).await? {
             Consumed::Unknown => {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     "unknown or expired authorization state",
                 ));
             }
@@ -279,10 +279,10 @@ impl Broker {
             Consumed::Fresh(row) => (row, false),
         };
         let slug = AppSlug::parse(&self.inner.apps, &row.app)
-            .map_err(|_| ApiError::bad_request("unknown or expired authorization state"))?;
+            .map_err(|_| Error::bad_request("unknown or expired authorization state"))?;
         let activation = store::activation(&self.inner.db, row.platform_id, slug.as_str())
             .await?
-            .ok_or_else(|| ApiError::bad_request("this app is no longer activated"))?;
+            .ok_or_else(|| Error::bad_request("this app is no longer activated"))?;
         let landing = |error: Option<&str>| match row.return_to.as_deref() {
             Some(RETURN_TO_CONNECT_PAGE) => {
                 connect_page_landing(&self.inner.public_url, slug.as_str(), error)
@@ -509,13 +509,13 @@ impl Broker {
         platform_id: Uuid,
         end_user_id: Uuid,
         app: &str,
-    ) -> ApiResult<()> {
+    ) -> Result<()> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
         check_end_user(&self.inner.db, platform_id, end_user_id).await?;
         let removed =
             store::delete_connection(&self.inner.db, platform_id, end_user_id, slug.as_str())
                 .await?
-                .ok_or_else(|| ApiError::not_found(format!("no {slug} connection")))?;
+                .ok_or_else(|| Error::not_found(format!("no {slug} connection")))?;
         if let Some(activation) =
             store::activation(&self.inner.db, platform_id, slug.as_str()).await?
         {

@@ -15,7 +15,7 @@ use super::flow::{
     ReturnTo,
 };
 use crate::auth::{Admin, EndUserKey, PlatformScope};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, json_or_default};
 use crate::http::response::{Created, Data};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ async fn activate(
     _: Admin,
     ApiPath((pid, app)): ApiPath<(Uuid, String)>,
     ApiJson(input): ApiJson<ActivateInput>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let (view, created) = state.oauth.activate(pid, &app, input).await?;
     Ok(if created {
         Created(view).into_response()
@@ -83,7 +83,7 @@ async fn show_activation(
     State(state): State<AppState>,
     _: Admin,
     ApiPath((pid, app)): ApiPath<(Uuid, String)>,
-) -> ApiResult<Data<ActivationView>> {
+) -> Result<Data<ActivationView>> {
     state.oauth.activation_view(pid, &app).await.map(Data)
 }
 
@@ -91,7 +91,7 @@ async fn list_activations(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
-) -> ApiResult<Data<Vec<ActivationView>>> {
+) -> Result<Data<Vec<ActivationView>>> {
     state.oauth.activation_views(pid).await.map(Data)
 }
 
@@ -99,14 +99,14 @@ async fn deactivate(
     State(state): State<AppState>,
     _: Admin,
     ApiPath((pid, app)): ApiPath<(Uuid, String)>,
-) -> ApiResult<Data<Deactivated>> {
+) -> Result<Data<Deactivated>> {
     state.oauth.deactivate(pid, &app).await.map(Data)
 }
 
 async fn platform_apps(
     State(state): State<AppState>,
     scope: PlatformScope,
-) -> ApiResult<Data<Vec<PlatformAppView>>> {
+) -> Result<Data<Vec<PlatformAppView>>> {
     state.oauth.platform_apps(scope.platform_id).await.map(Data)
 }
 
@@ -114,7 +114,7 @@ async fn list_connections(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid)): ApiPath<(String, Uuid)>,
-) -> ApiResult<Data<Vec<ConnectionView>>> {
+) -> Result<Data<Vec<ConnectionView>>> {
     state
         .oauth
         .connections(scope.platform_id, euid)
@@ -126,7 +126,7 @@ async fn show_connection(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid, app)): ApiPath<(String, Uuid, String)>,
-) -> ApiResult<Data<ConnectionView>> {
+) -> Result<Data<ConnectionView>> {
     state
         .oauth
         .connection(scope.platform_id, euid, &app)
@@ -138,7 +138,7 @@ async fn delete_connection(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, euid, app)): ApiPath<(String, Uuid, String)>,
-) -> ApiResult<Data<Removed>> {
+) -> Result<Data<Removed>> {
     state
         .oauth
         .disconnect(scope.platform_id, euid, &app)
@@ -149,7 +149,7 @@ async fn delete_connection(
 async fn my_apps(
     State(state): State<AppState>,
     key: EndUserKey,
-) -> ApiResult<Data<Vec<MyAppView>>> {
+) -> Result<Data<Vec<MyAppView>>> {
     state
         .oauth
         .my_apps(key.ctx.platform_id, key.end_user_id)
@@ -162,7 +162,7 @@ async fn connect(
     key: EndUserKey,
     ApiPath(app): ApiPath<String>,
     body: axum::body::Bytes,
-) -> ApiResult<Data<Authorization>> {
+) -> Result<Data<Authorization>> {
     // The body is optional: `{"settings": {...}}` for apps with connect fields.
     let input: ConnectInput = json_or_default(&body)?;
     state
@@ -182,7 +182,7 @@ async fn disconnect(
     State(state): State<AppState>,
     key: EndUserKey,
     ApiPath(app): ApiPath<String>,
-) -> ApiResult<Data<Removed>> {
+) -> Result<Data<Removed>> {
     state
         .oauth
         .disconnect(key.ctx.platform_id, key.end_user_id, &app)
@@ -203,10 +203,10 @@ struct StartParams {
 async fn start(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<StartParams>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let token = params
         .t
-        .ok_or_else(|| ApiError::bad_request("missing connect link token"))?;
+        .ok_or_else(|| Error::bad_request("missing connect link token"))?;
     let app = state.oauth.link_app(&token)?;
     let fields = app.connect_fields();
     if !fields.is_empty() && params.settings.is_empty() {
@@ -238,15 +238,15 @@ async fn start(
 async fn callback(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<CallbackParams>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let url = state.oauth.callback(params).await?;
     found(&url)
 }
 
 /// 302 to `url`, uncached, without leaking this URL as a referrer.
-pub(crate) fn found(url: &str) -> ApiResult<Response> {
+pub(crate) fn found(url: &str) -> Result<Response> {
     let location =
-        HeaderValue::from_str(url).map_err(|_| ApiError::internal("unencodable redirect"))?;
+        HeaderValue::from_str(url).map_err(|_| Error::internal("unencodable redirect"))?;
     let mut response = StatusCode::FOUND.into_response();
     let headers = response.headers_mut();
     headers.insert(header::LOCATION, location);

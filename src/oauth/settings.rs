@@ -10,7 +10,7 @@ use assistiv_app_sdk::{App, ConnectionSettings};
 
 use super::activations::parse_url;
 use super::store::ActivationRow;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Stored JSON → settings. Only string values are kept (the column is ours).
 pub fn parse(json: &str) -> ConnectionSettings {
@@ -33,13 +33,13 @@ pub fn to_json(settings: &ConnectionSettings) -> String {
 pub fn from_connect_input(
     app: &dyn App,
     input: &BTreeMap<String, String>,
-) -> ApiResult<ConnectionSettings> {
+) -> Result<ConnectionSettings> {
     let fields = app.connect_fields();
     if let Some(unknown) = input
         .keys()
         .find(|k| !fields.iter().any(|f| f.name == k.as_str()))
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "{} takes no setting named '{unknown}'",
             app.display_name()
         )));
@@ -47,7 +47,7 @@ pub fn from_connect_input(
     let mut settings = ConnectionSettings::new();
     for field in fields {
         let raw = input.get(field.name).ok_or_else(|| {
-            ApiError::bad_request(format!(
+            Error::bad_request(format!(
                 "connecting {} needs settings.{} ({})",
                 app.display_name(),
                 field.name,
@@ -55,7 +55,7 @@ pub fn from_connect_input(
             ))
         })?;
         let value = (field.validate)(raw)
-            .map_err(|e| ApiError::bad_request(format!("settings.{}: {e}", field.name)))?;
+            .map_err(|e| Error::bad_request(format!("settings.{}: {e}", field.name)))?;
         settings.insert(field.name.to_owned(), value);
     }
     Ok(settings)
@@ -97,7 +97,7 @@ pub fn operator_origins(row: &ActivationRow) -> Vec<String> {
 
 /// Checks an operator's URL override that may hold `{name}` placeholders: with sample
 /// values in their place it must be an http(s) URL.
-pub fn check_template(field: &str, template: &str) -> ApiResult<()> {
+pub fn check_template(field: &str, template: &str) -> Result<()> {
     let samples: ConnectionSettings = placeholders(template)
         .into_iter()
         .map(|name| {
@@ -111,7 +111,7 @@ pub fn check_template(field: &str, template: &str) -> ApiResult<()> {
         })
         .collect();
     let filled = fill_template(template, &samples)
-        .map_err(|e| ApiError::bad_request(format!("{field}: {e}")))?;
+        .map_err(|e| Error::bad_request(format!("{field}: {e}")))?;
     parse_url(field, &filled).map(|_| ())
 }
 

@@ -13,7 +13,7 @@ use super::broker::Broker;
 use super::settings;
 use super::store::{self, ConnectionRow, STATUS_CONNECTED};
 use crate::apps::AppSlug;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::tenancy::rate_limits::check_end_user;
 
 /// A connect field as shown to UIs.
@@ -119,7 +119,7 @@ pub struct MyAppView {
 
 impl Broker {
     /// The platform's activated apps, for connect UIs.
-    pub async fn platform_apps(&self, platform_id: Uuid) -> ApiResult<Vec<PlatformAppView>> {
+    pub async fn platform_apps(&self, platform_id: Uuid) -> Result<Vec<PlatformAppView>> {
         Ok(store::activations(&self.inner.db, platform_id)
             .await?
             .iter()
@@ -137,7 +137,7 @@ impl Broker {
     }
 
     /// Every activated app with this end user's connection state and a connect link.
-    pub async fn my_apps(&self, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<Vec<MyAppView>> {
+    pub async fn my_apps(&self, platform_id: Uuid, end_user_id: Uuid) -> Result<Vec<MyAppView>> {
         let connections = store::connections_of(&self.inner.db, platform_id, end_user_id).await?;
         let mut out = Vec::new();
         for app in self.platform_apps(platform_id).await? {
@@ -164,7 +164,7 @@ impl Broker {
         &self,
         platform_id: Uuid,
         end_user_id: Uuid,
-    ) -> ApiResult<Vec<ConnectionView>> {
+    ) -> Result<Vec<ConnectionView>> {
         check_end_user(&self.inner.db, platform_id, end_user_id).await?;
         Ok(
             store::connections_of(&self.inner.db, platform_id, end_user_id)
@@ -180,13 +180,13 @@ impl Broker {
         platform_id: Uuid,
         end_user_id: Uuid,
         app: &str,
-    ) -> ApiResult<ConnectionView> {
+    ) -> Result<ConnectionView> {
         let slug = AppSlug::parse(&self.inner.apps, app)?;
         check_end_user(&self.inner.db, platform_id, end_user_id).await?;
         store::connection(&self.inner.db, platform_id, end_user_id, slug.as_str())
             .await?
             .as_ref()
             .map(ConnectionView::from)
-            .ok_or_else(|| ApiError::not_found(format!("no {slug} connection")))
+            .ok_or_else(|| Error::not_found(format!("no {slug} connection")))
     }
 }

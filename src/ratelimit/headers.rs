@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{Admission, LimitKind, Quota, Refusal, Rejection, RequestAdmission};
-use crate::error::ApiError;
+use crate::error::Error;
 
 pub const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
 pub const REMAINING_REQUESTS: HeaderName =
@@ -104,19 +104,19 @@ impl Refusal {
 
 /// 429 `rate_limited` with `Retry-After` (the `X-RateLimit-*` headers need
 /// [`Refusal::headers`] or the `IntoResponse` impl).
-impl From<Refusal> for ApiError {
+impl From<Refusal> for Error {
     fn from(refusal: Refusal) -> Self {
-        ApiError::rate_limited(refusal.retry_after_secs, refusal.to_string())
+        Error::rate_limited(refusal.retry_after_secs, refusal.to_string())
     }
 }
 
 /// A limit reached: 429. An estimate above the TPM capacity: 400 `bad_request`, since
 /// retrying can never succeed (a 429 would invite SDKs to retry in a loop).
-impl From<Rejection> for ApiError {
+impl From<Rejection> for Error {
     fn from(rejection: Rejection) -> Self {
         match rejection {
             Rejection::Limited(refusal) => refusal.into(),
-            Rejection::TooLarge { .. } => ApiError::bad_request(rejection.to_string()),
+            Rejection::TooLarge { .. } => Error::bad_request(rejection.to_string()),
         }
     }
 }
@@ -125,7 +125,7 @@ impl From<Rejection> for ApiError {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let headers = self.headers();
-        let mut response = ApiError::from(self).into_response();
+        let mut response = Error::from(self).into_response();
         response.headers_mut().extend(headers);
         response
     }
@@ -135,7 +135,7 @@ impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         match self {
             Rejection::Limited(refusal) => refusal.into_response(),
-            Rejection::TooLarge { .. } => ApiError::from(self).into_response(),
+            Rejection::TooLarge { .. } => Error::from(self).into_response(),
         }
     }
 }

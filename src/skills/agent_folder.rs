@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::folder::{Folder, Limits, MANIFEST, SkillFile, normalise_path};
 use super::manifest;
-use crate::error::ApiError;
+use crate::error::Error;
 
 #[derive(Deserialize)]
 pub struct FileInput {
@@ -29,12 +29,12 @@ impl CreateInput {
     /// The agent's files as a folder, with a SKILL.md that says what the
     /// arguments say: written when absent, given front matter when it has none,
     /// else required to agree with `name` and `description`.
-    pub fn into_folder(self, limits: &Limits) -> Result<Folder, ApiError> {
+    pub fn into_folder(self, limits: &Limits) -> Result<Folder, Error> {
         let name = manifest::validate_name(&self.name)?;
         let description = manifest::validate_description(&self.description)?;
         let version = manifest::validate_version(self.version.as_deref().unwrap_or("1.0.0"))?;
         if self.files.len() > limits.files {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "too many files: {} (at most {})",
                 self.files.len(),
                 limits.files
@@ -45,7 +45,7 @@ impl CreateInput {
             let path = normalise_path(&file.path)?;
             let content = match file.encoding.as_deref().unwrap_or("utf-8") {
                 "base64" => STANDARD.decode(file.content.as_bytes()).map_err(|e| {
-                    ApiError::bad_request(format!("'{path}': content is not valid base64: {e}"))
+                    Error::bad_request(format!("'{path}': content is not valid base64: {e}"))
                 })?,
                 _ => file.content.into_bytes(),
             };
@@ -64,11 +64,11 @@ impl CreateInput {
             }
             Some(skill_md) => {
                 let text = String::from_utf8(skill_md.content.clone())
-                    .map_err(|_| ApiError::bad_request("SKILL.md: the file is not UTF-8 text"))?;
+                    .map_err(|_| Error::bad_request("SKILL.md: the file is not UTF-8 text"))?;
                 if manifest::has_front_matter(&text) {
                     let parsed = manifest::parse(text.as_bytes())?;
                     if parsed.name != name || parsed.description != description {
-                        return Err(ApiError::bad_request(
+                        return Err(Error::bad_request(
                             "SKILL.md's front matter must name the same name and description \
                              as the arguments",
                         ));

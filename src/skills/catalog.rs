@@ -20,7 +20,7 @@ use super::search::{self, Hit};
 use super::store::{self, FileEntry, ListedRow, Listing, NewSkill, SkillRow};
 use crate::billing::SharedClock;
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::master_key::MasterKey;
 use crate::store::{Db, is_unique_violation};
 
@@ -193,14 +193,14 @@ impl Skills {
         zip: axum::body::Bytes,
         owner: Owner,
         source: Source,
-    ) -> ApiResult<(SkillView, Change)> {
+    ) -> Result<(SkillView, Change)> {
         let (limits, blobs) = (self.limits, self.blobs.clone());
         let prepared = tokio::task::spawn_blocking(move || {
             let folder = super::intake::unpack(&zip, &limits)?;
             prepare(&blobs, &folder)
         })
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(Error::internal)??;
         self.publish(prepared, owner, source).await
     }
 
@@ -210,11 +210,11 @@ impl Skills {
         folder: Folder,
         owner: Owner,
         source: Source,
-    ) -> ApiResult<(SkillView, Change)> {
+    ) -> Result<(SkillView, Change)> {
         let blobs = self.blobs.clone();
         let prepared = tokio::task::spawn_blocking(move || prepare(&blobs, &folder))
             .await
-            .map_err(ApiError::internal)??;
+            .map_err(Error::internal)??;
         self.publish(prepared, owner, source).await
     }
 
@@ -223,7 +223,7 @@ impl Skills {
         prepared: Prepared,
         owner: Owner,
         source: Source,
-    ) -> ApiResult<(SkillView, Change)> {
+    ) -> Result<(SkillView, Change)> {
         let Prepared {
             manifest,
             files,
@@ -255,7 +255,7 @@ impl Skills {
             && old.created_by_end_user_id != Some(end_user)
         {
             // Agents version their own skills only, never the platform's.
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "a skill named '{}' already exists on this platform: choose another name",
                 manifest.name
             )));
@@ -264,7 +264,7 @@ impl Skills {
             && old.sha256 != sealed.address
             && old.version == manifest.version
         {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "skill '{}' version {} already exists with other content: raise `version` \
                  in SKILL.md to publish a new version",
                 manifest.name, manifest.version
@@ -283,7 +283,7 @@ impl Skills {
             None => match store::insert(&mut tx, &new).await {
                 Ok(row) => (row, Change::Created, None),
                 Err(err) if is_unique_violation(&err) => {
-                    return Err(ApiError::conflict(format!(
+                    return Err(Error::conflict(format!(
                         "skill '{}' is being published concurrently; retry",
                         manifest.name
                     )));
@@ -296,47 +296,47 @@ impl Skills {
         self.blobs
             .put_if_absent(&sealed)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         if let Some(address) = &released {
             self.blobs
                 .delete(address)
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(Error::internal)?;
         }
         tx.commit().await?;
         let view = self.listed(row.id).await?;
         Ok((view.into(), change))
     }
 
-    async fn listed(&self, id: Uuid) -> ApiResult<ListedRow> {
+    async fn listed(&self, id: Uuid) -> Result<ListedRow> {
         store::get(&self.db, id)
             .await?
-            .ok_or_else(|| ApiError::not_found("skill not found"))
+            .ok_or_else(|| Error::not_found("skill not found"))
     }
 
     /// A skill this platform may see: public, or its own. Another platform's
     /// private skill is "not found", like one that does not exist.
-    pub async fn visible(&self, platform_id: Uuid, id: Uuid) -> ApiResult<ListedRow> {
+    pub async fn visible(&self, platform_id: Uuid, id: Uuid) -> Result<ListedRow> {
         let row = self.listed(id).await?;
         match row.skill.platform_id {
-            Some(owner) if owner != platform_id => Err(ApiError::not_found("skill not found")),
+            Some(owner) if owner != platform_id => Err(Error::not_found("skill not found")),
             _ => Ok(row),
         }
     }
 
     /// Any skill (the operator).
-    pub async fn get_any(&self, id: Uuid) -> ApiResult<SkillView> {
+    pub async fn get_any(&self, id: Uuid) -> Result<SkillView> {
         self.listed(id).await.map(Into::into)
     }
 
     /// A visible skill and its files, decrypted and checked against its address.
-    pub async fn fetch(&self, platform_id: Uuid, id: Uuid) -> ApiResult<(SkillView, Folder)> {
+    pub async fn fetch(&self, platform_id: Uuid, id: Uuid) -> Result<(SkillView, Folder)> {
         let row = self.visible(platform_id, id).await?;
         let folder = self
             .blobs
             .get(&row.skill.sha256)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         Ok((row.into(), folder))
     }
 
@@ -345,22 +345,22 @@ impl Skills {
         listing: Listing,
         limit: i64,
         offset: i64,
-    ) -> ApiResult<(Vec<SkillView>, i64)> {
+    ) -> Result<(Vec<SkillView>, i64)> {
         let (rows, total) = store::list(&self.db, listing, limit, offset).await?;
         Ok((rows.into_iter().map(Into::into).collect(), total))
     }
 
     /// Ranked search over what this platform may see.
-    pub async fn find(&self, platform_id: Uuid, query: &str, limit: i64) -> ApiResult<Vec<Hit>> {
+    pub async fn find(&self, platform_id: Uuid, query: &str, limit: i64) -> Result<Vec<Hit>> {
         Ok(search::find(&self.db, platform_id, query, limit).await?)
     }
 
     /// Deletes one of this platform's private skills. A public skill answers 403
     /// (its existence is no secret); another platform's answers 404.
-    pub async fn delete_private(&self, platform_id: Uuid, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_private(&self, platform_id: Uuid, id: Uuid) -> Result<()> {
         let row = self.visible(platform_id, id).await?;
         if row.skill.platform_id.is_none() {
-            return Err(ApiError::forbidden(
+            return Err(Error::forbidden(
                 "public skills are managed by the operator; a platform deletes its own",
             ));
         }
@@ -368,24 +368,24 @@ impl Skills {
     }
 
     /// Deletes any skill (the operator).
-    pub async fn delete_any(&self, id: Uuid) -> ApiResult<()> {
+    pub async fn delete_any(&self, id: Uuid) -> Result<()> {
         self.delete(id, None).await
     }
 
-    async fn delete(&self, id: Uuid, platform_id: Option<Uuid>) -> ApiResult<()> {
+    async fn delete(&self, id: Uuid, platform_id: Option<Uuid>) -> Result<()> {
         let mut tx = self.db.begin().await?;
         let deleted = match platform_id {
             Some(_) => store::delete(&mut tx, id, platform_id).await?,
             None => store::delete_any(&mut tx, id).await?,
         };
         let Some(address) = deleted else {
-            return Err(ApiError::not_found("skill not found"));
+            return Err(Error::not_found("skill not found"));
         };
         if store::release_blob(&mut tx, &address).await? {
             self.blobs
                 .delete(&address)
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(Error::internal)?;
         }
         tx.commit().await?;
         Ok(())
@@ -399,7 +399,7 @@ impl Skills {
         id: Uuid,
         scores: Scores,
         comment: Option<String>,
-    ) -> ApiResult<(Review, SkillView)> {
+    ) -> Result<(Review, SkillView)> {
         let scores = scores.validate()?;
         let comment = reviews::validate_comment(comment)?;
         let row = self.visible(platform_id, id).await?;
@@ -427,16 +427,16 @@ impl Skills {
         platform_id: Option<Uuid>,
         limit: i64,
         offset: i64,
-    ) -> ApiResult<(Vec<Review>, i64)> {
+    ) -> Result<(Vec<Review>, i64)> {
         Ok(reviews::list(&self.db, id, platform_id, limit, offset).await?)
     }
 }
 
 /// Reads the manifest and seals the folder (CPU only).
-fn prepare(blobs: &SealedBlobs, folder: &Folder) -> ApiResult<Prepared> {
+fn prepare(blobs: &SealedBlobs, folder: &Folder) -> Result<Prepared> {
     let skill_md = folder
         .get(MANIFEST)
-        .ok_or_else(|| ApiError::bad_request("SKILL.md is missing"))?;
+        .ok_or_else(|| Error::bad_request("SKILL.md is missing"))?;
     let manifest = manifest::parse(&skill_md.content)?;
     let files = folder
         .files()
@@ -447,7 +447,7 @@ fn prepare(blobs: &SealedBlobs, folder: &Folder) -> ApiResult<Prepared> {
         })
         .collect();
     let size_bytes = i64::try_from(folder.size_bytes()).unwrap_or(i64::MAX);
-    let sealed = blobs.seal(folder).map_err(ApiError::internal)?;
+    let sealed = blobs.seal(folder).map_err(Error::internal)?;
     Ok(Prepared {
         manifest,
         files,

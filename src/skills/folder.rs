@@ -6,7 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Where the instructions live; required at the folder's root.
 pub const MANIFEST: &str = "SKILL.md";
@@ -48,8 +48,8 @@ pub struct Folder {
 }
 
 /// Why a path cannot be part of a skill.
-fn refuse(path: &str, why: &str) -> ApiError {
-    ApiError::bad_request(format!("refused path '{}': {why}", printable(path)))
+fn refuse(path: &str, why: &str) -> Error {
+    Error::bad_request(format!("refused path '{}': {why}", printable(path)))
 }
 
 fn printable(path: &str) -> String {
@@ -61,7 +61,7 @@ fn printable(path: &str) -> String {
 
 /// A relative path with `/` separators: no absolute paths, drive letters,
 /// backslashes, control characters or `..`; `.` and empty components vanish.
-pub fn normalise_path(raw: &str) -> ApiResult<String> {
+pub fn normalise_path(raw: &str) -> Result<String> {
     if raw.chars().any(char::is_control) {
         return Err(refuse(raw, "control characters are not allowed"));
     }
@@ -105,9 +105,9 @@ impl Folder {
     /// Validates and normalises `files` (paths already normalised): unique paths,
     /// caps on count and sizes, a `SKILL.md` at the root. A folder whose files
     /// all sit in one top-level directory holding the `SKILL.md` is unwrapped.
-    pub fn new(mut files: Vec<SkillFile>, limits: &Limits) -> ApiResult<Self> {
+    pub fn new(mut files: Vec<SkillFile>, limits: &Limits) -> Result<Self> {
         if files.len() > limits.files {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "too many files: {} (at most {})",
                 files.len(),
                 limits.files
@@ -117,7 +117,7 @@ impl Folder {
         for file in &files {
             let size = file.content.len() as u64;
             if size > limits.file_bytes {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::bad_request(format!(
                     "file '{}' is {size} bytes, over the {}-byte cap per file",
                     file.path, limits.file_bytes
                 )));
@@ -125,7 +125,7 @@ impl Folder {
             total += size;
         }
         if total > limits.unpacked_bytes {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "the files add up to {total} bytes, over the {}-byte cap",
                 limits.unpacked_bytes
             )));
@@ -133,7 +133,7 @@ impl Folder {
         unwrap_single_root(&mut files);
         files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
         if let Some(pair) = files.windows(2).find(|w| w[0].path == w[1].path) {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "the path '{}' appears twice",
                 pair[0].path
             )));
@@ -145,7 +145,7 @@ impl Folder {
             let mut prefix = file.path.as_str();
             while let Some((parent, _)) = prefix.rsplit_once('/') {
                 if paths.contains(parent) {
-                    return Err(ApiError::bad_request(format!(
+                    return Err(Error::bad_request(format!(
                         "'{parent}' is both a file and a directory"
                     )));
                 }
@@ -153,7 +153,7 @@ impl Folder {
             }
         }
         if !paths.contains(MANIFEST) {
-            return Err(ApiError::bad_request(
+            return Err(Error::bad_request(
                 "SKILL.md is missing: a skill folder needs a SKILL.md at its root",
             ));
         }

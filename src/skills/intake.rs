@@ -10,23 +10,23 @@ use zip::ZipArchive;
 use zip::result::ZipError;
 
 use super::folder::{Folder, Limits, SkillFile, is_clutter, normalise_path};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Directory entries do not count as files, but a central directory this much
 /// longer than the file cap is refused without looking further.
 const ENTRY_SLACK: usize = 1000;
 
 /// Unpacks and validates a skill zip.
-pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
+pub fn unpack(zip: &[u8], limits: &Limits) -> Result<Folder> {
     if zip.len() > limits.zip_bytes {
-        return Err(ApiError::payload_too_large(format!(
+        return Err(Error::payload_too_large(format!(
             "the zip is {} bytes, over the {}-byte cap",
             zip.len(),
             limits.zip_bytes
         )));
     }
     let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|e| {
-        ApiError::bad_request(format!("the body is not a readable zip archive: {e}"))
+        Error::bad_request(format!("the body is not a readable zip archive: {e}"))
     })?;
     let wanted = plan(&archive, limits)?;
     let mut files = Vec::with_capacity(wanted.len());
@@ -39,13 +39,13 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
         let content = read_bounded(entry, budget).map_err(|failure| match failure {
             ReadFailure::TooLarge => {
                 if budget < limits.file_bytes {
-                    ApiError::bad_request(format!(
+                    Error::bad_request(format!(
                         "the files inflate past the {}-byte cap on a skill's unpacked size \
                          (at '{path}'): refused as a zip bomb",
                         limits.unpacked_bytes
                     ))
                 } else {
-                    ApiError::bad_request(format!(
+                    Error::bad_request(format!(
                         "'{path}' inflates past the {}-byte cap per file: refused as a zip bomb",
                         limits.file_bytes
                     ))
@@ -53,11 +53,11 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
             }
             // The zip reader stops a file that inflates past its declared size.
             ReadFailure::Io(e) if e.to_string().contains("larger than its declared") => {
-                ApiError::bad_request(format!(
+                Error::bad_request(format!(
                     "'{path}' inflates past the size its header declares: refused as a zip bomb"
                 ))
             }
-            ReadFailure::Io(e) => ApiError::bad_request(format!(
+            ReadFailure::Io(e) => Error::bad_request(format!(
                 "'{path}' could not be inflated (corrupt or unsupported entry): {e}"
             )),
         })?;
@@ -69,7 +69,7 @@ pub fn unpack(zip: &[u8], limits: &Limits) -> ApiResult<Folder> {
 
 /// Pass one, on the central directory only: the (index, normalised path) of each
 /// file to read.
-fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(usize, String)>> {
+fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> Result<Vec<(usize, String)>> {
     if archive.len() > limits.files + ENTRY_SLACK {
         return Err(too_many(archive.len(), limits));
     }
@@ -78,13 +78,13 @@ fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(
     for index in 0..archive.len() {
         let entry = archive
             .by_index_data(index)
-            .map_err(|e| ApiError::bad_request(format!("unreadable zip entry #{index}: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("unreadable zip entry #{index}: {e}")))?;
         let raw = entry.name().map_err(|_| {
-            ApiError::bad_request(format!("zip entry #{index} has a name that is not UTF-8"))
+            Error::bad_request(format!("zip entry #{index} has a name that is not UTF-8"))
         })?;
         let raw = raw.into_owned();
         if entry.is_symlink() {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "refused path '{raw}': symbolic links are not allowed in a skill"
             )));
         }
@@ -93,14 +93,14 @@ fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(
             continue;
         }
         if entry.encrypted() {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "'{path}' is encrypted: upload an unencrypted zip"
             )));
         }
         // Claimed sizes are only hints (the inflating reader enforces the caps),
         // but an honest zip over the caps is refused before inflating anything.
         if entry.size() > limits.file_bytes {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "'{path}' is {} bytes, over the {}-byte cap per file",
                 entry.size(),
                 limits.file_bytes
@@ -113,7 +113,7 @@ fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(
         return Err(too_many(wanted.len(), limits));
     }
     if declared > limits.unpacked_bytes {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "the files add up to {declared} bytes unpacked, over the {}-byte cap",
             limits.unpacked_bytes
         )));
@@ -121,19 +121,19 @@ fn plan(archive: &ZipArchive<Cursor<&[u8]>>, limits: &Limits) -> ApiResult<Vec<(
     Ok(wanted)
 }
 
-fn too_many(count: usize, limits: &Limits) -> ApiError {
-    ApiError::bad_request(format!(
+fn too_many(count: usize, limits: &Limits) -> Error {
+    Error::bad_request(format!(
         "the zip has {count} entries: a skill holds at most {} files",
         limits.files
     ))
 }
 
-fn unreadable(path: &str, err: &ZipError) -> ApiError {
+fn unreadable(path: &str, err: &ZipError) -> Error {
     match err {
-        ZipError::UnsupportedArchive(what) => ApiError::bad_request(format!(
+        ZipError::UnsupportedArchive(what) => Error::bad_request(format!(
             "'{path}' uses an unsupported zip feature ({what}): use deflate or store"
         )),
-        other => ApiError::bad_request(format!("'{path}' could not be read: {other}")),
+        other => Error::bad_request(format!("'{path}' could not be read: {other}")),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 const MAX_FRONT_MATTER_BYTES: usize = 16 * 1024;
 const MAX_NAME_CHARS: usize = 64;
@@ -40,8 +40,8 @@ enum VersionField {
     Other(serde::de::IgnoredAny),
 }
 
-fn invalid(message: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(format!("SKILL.md: {message}"))
+fn invalid(message: impl std::fmt::Display) -> Error {
+    Error::bad_request(format!("SKILL.md: {message}"))
 }
 
 /// `(front matter, body)` when `text` starts with a `---` fenced block.
@@ -67,7 +67,7 @@ pub fn has_front_matter(text: &str) -> bool {
 }
 
 /// Parses a `SKILL.md`; every problem is a 400 saying what to fix.
-pub fn parse(content: &[u8]) -> ApiResult<Manifest> {
+pub fn parse(content: &[u8]) -> Result<Manifest> {
     let text = std::str::from_utf8(content).map_err(|_| invalid("the file is not UTF-8 text"))?;
     let (front, body) = split(text).ok_or_else(|| {
         invalid(
@@ -107,7 +107,7 @@ pub fn parse(content: &[u8]) -> ApiResult<Manifest> {
 }
 
 /// A name: 1-64 lowercase letters, digits and single hyphens (`pdf-tools`).
-pub fn validate_name(name: &str) -> ApiResult<String> {
+pub fn validate_name(name: &str) -> Result<String> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.chars().count() <= MAX_NAME_CHARS
@@ -127,7 +127,7 @@ pub fn validate_name(name: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
-pub fn validate_description(description: &str) -> ApiResult<String> {
+pub fn validate_description(description: &str) -> Result<String> {
     let description = description.trim();
     if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(invalid(format!(
@@ -144,7 +144,7 @@ pub fn validate_description(description: &str) -> ApiResult<String> {
 }
 
 /// A version: 1-64 of letters, digits, `.`, `-`, `+`, `_` (`1.2.0`, `2026-11-01`).
-pub fn validate_version(version: &str) -> ApiResult<String> {
+pub fn validate_version(version: &str) -> Result<String> {
     let version = version.trim();
     let ok = !version.is_empty()
         && version.len() <= MAX_VERSION_CHARS

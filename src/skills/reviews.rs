@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::store::ReviewTotals;
 use crate::args;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::store::{Db, is_unique_violation};
 
 const MAX_COMMENT_CHARS: usize = 2000;
@@ -25,7 +25,7 @@ pub struct Scores {
 }
 
 impl Scores {
-    pub fn validate(self) -> ApiResult<Self> {
+    pub fn validate(self) -> Result<Self> {
         for (name, value) in [
             ("correctness", self.correctness),
             ("clarity", self.clarity),
@@ -33,7 +33,7 @@ impl Scores {
             ("usefulness", self.usefulness),
         ] {
             if !(1..=5).contains(&value) {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::bad_request(format!(
                     "scores.{name} must be an integer from 1 to 5"
                 )));
             }
@@ -42,7 +42,7 @@ impl Scores {
     }
 }
 
-pub fn validate_comment(comment: Option<String>) -> ApiResult<Option<String>> {
+pub fn validate_comment(comment: Option<String>) -> Result<Option<String>> {
     let comment = comment
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
@@ -50,7 +50,7 @@ pub fn validate_comment(comment: Option<String>) -> ApiResult<Option<String>> {
         .as_ref()
         .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "comment must be at most {MAX_COMMENT_CHARS} characters"
         )));
     }
@@ -125,7 +125,7 @@ pub struct NewReview {
 }
 
 /// Records a review; 409 when this end user already reviewed this version.
-pub async fn insert(db: &Db, review: NewReview) -> ApiResult<Review> {
+pub async fn insert(db: &Db, review: NewReview) -> Result<Review> {
     let sql = format!(
         "INSERT INTO skill_reviews (id, skill_id, skill_version, platform_id, end_user_id, \
          correctness, clarity, safety, usefulness, comment, created_at) \
@@ -155,7 +155,7 @@ pub async fn insert(db: &Db, review: NewReview) -> ApiResult<Review> {
             tx.commit().await?;
             Ok(row)
         }
-        Err(err) if is_unique_violation(&err) => Err(ApiError::conflict(format!(
+        Err(err) if is_unique_violation(&err) => Err(Error::conflict(format!(
             "this end user already reviewed version {} of this skill",
             review.skill_version
         ))),

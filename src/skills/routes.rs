@@ -18,7 +18,7 @@ use super::catalog::{Change, Owner, SkillView, Source};
 use super::reviews::{Review, Scorecard};
 use super::store::Listing;
 use crate::auth::{Admin, PlatformKey};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::response::{Data, PageRequest, Paged};
 use crate::state::AppState;
@@ -41,7 +41,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// The body of an upload: a zip, said so by its content type.
-fn zip_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+fn zip_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -50,18 +50,18 @@ fn zip_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResu
     if !mime.eq_ignore_ascii_case("application/zip")
         && !mime.eq_ignore_ascii_case("application/x-zip-compressed")
     {
-        return Err(ApiError::unsupported_media_type(
+        return Err(Error::unsupported_media_type(
             "send the skill folder zipped, with Content-Type: application/zip",
         ));
     }
     let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(
+        StatusCode::PAYLOAD_TOO_LARGE => Error::payload_too_large(
             "the zip is over the skill upload cap (ASSISTIV_MAX_SKILL_ZIP_BYTES)",
         ),
-        _ => ApiError::bad_request(rejection.body_text()),
+        _ => Error::bad_request(rejection.body_text()),
     })?;
     if body.is_empty() {
-        return Err(ApiError::bad_request("the body is empty: send the zip"));
+        return Err(Error::bad_request("the body is empty: send the zip"));
     }
     Ok(body)
 }
@@ -91,7 +91,7 @@ async fn upload(
     PlatformKey(key): PlatformKey,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let zip = zip_body(&headers, body)?;
     state
         .skills
@@ -105,7 +105,7 @@ async fn admin_upload(
     _: Admin,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let zip = zip_body(&headers, body)?;
     state
         .skills
@@ -126,14 +126,14 @@ async fn list(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> ApiResult<Paged<SkillView>> {
+) -> Result<Paged<SkillView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let listing = match query.visibility.as_deref().unwrap_or("all") {
         "all" => Listing::VisibleTo(key.platform_id),
         "private" => Listing::PrivateOf(key.platform_id),
         "public" => Listing::Public,
         other => {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "visibility must be all, private or public (not '{other}')"
             )));
         }
@@ -149,7 +149,7 @@ async fn show(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Data<SkillView>> {
+) -> Result<Data<SkillView>> {
     let row = state.skills.visible(key.platform_id, id).await?;
     Ok(Data(row.into()))
 }
@@ -158,7 +158,7 @@ async fn remove(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> Result<Data<serde_json::Value>> {
     state.skills.delete_private(key.platform_id, id).await?;
     Ok(Data(serde_json::json!({"id": id, "deleted": true})))
 }
@@ -192,7 +192,7 @@ async fn reviews(
     PlatformKey(key): PlatformKey,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageParams>,
-) -> ApiResult<ReviewPage> {
+) -> Result<ReviewPage> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let skill = state.skills.visible(key.platform_id, id).await?;
     let (data, total) = state
@@ -217,13 +217,13 @@ async fn admin_list(
     State(state): State<AppState>,
     _: Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> ApiResult<Paged<SkillView>> {
+) -> Result<Paged<SkillView>> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let listing = match query.visibility.as_deref().unwrap_or("public") {
         "public" => Listing::Public,
         "all" => Listing::All,
         other => {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::bad_request(format!(
                 "visibility must be public or all (not '{other}')"
             )));
         }
@@ -239,7 +239,7 @@ async fn admin_show(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Data<SkillView>> {
+) -> Result<Data<SkillView>> {
     state.skills.get_any(id).await.map(Data)
 }
 
@@ -247,7 +247,7 @@ async fn admin_remove(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Data<serde_json::Value>> {
+) -> Result<Data<serde_json::Value>> {
     state.skills.delete_any(id).await?;
     Ok(Data(serde_json::json!({"id": id, "deleted": true})))
 }
@@ -257,7 +257,7 @@ async fn admin_reviews(
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageParams>,
-) -> ApiResult<ReviewPage> {
+) -> Result<ReviewPage> {
     let page = PageRequest::parse(query.page, query.limit)?;
     let skill = state.skills.get_any(id).await?;
     let (data, total) = state

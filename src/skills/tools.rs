@@ -18,7 +18,7 @@ use super::agent_folder::CreateInput;
 use super::catalog::{Change, Owner, SkillView, Source};
 use super::reviews::Scores;
 use super::tool_specs::{CREATE, DEFAULT_FIND_LIMIT, DELETE, FETCH, FIND, definitions};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::mcp::registry::{
     CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
     tool_error,
@@ -53,7 +53,7 @@ impl SkillTools {
     }
 
     /// Skills tools show on `/mcp` and `/mcp/skills` once the platform enabled them.
-    async fn enabled(&self, caller: &McpCaller) -> Result<bool, ApiError> {
+    async fn enabled(&self, caller: &McpCaller) -> Result<bool, Error> {
         if !matches!(caller.scope, McpScope::All | McpScope::Skills) {
             return Ok(false);
         }
@@ -65,7 +65,7 @@ impl SkillTools {
         caller: &McpCaller,
         name: &str,
         args: Value,
-    ) -> Result<CallToolResult, ApiError> {
+    ) -> Result<CallToolResult, Error> {
         match name {
             FIND => self.find(caller, args).await,
             FETCH => self.fetch(caller, args).await,
@@ -85,7 +85,7 @@ impl SkillTools {
         }
     }
 
-    async fn find(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn find(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let query = args["query"].as_str().unwrap_or_default();
         let limit = args["limit"].as_i64().unwrap_or(DEFAULT_FIND_LIMIT);
         let hits = self
@@ -135,7 +135,7 @@ impl SkillTools {
         Ok(structured(text, json!({"query": query, "skills": skills})))
     }
 
-    async fn fetch(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn fetch(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let id = skill_id(&args)?;
         let (view, folder) = self.state.skills.fetch(caller.platform_id, id).await?;
         let mut listing = Vec::new();
@@ -185,9 +185,9 @@ impl SkillTools {
         Ok(result)
     }
 
-    async fn create(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn create(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let input: CreateInput = serde_json::from_value(args)
-            .map_err(|e| ApiError::bad_request(format!("invalid arguments: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
         let folder = input.into_folder(self.state.skills.limits())?;
         let (view, change) = self
             .state
@@ -213,9 +213,9 @@ impl SkillTools {
         Ok(structured(text, json!({"change": change, "skill": view})))
     }
 
-    async fn review(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, ApiError> {
+    async fn review(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
         let input: ReviewInput = serde_json::from_value(args)
-            .map_err(|e| ApiError::bad_request(format!("invalid arguments: {e}")))?;
+            .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
         let (review, view) = self
             .state
             .skills
@@ -248,11 +248,11 @@ struct ReviewInput {
     comment: Option<String>,
 }
 
-fn skill_id(args: &Value) -> Result<Uuid, ApiError> {
+fn skill_id(args: &Value) -> Result<Uuid, Error> {
     args["id"]
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| ApiError::bad_request("id must be a skill id (a UUID)"))
+        .ok_or_else(|| Error::bad_request("id must be a skill id (a UUID)"))
 }
 
 fn files_phrase(count: i64) -> String {
@@ -289,7 +289,7 @@ fn structured(text: String, value: Value) -> CallToolResult {
 }
 
 /// A refusal the model can read, coded like the HTTP error it would have been.
-fn refusal(err: &ApiError) -> CallToolResult {
+fn refusal(err: &Error) -> CallToolResult {
     let code = match err.status().as_u16() {
         400 | 413 => "invalid_arguments",
         404 => "not_found",
@@ -302,7 +302,7 @@ fn refusal(err: &ApiError) -> CallToolResult {
 
 #[async_trait]
 impl ToolSource for SkillTools {
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, ApiError> {
+    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
         if !self.enabled(caller).await? {
             return Ok(Vec::new());
         }

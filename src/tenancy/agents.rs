@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::apps::{AppRegistry, AppSlug};
 use crate::args;
 use crate::domain::DisplayName;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::response::PageRequest;
 use crate::store::Db;
 
@@ -76,7 +76,7 @@ struct Valid {
     allowed_apps: Option<Vec<String>>,
 }
 
-fn validate(apps: &AppRegistry, input: &AgentInput) -> ApiResult<Valid> {
+fn validate(apps: &AppRegistry, input: &AgentInput) -> Result<Valid> {
     let name = input
         .name
         .clone()
@@ -85,7 +85,7 @@ fn validate(apps: &AppRegistry, input: &AgentInput) -> ApiResult<Valid> {
     if let Some(config) = &input.config
         && (!config.is_object() || config.to_string().len() > CONFIG_MAX_BYTES)
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "config must be a JSON object of at most {CONFIG_MAX_BYTES} bytes"
         )));
     }
@@ -99,13 +99,13 @@ fn validate(apps: &AppRegistry, input: &AgentInput) -> ApiResult<Valid> {
                     AppSlug::parse(apps, raw)
                         .map(|s| s.as_str().to_owned())
                         .map_err(|_| {
-                            ApiError::bad_request(format!("allowed_apps: unknown app '{raw}'"))
+                            Error::bad_request(format!("allowed_apps: unknown app '{raw}'"))
                         })
                 })
-                .collect::<ApiResult<_>>()?;
+                .collect::<Result<_>>()?;
             slugs.sort();
             slugs.dedup();
-            Ok::<_, ApiError>(slugs)
+            Ok::<_, Error>(slugs)
         })
         .transpose()?;
     Ok(Valid {
@@ -121,11 +121,11 @@ pub async fn create(
     platform_id: Uuid,
     input: &AgentInput,
     now: DateTime<Utc>,
-) -> ApiResult<Agent> {
+) -> Result<Agent> {
     let valid = validate(apps, input)?;
     let name = valid
         .name
-        .ok_or_else(|| ApiError::bad_request("name is required"))?;
+        .ok_or_else(|| Error::bad_request("name is required"))?;
     let sql = format!(
         "INSERT INTO agents (id, platform_id, name, config, allowed_apps, read_only, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
@@ -151,15 +151,15 @@ pub async fn create(
     Ok(row.into())
 }
 
-pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<Agent> {
+pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> Result<Agent> {
     let sql = format!("SELECT {COLUMNS} FROM agents WHERE platform_id = $1 AND id = $2");
     db.fetch_optional::<AgentRow>(&sql, &args![platform_id, id])
         .await?
         .map(Into::into)
-        .ok_or_else(|| ApiError::not_found("agent not found"))
+        .ok_or_else(|| Error::not_found("agent not found"))
 }
 
-pub async fn list(db: &Db, platform_id: Uuid, page: PageRequest) -> ApiResult<(Vec<Agent>, i64)> {
+pub async fn list(db: &Db, platform_id: Uuid, page: PageRequest) -> Result<(Vec<Agent>, i64)> {
     let sql = format!(
         "SELECT {COLUMNS} FROM agents WHERE platform_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
     );
@@ -188,7 +188,7 @@ pub async fn update(
     id: Uuid,
     input: &AgentInput,
     now: DateTime<Utc>,
-) -> ApiResult<Agent> {
+) -> Result<Agent> {
     let valid = validate(apps, input)?;
     let sql = format!(
         "UPDATE agents SET name = COALESCE($3, name), config = COALESCE($4, config), \
@@ -212,10 +212,10 @@ pub async fn update(
         .await?;
     tx.commit().await?;
     row.map(Into::into)
-        .ok_or_else(|| ApiError::not_found("agent not found"))
+        .ok_or_else(|| Error::not_found("agent not found"))
 }
 
-pub async fn delete(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<()> {
+pub async fn delete(db: &Db, platform_id: Uuid, id: Uuid) -> Result<()> {
     let mut tx = db.begin().await?;
     let deleted = tx
         .execute(
@@ -225,7 +225,7 @@ pub async fn delete(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<()> {
         .await?;
     tx.commit().await?;
     if deleted == 0 {
-        return Err(ApiError::not_found("agent not found"));
+        return Err(Error::not_found("agent not found"));
     }
     Ok(())
 }

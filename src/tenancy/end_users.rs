@@ -14,7 +14,7 @@ use crate::billing::accounts;
 use crate::billing::budgets::{self, Actor, BudgetConfig, BudgetInput, BudgetView};
 use crate::billing::{Money, Period, SharedClock};
 use crate::domain::{DisplayName, ExternalId, Metadata};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::response::PageRequest;
 use crate::store::Db;
 use crate::store::api_keys;
@@ -79,7 +79,7 @@ pub async fn create_or_get(
     platform_id: Uuid,
     request: CreateEndUser,
     actor: &Actor,
-) -> ApiResult<(EndUserWithKey, bool)> {
+) -> Result<(EndUserWithKey, bool)> {
     let external_id = ExternalId::parse(request.external_id)?;
     let display_name = request
         .display_name
@@ -154,7 +154,7 @@ pub async fn create_or_get(
 }
 
 /// The platform's default budget, when it has one.
-async fn default_budget(tx: &mut Tx, platform_id: Uuid) -> ApiResult<Option<BudgetConfig>> {
+async fn default_budget(tx: &mut Tx, platform_id: Uuid) -> Result<Option<BudgetConfig>> {
     let row: Option<(Option<i64>, Option<String>)> = tx
         .fetch_optional(
             "SELECT default_budget_micros, default_budget_period FROM platforms WHERE id = $1",
@@ -173,11 +173,11 @@ async fn default_budget(tx: &mut Tx, platform_id: Uuid) -> ApiResult<Option<Budg
     })
 }
 
-pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> ApiResult<EndUserView> {
+pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> Result<EndUserView> {
     end_users::get(db, platform_id, id)
         .await?
         .map(Into::into)
-        .ok_or_else(|| ApiError::not_found("end user not found"))
+        .ok_or_else(|| Error::not_found("end user not found"))
 }
 
 pub async fn list(
@@ -185,7 +185,7 @@ pub async fn list(
     platform_id: Uuid,
     external_id: Option<String>,
     page: PageRequest,
-) -> ApiResult<(Vec<EndUserView>, i64)> {
+) -> Result<(Vec<EndUserView>, i64)> {
     let external_id = external_id.map(ExternalId::parse).transpose()?;
     let (rows, total) = end_users::list(
         db,
@@ -212,7 +212,7 @@ pub async fn update(
     platform_id: Uuid,
     id: Uuid,
     patch: PatchEndUser,
-) -> ApiResult<EndUserView> {
+) -> Result<EndUserView> {
     let display_name = match patch.display_name {
         None => None,
         Some(None) => Some(None),
@@ -229,32 +229,32 @@ pub async fn update(
     end_users::update(db, platform_id, id, &update, now())
         .await?
         .map(Into::into)
-        .ok_or_else(|| ApiError::not_found("end user not found"))
+        .ok_or_else(|| Error::not_found("end user not found"))
 }
 
 /// Deletes the end user and everything it owns; its keys stop working at once.
-pub async fn delete(db: &Db, auth: &Authenticator, platform_id: Uuid, id: Uuid) -> ApiResult<()> {
+pub async fn delete(db: &Db, auth: &Authenticator, platform_id: Uuid, id: Uuid) -> Result<()> {
     let hashes = end_users::delete(db, platform_id, id, Utc::now().timestamp_millis())
         .await?
-        .ok_or_else(|| ApiError::not_found("end user not found"))?;
+        .ok_or_else(|| Error::not_found("end user not found"))?;
     auth.evict(&hashes);
     Ok(())
 }
 
 /// 404 unless the end user exists on this platform (inside a transaction).
-pub async fn ensure_in(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+pub async fn ensure_in(tx: &mut Tx, platform_id: Uuid, end_user_id: Uuid) -> Result<()> {
     if end_users::exists_in(tx, platform_id, end_user_id).await? {
         Ok(())
     } else {
-        Err(ApiError::not_found("end user not found"))
+        Err(Error::not_found("end user not found"))
     }
 }
 
 /// 404 unless the end user exists on this platform.
-pub async fn ensure(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+pub async fn ensure(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<()> {
     if end_users::exists(db, platform_id, end_user_id).await? {
         Ok(())
     } else {
-        Err(ApiError::not_found("end user not found"))
+        Err(Error::not_found("end user not found"))
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::{Authenticator, KeyKind, MintedKey};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::api_keys::{self, ApiKeyRow, NewApiKey};
 
@@ -82,7 +82,7 @@ pub async fn create_platform_key(
     db: &Db,
     platform_id: Uuid,
     name: Option<String>,
-) -> ApiResult<IssuedKey> {
+) -> Result<IssuedKey> {
     let (row, issued) = mint(KeyKind::Platform, platform_id, None, name, now());
     api_keys::insert(db, &row).await?;
     Ok(issued)
@@ -95,11 +95,11 @@ pub async fn revoke_platform_key(
     auth: &Authenticator,
     platform_id: Uuid,
     key_id: Uuid,
-) -> ApiResult<DateTime<Utc>> {
+) -> Result<DateTime<Utc>> {
     let at = now();
     let hash = api_keys::revoke_platform_key(db, platform_id, key_id, at)
         .await?
-        .ok_or_else(|| ApiError::not_found("API key not found"))?;
+        .ok_or_else(|| Error::not_found("API key not found"))?;
     auth.evict(&[hash]);
     Ok(at)
 }

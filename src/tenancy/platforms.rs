@@ -9,7 +9,7 @@ use super::keys::{IssuedKey, mint, now};
 use crate::auth::KeyKind;
 use crate::billing::{Money, Period};
 use crate::domain::{DisplayName, PlatformName};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::store::platforms::{self, NewPlatform, PlatformRow, PlatformUpdate};
 use crate::store::{Db, is_unique_violation};
 
@@ -88,7 +88,7 @@ pub struct WalletOptions {
     pub metered: bool,
 }
 
-pub async fn create(db: &Db, request: CreatePlatform) -> ApiResult<CreatedPlatform> {
+pub async fn create(db: &Db, request: CreatePlatform) -> Result<CreatedPlatform> {
     let name = PlatformName::parse(request.name)?;
     let display_name = match request.display_name {
         Some(display) => DisplayName::parse("display_name", display)?.into_inner(),
@@ -96,7 +96,7 @@ pub async fn create(db: &Db, request: CreatePlatform) -> ApiResult<CreatedPlatfo
     };
     let metered = request.wallet.is_some_and(|w| w.metered);
     match insert(db, &name, display_name, metered).await {
-        Err(err) if is_unique_violation(&err) => Err(ApiError::conflict(format!(
+        Err(err) if is_unique_violation(&err) => Err(Error::conflict(format!(
             "a platform named '{}' already exists",
             name.as_str()
         ))),
@@ -147,11 +147,11 @@ pub async fn provision_default(db: &Db) -> anyhow::Result<Option<CreatedPlatform
     }
 }
 
-pub async fn get(db: &Db, id: Uuid) -> ApiResult<PlatformView> {
+pub async fn get(db: &Db, id: Uuid) -> Result<PlatformView> {
     platforms::get(db, id)
         .await?
         .map(Into::into)
-        .ok_or_else(|| ApiError::not_found("platform not found"))
+        .ok_or_else(|| Error::not_found("platform not found"))
 }
 
 /// `PATCH /v1/platforms/{pid}` body. Absent fields stay as they are.
@@ -175,7 +175,7 @@ pub struct DefaultBudgetInput {
     pub period: Period,
 }
 
-fn parse_patch(patch: PatchPlatform) -> ApiResult<PlatformUpdate> {
+fn parse_patch(patch: PatchPlatform) -> Result<PlatformUpdate> {
     let display_name = patch
         .display_name
         .map(|d| DisplayName::parse("display_name", d).map(DisplayName::into_inner))
@@ -188,7 +188,7 @@ fn parse_patch(patch: PatchPlatform) -> ApiResult<PlatformUpdate> {
         .as_ref()
         .is_some_and(|u| u.chars().count() > 32)
     {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "display_unit is too long: at most 32 characters",
         ));
     }
@@ -196,7 +196,7 @@ fn parse_patch(patch: PatchPlatform) -> ApiResult<PlatformUpdate> {
         .credits_per_usd
         .map(|n| match n.as_f64() {
             Some(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
-            _ => Err(ApiError::bad_request(
+            _ => Err(Error::bad_request(
                 "credits_per_usd must be a number above 0 and at most 1e9",
             )),
         })
@@ -207,7 +207,7 @@ fn parse_patch(patch: PatchPlatform) -> ApiResult<PlatformUpdate> {
             Some(v) if (0.0..=1000.0).contains(&v) && (v * 100.0).fract().abs() < 1e-9 => {
                 Ok((v * 100.0).round() as i64)
             }
-            _ => Err(ApiError::bad_request(
+            _ => Err(Error::bad_request(
                 "markup_percent must be between 0 and 1000 with at most two decimals",
             )),
         })
@@ -218,7 +218,7 @@ fn parse_patch(patch: PatchPlatform) -> ApiResult<PlatformUpdate> {
         Some(Some(input)) => {
             let max = Money::from_usd_json("default_budget.max_usd", &input.max_usd)?;
             if max.is_negative() {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     "default_budget.max_usd must not be negative",
                 ));
             }
@@ -235,10 +235,10 @@ fn parse_patch(patch: PatchPlatform) -> ApiResult<PlatformUpdate> {
     })
 }
 
-pub async fn update(db: &Db, id: Uuid, patch: PatchPlatform) -> ApiResult<PlatformView> {
+pub async fn update(db: &Db, id: Uuid, patch: PatchPlatform) -> Result<PlatformView> {
     let update = parse_patch(patch)?;
     platforms::update(db, id, &update, now())
         .await?
         .map(Into::into)
-        .ok_or_else(|| ApiError::not_found("platform not found"))
+        .ok_or_else(|| Error::not_found("platform not found"))
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::args;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::tx::Tx;
 
@@ -34,12 +34,12 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub fn parse(input: &RateLimitInput) -> ApiResult<Self> {
-        let check = |name: &str, value: Option<u64>| -> ApiResult<Option<i64>> {
+    pub fn parse(input: &RateLimitInput) -> Result<Self> {
+        let check = |name: &str, value: Option<u64>| -> Result<Option<i64>> {
             match value {
                 None => Ok(None),
                 Some(v) if (1..=MAX_LIMIT).contains(&v) => Ok(Some(v as i64)),
-                Some(_) => Err(ApiError::bad_request(format!(
+                Some(_) => Err(Error::bad_request(format!(
                     "{name} must be between 1 and {MAX_LIMIT}"
                 ))),
             }
@@ -70,7 +70,7 @@ pub struct EndUserLimitsView {
     pub effective: RateLimits,
 }
 
-pub async fn platform_default(db: &Db, platform_id: Uuid) -> ApiResult<RateLimits> {
+pub async fn platform_default(db: &Db, platform_id: Uuid) -> Result<RateLimits> {
     Ok(db
         .fetch_optional(
             "SELECT rpm_limit, tpm_limit, rpd_limit FROM platform_rate_limits WHERE platform_id = $1",
@@ -85,7 +85,7 @@ pub async fn set_platform_default(
     platform_id: Uuid,
     limits: RateLimits,
     now: DateTime<Utc>,
-) -> ApiResult<RateLimits> {
+) -> Result<RateLimits> {
     let mut tx = db.begin().await?;
     tx.execute(
         "INSERT INTO platform_rate_limits (platform_id, rpm_limit, tpm_limit, rpd_limit, updated_at) \
@@ -99,7 +99,7 @@ pub async fn set_platform_default(
     Ok(limits)
 }
 
-async fn end_user_override(db: &Db, end_user_id: Uuid) -> ApiResult<Option<RateLimits>> {
+async fn end_user_override(db: &Db, end_user_id: Uuid) -> Result<Option<RateLimits>> {
     Ok(db
         .fetch_optional(
             "SELECT rpm_limit, tpm_limit, rpd_limit FROM end_user_rate_limits WHERE end_user_id = $1",
@@ -109,7 +109,7 @@ async fn end_user_override(db: &Db, end_user_id: Uuid) -> ApiResult<Option<RateL
 }
 
 /// What applies to this end user now.
-pub async fn effective(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<RateLimits> {
+pub async fn effective(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<RateLimits> {
     let platform = platform_default(db, platform_id).await?;
     Ok(match end_user_override(db, end_user_id).await? {
         Some(own) => own.over(platform),
@@ -121,7 +121,7 @@ pub async fn end_user_view(
     db: &Db,
     platform_id: Uuid,
     end_user_id: Uuid,
-) -> ApiResult<EndUserLimitsView> {
+) -> Result<EndUserLimitsView> {
     let platform = platform_default(db, platform_id).await?;
     let own = end_user_override(db, end_user_id).await?;
     Ok(EndUserLimitsView {
@@ -138,7 +138,7 @@ pub async fn set_end_user_in(
     end_user_id: Uuid,
     limits: RateLimits,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> Result<()> {
     tx.execute(
         "INSERT INTO end_user_rate_limits (end_user_id, platform_id, rpm_limit, tpm_limit, rpd_limit, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (end_user_id) DO UPDATE SET \
@@ -156,7 +156,7 @@ pub async fn set_end_user(
     end_user_id: Uuid,
     limits: RateLimits,
     now: DateTime<Utc>,
-) -> ApiResult<EndUserLimitsView> {
+) -> Result<EndUserLimitsView> {
     let mut tx = db.begin().await?;
     crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     set_end_user_in(&mut tx, platform_id, end_user_id, limits, now).await?;
@@ -168,7 +168,7 @@ pub async fn clear_end_user(
     db: &Db,
     platform_id: Uuid,
     end_user_id: Uuid,
-) -> ApiResult<EndUserLimitsView> {
+) -> Result<EndUserLimitsView> {
     let mut tx = db.begin().await?;
     crate::tenancy::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
     tx.execute(
@@ -181,7 +181,7 @@ pub async fn clear_end_user(
 }
 
 /// 404 unless the end user belongs to the platform (for reads).
-pub async fn check_end_user(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> ApiResult<()> {
+pub async fn check_end_user(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<()> {
     crate::tenancy::end_users::ensure(db, platform_id, end_user_id).await
 }
 
@@ -210,7 +210,7 @@ impl LimitsCache {
         db: &Db,
         platform_id: Uuid,
         end_user_id: Uuid,
-    ) -> ApiResult<RateLimits> {
+    ) -> Result<RateLimits> {
         if let Some(limits) = self.cache.get(&end_user_id) {
             return Ok(limits);
         }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::args;
 use crate::billing::Money;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::http::response::CursorPage;
 use crate::store::Db;
 
@@ -98,22 +98,22 @@ fn decode_cursor(cursor: &str) -> Option<i64> {
 }
 
 /// Logs of a platform (optionally of one end user), newest first.
-pub async fn list(db: &Db, platform_id: Uuid, query: &LogQuery) -> ApiResult<CursorPage<LogEntry>> {
+pub async fn list(db: &Db, platform_id: Uuid, query: &LogQuery) -> Result<CursorPage<LogEntry>> {
     let limit = query.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::bad_request(format!(
             "limit must be between 1 and {MAX_LIMIT}"
         )));
     }
     let before = match &query.cursor {
         None => i64::MAX,
-        Some(c) => decode_cursor(c).ok_or_else(|| ApiError::bad_request("invalid cursor"))?,
+        Some(c) => decode_cursor(c).ok_or_else(|| Error::bad_request("invalid cursor"))?,
     };
     if let Some(status) = &query.status
         && status != "ok"
         && status != "error"
     {
-        return Err(ApiError::bad_request("status must be ok or error"));
+        return Err(Error::bad_request("status must be ok or error"));
     }
     let rows: Vec<LogRow> = db
         .fetch_all(

@@ -47,7 +47,7 @@ async fn reserve_and_settle(
             .await?;
             let settled = holds::settle(&state.db, &state.clock, &hold, CENT).await?;
             assert_eq!(settled.charged, CENT);
-            Ok::<_, assistiv::error::ApiError>(())
+            Ok::<_, assistiv::error::Error>(())
         })
     });
     let results = futures::future::join_all(tasks).await;
