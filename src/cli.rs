@@ -42,6 +42,8 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_TOOL_TIMEOUT_SECS                         30: longest upstream call of an MCP tool
   ASSISTIV_MCP_ALLOWED_HOSTS                         extra Host values for /mcp (comma-separated)
   ASSISTIV_MCP_ALLOWED_ORIGINS                       extra browser Origins for /mcp (comma-separated)
+  ASSISTIV_MCP_MAX_SESSIONS_PER_USER                 32: live MCP sessions per end user
+  ASSISTIV_MCP_SESSION_IDLE_SECS                     300: an idle MCP session closes after this
   ASSISTIV_BLOB_DIR                                  <data dir>/blobs: encrypted skill blobs
   ASSISTIV_MAX_SKILL_ZIP_BYTES                       8388608: largest skill upload
   ASSISTIV_MAX_SKILL_UNPACKED_BYTES                  33554432: a skill's files, unpacked

@@ -59,6 +59,11 @@ pub struct Config {
     /// Extra browser `Origin`s the MCP endpoint accepts (comma-separated), besides
     /// loopback and the public URL's origin.
     pub mcp_allowed_origins: Option<String>,
+    /// Most live MCP sessions one end user may hold; opening one more closes the
+    /// user's least recently used session.
+    pub mcp_max_sessions_per_user: usize,
+    /// An MCP session idle this long is closed.
+    pub mcp_session_idle_secs: u64,
     /// Where skill blobs (encrypted, content-addressed) are kept; `<data_dir>/blobs`
     /// when absent. Instances sharing a database must share this directory.
     pub blob_dir: Option<PathBuf>,
@@ -103,6 +108,8 @@ const SETTINGS: &[&str] = &[
     "TOOL_TIMEOUT_SECS",
     "MCP_ALLOWED_HOSTS",
     "MCP_ALLOWED_ORIGINS",
+    "MCP_MAX_SESSIONS_PER_USER",
+    "MCP_SESSION_IDLE_SECS",
     "BLOB_DIR",
     "MAX_SKILL_ZIP_BYTES",
     "MAX_SKILL_UNPACKED_BYTES",
@@ -127,6 +134,8 @@ struct Defaults {
     hold_sweep_interval_ms: u64,
     oauth_sweep_interval_ms: u64,
     tool_timeout_secs: u64,
+    mcp_max_sessions_per_user: usize,
+    mcp_session_idle_secs: u64,
     max_skill_zip_bytes: usize,
     max_skill_unpacked_bytes: u64,
     max_skill_files: usize,
@@ -148,6 +157,8 @@ impl Default for Defaults {
             hold_sweep_interval_ms: 5_000,
             oauth_sweep_interval_ms: 60_000,
             tool_timeout_secs: 30,
+            mcp_max_sessions_per_user: 32,
+            mcp_session_idle_secs: 300,
             max_skill_zip_bytes: 8 * 1024 * 1024,
             max_skill_unpacked_bytes: 32 * 1024 * 1024,
             max_skill_files: 1000,
@@ -247,6 +258,10 @@ impl Config {
             "ASSISTIV_CAPABILITIES_CALL_TIMEOUT_MS and _HEALTH_INTERVAL_MS must be at least 10"
         );
         anyhow::ensure!(
+            self.mcp_max_sessions_per_user >= 1 && self.mcp_session_idle_secs >= 1,
+            "ASSISTIV_MCP_MAX_SESSIONS_PER_USER and ASSISTIV_MCP_SESSION_IDLE_SECS must be at least 1"
+        );
+        anyhow::ensure!(
             self.database_max_connections >= 2,
             "ASSISTIV_DATABASE_MAX_CONNECTIONS must be at least 2"
         );
@@ -333,6 +348,8 @@ impl Config {
             tool_timeout_secs: defaults.tool_timeout_secs,
             mcp_allowed_hosts: None,
             mcp_allowed_origins: None,
+            mcp_max_sessions_per_user: defaults.mcp_max_sessions_per_user,
+            mcp_session_idle_secs: defaults.mcp_session_idle_secs,
             blob_dir: None,
             max_skill_zip_bytes: defaults.max_skill_zip_bytes,
             max_skill_unpacked_bytes: defaults.max_skill_unpacked_bytes,

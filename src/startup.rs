@@ -117,6 +117,7 @@ impl Application {
         )?;
         let skills = Skills::from_config(db.clone(), &config, &master_key, clock.clone());
         let billing = crate::billing::Billing::new(db.clone(), clock.clone(), usage.clone());
+        let mcp_sessions = Arc::new(mcp::sessions::McpSessions::new(&config));
         let state = AppState {
             db,
             auth,
@@ -132,6 +133,7 @@ impl Application {
             usage,
             skills,
             marketplace: market,
+            mcp_sessions,
         };
         let router = router(state.clone(), shutdown.child_token())?;
         Ok(Self {

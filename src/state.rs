@@ -8,6 +8,7 @@ use crate::billing::{Billing, SharedClock};
 use crate::config::Config;
 use crate::marketplace::Marketplace;
 use crate::master_key::MasterKey;
+use crate::mcp::sessions::McpSessions;
 use crate::oauth::Broker;
 use crate::ratelimit::RateLimiter;
 use crate::skills::Skills;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub skills: Skills,
     /// The capabilities marketplace: catalog snapshot and provider health.
     pub marketplace: Marketplace,
+    /// Live MCP sessions: who opened each, bounded per end user.
+    pub mcp_sessions: Arc<McpSessions>,
 }
 
 impl AppState {

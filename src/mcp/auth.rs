@@ -55,6 +55,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         key,
         scope,
         request_id: current_request_id(),
+        over_rate_limit: None,
     });
     next.run(Request::from_parts(parts, body)).await
 }

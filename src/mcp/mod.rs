@@ -5,15 +5,16 @@
 
 pub mod app_tools;
 pub mod auth;
+pub mod edge;
 pub mod registry;
 pub mod server;
+pub mod sessions;
 
 pub use registry::{McpCaller, McpScope, ToolSource};
 
 use std::sync::Arc;
 
 use axum::Router;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
@@ -37,7 +38,7 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .enforce_origin_validation();
     let service = StreamableHttpService::new(
         move || Ok(server::GatewayServer::new(registry.clone())),
-        Arc::new(LocalSessionManager::default()),
+        state.mcp_sessions.clone(),
         mcp_config,
     );
     Ok(Router::new()
@@ -45,6 +46,11 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .route_service(auth::SKILLS_PATH, service.clone())
         .route_service(auth::CAPABILITIES_PATH, service.clone())
         .route_service("/mcp/agents/{agent_id}", service)
+        // Layers run bottom-up: auth first, then the edge (limits, session owner, framing).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::guard,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             auth::authenticate,

@@ -38,6 +38,9 @@ pub struct McpCaller {
     pub end_user_id: Uuid,
     pub scope: McpScope,
     pub request_id: String,
+    /// Set by the MCP edge on a `tools/call` it counted past the end user's
+    /// request limits: the tool answers `rate_limited` instead of running.
+    pub over_rate_limit: Option<crate::ratelimit::Refusal>,
 }
 
 /// A failure that is not a tool result: the call cannot be routed.
@@ -124,32 +127,20 @@ pub fn schema_refusal(
     })
 }
 
-/// `rate_limited` (with the wait) when this call would pass the end user's request
-/// limits: every tool call counts against them, whichever source runs it.
+/// `rate_limited` (with the wait) when this call is past the end user's request
+/// limits. The MCP edge counted it already, once, like every MCP request
+/// ([`super::edge`]); every source asks here, whichever runs the tool.
 pub async fn rate_limit_refusal(
-    state: &crate::state::AppState,
+    _state: &crate::state::AppState,
     caller: &McpCaller,
 ) -> Result<Option<CallToolResult>, Error> {
-    let limits = state
-        .limits_cache
-        .get(&state.db, caller.platform_id, caller.end_user_id)
-        .await?;
-    Ok(state
-        .limiter
-        .check_request(
-            caller.end_user_id,
-            &crate::ratelimit::Limits::from(limits),
-            state.clock.now(),
+    Ok(caller.over_rate_limit.map(|refusal| {
+        tool_error(
+            "rate_limited",
+            refusal.to_string(),
+            json!({"retry_after_secs": refusal.retry_after_secs}),
         )
-        .await
-        .err()
-        .map(|refusal| {
-            tool_error(
-                "rate_limited",
-                refusal.to_string(),
-                json!({"retry_after_secs": refusal.retry_after_secs}),
-            )
-        }))
+    }))
 }
 
 /// Writes the usage-log row of one tool call (`kind` tool_call): its status and,

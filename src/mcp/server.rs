@@ -3,8 +3,15 @@
 
 #[allow(deprecated)] // SetLevelRequestParams, see `set_level`
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    CallToolRequestMethod, CallToolRequestParams, CallToolResponse, CancelTaskMethod,
+    CompleteRequestMethod, ConstString, CustomRequest, CustomResult, DiscoverRequestMethod,
+    ErrorCode, GetPromptRequestMethod, GetSkillRequestMethod, GetTaskMethod, Implementation,
+    InitializeResultMethod, ListPromptsRequestMethod, ListResourceTemplatesRequestMethod,
+    ListResourcesRequestMethod, ListSkillsRequestMethod, ListToolsRequestMethod, ListToolsResult,
+    PaginatedRequestParams, PingRequestMethod, ReadResourceDirectoryRequestMethod,
+    ReadResourceRequestMethod, ServerCapabilities, ServerConfig, SetLevelRequestMethod,
+    SetLevelRequestParams, SubscribeRequestMethod, SubscriptionsListenRequestMethod,
+    UnsubscribeRequestMethod, UpdateTaskMethod,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -21,6 +28,32 @@ impl GatewayServer {
         Self { registry }
     }
 }
+
+/// The client requests rmcp types. One of them reaching [`ServerHandler::on_custom_request`]
+/// had params that do not fit the method's (rmcp falls back to a custom request).
+const TYPED_METHODS: &[&str] = &[
+    CallToolRequestMethod::VALUE,
+    ListToolsRequestMethod::VALUE,
+    InitializeResultMethod::VALUE,
+    PingRequestMethod::VALUE,
+    DiscoverRequestMethod::VALUE,
+    CompleteRequestMethod::VALUE,
+    SetLevelRequestMethod::VALUE,
+    GetPromptRequestMethod::VALUE,
+    ListPromptsRequestMethod::VALUE,
+    ListResourcesRequestMethod::VALUE,
+    ListResourceTemplatesRequestMethod::VALUE,
+    ReadResourceRequestMethod::VALUE,
+    ReadResourceDirectoryRequestMethod::VALUE,
+    SubscriptionsListenRequestMethod::VALUE,
+    SubscribeRequestMethod::VALUE,
+    UnsubscribeRequestMethod::VALUE,
+    GetTaskMethod::VALUE,
+    UpdateTaskMethod::VALUE,
+    CancelTaskMethod::VALUE,
+    ListSkillsRequestMethod::VALUE,
+    GetSkillRequestMethod::VALUE,
+];
 
 /// The caller the auth layer attached to this HTTP request.
 fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, McpError> {
@@ -57,6 +90,27 @@ impl ServerHandler for GatewayServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         Ok(())
+    }
+
+    /// A known method with unfitting params (`tools/call` with a numeric `name`,
+    /// array `arguments`, no `name`) is invalid params; anything else is unknown.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        if TYPED_METHODS.contains(&request.method.as_str()) {
+            Err(McpError::invalid_params(
+                format!("invalid params for {}", request.method),
+                None,
+            ))
+        } else {
+            Err(McpError::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                request.method,
+                None,
+            ))
+        }
     }
 
     async fn list_tools(

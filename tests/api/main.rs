@@ -23,6 +23,7 @@ mod key_rotation;
 mod layering;
 mod mcp;
 mod mcp_clients;
+mod mcp_hardening;
 mod oauth;
 mod oauth_mock_server;
 mod oauth_sweep;

@@ -1,0 +1,397 @@
+//! The HTTP edge of the MCP endpoint, between the auth layer and rmcp:
+//!
+//! - **Rate limits.** Every JSON-RPC request POSTed (`initialize`, `tools/list`,
+//!   `tools/call`, ...) counts once against the end user's RPM/RPD, like a REST
+//!   request; over a limit it answers 429 `rate_limited` with `Retry-After`, except
+//!   `tools/call`, which the tool answers with its `rate_limited` tool error (the
+//!   call is still counted here, once). Notifications, responses to the server, the
+//!   SSE `GET` and `DELETE` are session plumbing and do not count.
+//! - **Sessions.** An `Mcp-Session-Id` that is not a live session opened with this
+//!   very key answers 404 exactly as rmcp answers an unknown session.
+//! - **JSON-RPC framing.** A JSON body that does not parse answers 400 with a
+//!   JSON-RPC `-32700`, and one that is not a JSON-RPC message 400 with `-32600`
+//!   (rmcp alone answers 415 to both).
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Value, json};
+
+use super::registry::McpCaller;
+use crate::error::Error;
+use crate::ratelimit::{Limits, Refusal, RequestAdmission};
+use crate::state::AppState;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const INVALID_PARAMS: i64 = -32602;
+
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Some(caller) = parts.extensions.get_mut::<McpCaller>() else {
+        return Error::internal("the MCP edge runs behind the auth layer").into_response();
+    };
+    let (body, message) = if parts.method == Method::POST && is_json(&parts.headers) {
+        match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+            Ok(bytes) => {
+                let message = Message::read(&bytes);
+                (Body::from(bytes), Some(message))
+            }
+            Err(_) => {
+                return Error::payload_too_large(format!(
+                    "the body is larger than {} bytes",
+                    state.config.max_body_bytes
+                ))
+                .into_response();
+            }
+        }
+    } else {
+        (body, None)
+    };
+
+    let counts = match &message {
+        Some(message) => message.counts(),
+        None => parts.method == Method::POST,
+    };
+    let mut admission = None;
+    if counts {
+        match count(&state, caller).await {
+            Err(err) => return err.into_response(),
+            Ok(Ok(admitted)) => admission = Some(admitted),
+            Ok(Err(refusal)) if matches!(message, Some(Message::ToolCall { .. })) => {
+                caller.over_rate_limit = Some(refusal);
+            }
+            Ok(Err(refusal)) => return refusal.into_response(),
+        }
+    }
+    let mut response = answer(&state, parts, body, message, next).await;
+    if let Some(admission) = admission {
+        response.headers_mut().extend(admission.headers());
+    }
+    response
+}
+
+/// The counted request's answer: a framing error, a refused session, or rmcp's.
+async fn answer(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    body: Body,
+    message: Option<Message>,
+    next: Next,
+) -> Response {
+    if let Some(Message::Malformed { id, code, message }) = &message {
+        return jsonrpc_error(id.clone(), *code, message);
+    }
+    if let Some(session) = parts.headers.get(SESSION_HEADER) {
+        let key_id = parts.extensions.get::<McpCaller>().map(|c| c.key.key_id);
+        let owned = match (session.to_str(), key_id) {
+            (Ok(session), Some(key_id)) => state.mcp_sessions.belongs_to(session, key_id),
+            _ => false,
+        };
+        if !owned {
+            return session_not_found();
+        }
+    }
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return response;
+    }
+    // rmcp answers 415 to any JSON body it cannot read as a client message. Past
+    // the checks above, the envelope is sound: a request's params are at fault.
+    match message {
+        Some(Message::ToolCall { id } | Message::Request { id }) => {
+            jsonrpc_error(id, INVALID_PARAMS, "Invalid params")
+        }
+        Some(message) => jsonrpc_error(
+            message.id(),
+            INVALID_REQUEST,
+            "Invalid Request: not a valid MCP client message",
+        ),
+        None => response,
+    }
+}
+
+async fn count(
+    state: &AppState,
+    caller: &McpCaller,
+) -> Result<Result<RequestAdmission, Refusal>, Error> {
+    let limits = state
+        .limits_cache
+        .get(&state.db, caller.platform_id, caller.end_user_id)
+        .await?;
+    Ok(state
+        .limiter
+        .check_request(caller.end_user_id, &Limits::from(limits), state.clock.now())
+        .await)
+}
+
+/// The same test rmcp applies: a body it will parse as JSON.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let essence = value.split_once(';').map_or(value, |(essence, _)| essence);
+            essence.trim().eq_ignore_ascii_case("application/json")
+        })
+}
+
+/// What rmcp answers to a session it does not know, byte for byte.
+fn session_not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response()
+}
+
+fn jsonrpc_error(id: Value, code: i64, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// What the edge needs of a POSTed message, read in one pass without building it
+/// (rmcp builds it afterwards).
+#[derive(Debug, Clone, PartialEq)]
+enum Message {
+    ToolCall {
+        id: Value,
+    },
+    Request {
+        id: Value,
+    },
+    /// A notification, or a response to a server request.
+    Plumbing,
+    Malformed {
+        id: Value,
+        code: i64,
+        message: &'static str,
+    },
+}
+
+impl Message {
+    fn read(body: &[u8]) -> Self {
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        let parsed = if first == Some(&b'{') {
+            serde_json::from_slice::<Envelope<'_>>(body).map(Envelope::message)
+        } else {
+            // Batches (gone since 2025-06-18), scalars, or not JSON at all.
+            serde_json::from_slice::<IgnoredAny>(body).map(|_| Self::invalid(Value::Null))
+        };
+        parsed.unwrap_or_else(|err| match err.classify() {
+            serde_json::error::Category::Data => Self::invalid(Value::Null),
+            _ => Self::Malformed {
+                id: Value::Null,
+                code: PARSE_ERROR,
+                message: "Parse error: the body is not valid JSON",
+            },
+        })
+    }
+
+    fn invalid(id: Value) -> Self {
+        Self::Malformed {
+            id,
+            code: INVALID_REQUEST,
+            message: "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
+        }
+    }
+
+    fn counts(&self) -> bool {
+        !matches!(self, Self::Plumbing)
+    }
+
+    fn id(&self) -> Value {
+        match self {
+            Self::ToolCall { id } | Self::Request { id } | Self::Malformed { id, .. } => id.clone(),
+            Self::Plumbing => Value::Null,
+        }
+    }
+}
+
+/// The members of a JSON-RPC message the edge looks at; the rest (params, result
+/// bodies) is skipped unread.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow)]
+    jsonrpc: Option<Cow<'a, str>>,
+    #[serde(default)]
+    id: Id,
+    #[serde(default, borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default)]
+    result: Present,
+    #[serde(default)]
+    error: Present,
+}
+
+impl Envelope<'_> {
+    fn message(self) -> Message {
+        let absent_id = matches!(self.id, Id::Absent);
+        let id = match self.id {
+            Id::Valid(id) => Some(id),
+            Id::Absent | Id::Invalid => None,
+        };
+        if self.jsonrpc.as_deref() != Some("2.0") {
+            return Message::invalid(id.unwrap_or(Value::Null));
+        }
+        let answers = usize::from(self.result.0) + usize::from(self.error.0);
+        match (self.method, id) {
+            (Some(method), Some(id)) if answers == 0 => {
+                if method == "tools/call" {
+                    Message::ToolCall { id }
+                } else {
+                    Message::Request { id }
+                }
+            }
+            (Some(_), None) if answers == 0 && absent_id => Message::Plumbing,
+            (None, Some(_)) if answers == 1 => Message::Plumbing,
+            (_, id) => Message::invalid(id.unwrap_or(Value::Null)),
+        }
+    }
+}
+
+/// A JSON-RPC id as MCP (and rmcp) allows it: a string or an integer that fits an
+/// `i64`, possibly written as a float (`1.0`); never null.
+#[derive(Debug, Default)]
+enum Id {
+    #[default]
+    Absent,
+    Valid(Value),
+    Invalid,
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON-RPC id")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id::Valid(Value::from(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id::Valid(Value::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(i64::try_from(v).map_or(Id::Invalid, |v| Id::Valid(Value::from(v))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
+                // Integers an f64 holds exactly (below 2^53).
+                const EXACT: f64 = 9_007_199_254_740_992.0;
+                #[allow(clippy::cast_possible_truncation)]
+                let id = (v.fract() == 0.0 && v.abs() < EXACT).then(|| Value::from(v as i64));
+                Ok(id.map_or(Id::Invalid, Id::Valid))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Id, E> {
+                Ok(Id::Invalid)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Id, E> {
+                Ok(Id::Invalid)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Id, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Id::Invalid)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Id, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Id::Invalid)
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// Whether a member is there at all (`null` included), its value skipped.
+#[derive(Debug, Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| Present(true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: &str) -> Message {
+        Message::read(body.as_bytes())
+    }
+
+    fn code(message: &Message) -> Option<i64> {
+        match message {
+            Message::Malformed { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn requests_notifications_and_responses_are_told_apart() {
+        assert_eq!(
+            read(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}"#),
+            Message::ToolCall { id: json!(7) }
+        );
+        assert_eq!(
+            read(r#" {"method":"tools/list","id":"a","jsonrpc":"2.0"}"#),
+            Message::Request { id: json!("a") }
+        );
+        assert_eq!(
+            read(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Message::Plumbing
+        );
+        assert_eq!(
+            read(r#"{"jsonrpc":"2.0","id":2.0,"method":"ping"}"#),
+            Message::Request { id: json!(2) }
+        );
+        assert_eq!(
+            read(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#),
+            Message::Plumbing
+        );
+        assert_eq!(
+            read(r#"{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"m"}}"#),
+            Message::Plumbing
+        );
+    }
+
+    #[test]
+    fn bad_json_is_a_parse_error_and_bad_framing_an_invalid_request() {
+        for body in ["", "{", "{\"jsonrpc\":", "not json", "{} x", "{\"a\":1,}"] {
+            assert_eq!(code(&read(body)), Some(PARSE_ERROR), "{body:?}");
+        }
+        for body in [
+            "[]",
+            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
+            "42",
+            "null",
+            "{}",
+            r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+            r#"{"id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":{},"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"error":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#,
+        ] {
+            assert_eq!(code(&read(body)), Some(INVALID_REQUEST), "{body:?}");
+        }
+        assert_eq!(
+            read(r#"{"jsonrpc":"2.0","id":"k","method":"ping","result":1}"#).id(),
+            json!("k"),
+            "the id is echoed when it could be read"
+        );
+    }
+}
