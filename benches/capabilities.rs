@@ -15,11 +15,11 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use assistiv::billing::Money;
+use assistiv::capabilities::browse;
+use assistiv::capabilities::catalog::Catalog;
+use assistiv::capabilities::policy::{Mode, Policy};
+use assistiv::capabilities::snapshot::{Availability, Snapshot};
 use assistiv::config::Config;
-use assistiv::marketplace::browse;
-use assistiv::marketplace::catalog::Catalog;
-use assistiv::marketplace::policy::{Mode, Policy};
-use assistiv::marketplace::snapshot::{Availability, Snapshot};
 use assistiv::startup::Application;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -162,7 +162,7 @@ async fn main() {
         min_rating: Some(2.0),
         ..Policy::default()
     };
-    let availability = |_: &assistiv::marketplace::snapshot::Provider| Availability::Unknown;
+    let availability = |_: &assistiv::capabilities::snapshot::Provider| Availability::Unknown;
     for q in queries.iter().take(200) {
         let _ = browse::search(&snapshot, q, Some(20), &policy, &availability);
     }

@@ -140,7 +140,7 @@ enum AdminCommand {
     /// The capabilities marketplace: platform enablement and policy, providers.
     Capabilities {
         #[command(subcommand)]
-        command: crate::marketplace::cli::CapabilitiesCommand,
+        command: crate::capabilities::cli::CapabilitiesCommand,
     },
 }
 
@@ -363,7 +363,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => crate::sealing::cli::run(command).await,
         Command::Admin {
             command: AdminCommand::Capabilities { command },
-        } => crate::marketplace::cli::run(command).await,
+        } => crate::capabilities::cli::run(command).await,
     }
 }
 

@@ -12,14 +12,14 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{SharedClock, SystemClock, holds};
+use crate::capabilities::{self, Capabilities};
 use crate::config::Config;
-use crate::marketplace::{self, Marketplace};
+use crate::jobs::Jobs;
 use crate::master_key::MasterKey;
 use crate::oauth::{self, Broker};
 use crate::ratelimit::RateLimiter;
@@ -35,8 +35,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    shutdown: CancellationToken,
-    background: Vec<JoinHandle<()>>,
+    jobs: Jobs,
     /// The `default` platform, when this start provisioned it.
     pub provisioned: Option<CreatedPlatform>,
 }
@@ -76,7 +75,7 @@ impl Application {
             None
         };
 
-        let shutdown = CancellationToken::new();
+        let mut jobs = Jobs::new();
         let limiter = match &config.redis_url {
             Some(url) => RateLimiter::redis(url.expose_secret())
                 .await
@@ -84,29 +83,17 @@ impl Application {
             None => RateLimiter::in_process(),
         };
         let auth = Authenticator::new(db.clone());
-        let (usage, usage_writer) = UsageLogger::start(db.clone(), shutdown.child_token());
-        let market = Marketplace::start(&db, &config, &master_key).await?;
-        let mut background = vec![
+        let (usage, usage_writer) = UsageLogger::channel(db.clone());
+        let market = Capabilities::start(&db, &config, &master_key).await?;
+        start_jobs(
+            &mut jobs,
+            &config,
+            &db,
+            &clock,
+            &auth,
+            &market,
             usage_writer,
-            auth.spawn_revocation_sync(shutdown.child_token()),
-            holds::spawn_sweeper(
-                db.clone(),
-                clock.clone(),
-                Duration::from_millis(config.hold_sweep_interval_ms),
-                shutdown.child_token(),
-            ),
-            oauth::sweeper::spawn_sweeper(
-                db.clone(),
-                clock.clone(),
-                Duration::from_millis(config.oauth_sweep_interval_ms),
-                shutdown.child_token(),
-            ),
-        ];
-        background.push(marketplace::health::spawn(
-            market.clone(),
-            db.clone(),
-            shutdown.child_token(),
-        ));
+        );
 
         let oauth = Broker::new(
             db.clone(),
@@ -132,16 +119,15 @@ impl Application {
             billing,
             usage,
             skills,
-            marketplace: market,
+            capabilities: market,
             mcp_sessions,
         };
-        let router = router(state.clone(), shutdown.child_token())?;
+        let router = router(state.clone(), jobs.shutdown_token())?;
         Ok(Self {
             listener,
             router,
             state,
-            shutdown,
-            background,
+            jobs,
             provisioned,
         })
     }
@@ -171,12 +157,60 @@ impl Application {
             .with_graceful_shutdown(stop)
             .await
             .context("serving HTTP")?;
-        self.shutdown.cancel();
-        for task in self.background {
-            let _ = task.await;
-        }
+        self.jobs.stop().await;
         self.state.db.close().await;
         Ok(())
+    }
+}
+
+/// Every background loop, registered with the one runner.
+fn start_jobs(
+    jobs: &mut Jobs,
+    config: &Config,
+    db: &Db,
+    clock: &SharedClock,
+    auth: &Authenticator,
+    market: &Capabilities,
+    usage_writer: crate::usage::UsageWriter,
+) {
+    jobs.until_stopped("usage-writer", |token| usage_writer.run(token));
+    let auth = auth.clone();
+    jobs.every("key-revocations", Authenticator::SYNC_EVERY, move || {
+        let auth = auth.clone();
+        async move { auth.sync_revocations().await }
+    });
+    let (db1, clock1) = (db.clone(), clock.clone());
+    jobs.every(
+        "hold-sweeper",
+        Duration::from_millis(config.hold_sweep_interval_ms),
+        move || {
+            let (db, clock) = (db1.clone(), clock1.clone());
+            async move { holds::sweep(&db, &clock).await }
+        },
+    );
+    let (db2, clock2) = (db.clone(), clock.clone());
+    jobs.every(
+        "oauth-sweeper",
+        Duration::from_millis(config.oauth_sweep_interval_ms),
+        move || {
+            let (db, clock) = (db2.clone(), clock2.clone());
+            async move { oauth::sweeper::sweep(&db, &clock).await }
+        },
+    );
+    let (market, db3) = (market.clone(), db.clone());
+    jobs.every("capability-health", market.health_interval(), move || {
+        let (market, db) = (market.clone(), db3.clone());
+        async move { capabilities::health::tick(&market, &db).await }
+    });
+    if let Some(checkpointer) = db.checkpointer() {
+        jobs.every(
+            "wal-checkpoint",
+            crate::store::checkpoint::EVERY,
+            move || {
+                let checkpointer = checkpointer.clone();
+                async move { checkpointer.tick().await }
+            },
+        );
     }
 }
 
@@ -189,8 +223,8 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
         .merge(management::router(state.clone()))
         .merge(admin::router())
         .merge(skills::routes::router(&state))
-        .merge(marketplace::routes::router(&state))
-        .merge(marketplace::admin::router())
+        .merge(capabilities::routes::router(&state))
+        .merge(capabilities::admin::router())
         .merge(mcp)
         .merge(oauth::routes::public())
         .merge(connect_page::router())

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::apps::AppRegistry;
 use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{Billing, SharedClock};
+use crate::capabilities::Capabilities;
 use crate::config::Config;
-use crate::marketplace::Marketplace;
 use crate::master_key::MasterKey;
 use crate::mcp::sessions::McpSessions;
 use crate::oauth::Broker;
@@ -39,8 +39,8 @@ pub struct AppState {
     pub oauth: Broker,
     /// The skills catalog and its encrypted blob store.
     pub skills: Skills,
-    /// The capabilities marketplace: catalog snapshot and provider health.
-    pub marketplace: Marketplace,
+    /// The capabilities catalog (the API calls it capabilities; the docs a marketplace): snapshot and provider health.
+    pub capabilities: Capabilities,
     /// Live MCP sessions: who opened each, bounded per end user.
     pub mcp_sessions: Arc<McpSessions>,
 }

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use moka::sync::Cache;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::keys::{KeyKind, claimed_kind, hash_key};
@@ -41,6 +40,7 @@ pub struct Authenticator {
     db: Db,
     cache: Cache<String, AuthContext>,
     last_sync_ms: Arc<AtomicI64>,
+    last_prune_ms: Arc<AtomicI64>,
 }
 
 impl Authenticator {
@@ -52,6 +52,7 @@ impl Authenticator {
                 .time_to_live(CACHE_TTL)
                 .build(),
             last_sync_ms: Arc::new(AtomicI64::new(0)),
+            last_prune_ms: Arc::new(AtomicI64::new(0)),
         }
     }
 
@@ -96,40 +97,29 @@ impl Authenticator {
         Utc::now().timestamp_millis() - self.last_sync_ms.load(Ordering::Acquire) <= STALE_AFTER_MS
     }
 
-    /// Polls the revocation feed until `shutdown`.
-    pub fn spawn_revocation_sync(
-        &self,
-        shutdown: CancellationToken,
-    ) -> tokio::task::JoinHandle<()> {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(POLL_EVERY);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut last_prune_ms = 0;
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = ticker.tick() => {}
-                }
-                let started_ms = Utc::now().timestamp_millis();
-                match revocations::since(&this.db, started_ms - POLL_WINDOW_MS).await {
-                    Ok(hashes) => {
-                        this.evict(&hashes);
-                        this.last_sync_ms.store(started_ms, Ordering::Release);
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "revocation poll failed; key cache bypassed")
-                    }
-                }
-                if started_ms - last_prune_ms > 60_000 {
-                    last_prune_ms = started_ms;
-                    if let Err(err) =
-                        revocations::prune(&this.db, started_ms - PRUNE_AFTER_MS).await
-                    {
-                        tracing::warn!(error = %err, "pruning the revocation feed failed");
-                    }
-                }
+    /// How often the background runner calls [`Authenticator::sync_revocations`].
+    pub const SYNC_EVERY: std::time::Duration = POLL_EVERY;
+
+    /// One poll of the revocation feed (evicting what was revoked, re-reading
+    /// the last seconds so late commits are still seen), and a prune of the feed
+    /// once a minute.
+    pub async fn sync_revocations(&self) {
+        let started_ms = Utc::now().timestamp_millis();
+        match revocations::since(&self.db, started_ms - POLL_WINDOW_MS).await {
+            Ok(hashes) => {
+                self.evict(&hashes);
+                self.last_sync_ms.store(started_ms, Ordering::Release);
             }
-        })
+            Err(err) => {
+                tracing::warn!(error = %err, "revocation poll failed; key cache bypassed")
+            }
+        }
+        let last_prune_ms = self.last_prune_ms.load(Ordering::Relaxed);
+        if started_ms - last_prune_ms > 60_000 {
+            self.last_prune_ms.store(started_ms, Ordering::Relaxed);
+            if let Err(err) = revocations::prune(&self.db, started_ms - PRUNE_AFTER_MS).await {
+                tracing::warn!(error = %err, "pruning the revocation feed failed");
+            }
+        }
     }
 }

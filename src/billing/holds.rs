@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::accounts::{self, Entry};
@@ -576,26 +575,11 @@ pub async fn sweep_expired(db: &Db, clock: &SharedClock) -> Result<usize, Error>
     Ok(released)
 }
 
-/// Sweeps at start and then every `every` until `shutdown`.
-pub fn spawn_sweeper(
-    db: Db,
-    clock: SharedClock,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            if let Err(err) = sweep_expired(&db, &clock).await {
-                tracing::warn!(error = %err, "hold sweep failed");
-            }
-        }
-    })
+/// One sweep for the background runner: expired holds released, failures logged.
+pub async fn sweep(db: &Db, clock: &SharedClock) {
+    if let Err(err) = sweep_expired(db, clock).await {
+        tracing::warn!(error = %err, "hold sweep failed");
+    }
 }
 
 /// When a hold taken now with `ttl` expires (for callers that report it).

@@ -24,7 +24,7 @@ use crate::state::AppState;
 pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Router<AppState>> {
     let app_tools: Arc<dyn ToolSource> = Arc::new(app_tools::AppTools::new(state.clone())?);
     let skill_tools = crate::skills::tools::source(state.clone())?;
-    let capability_tools = crate::marketplace::tools::source(state.clone())?;
+    let capability_tools = crate::capabilities::tools::source(state.clone())?;
     let registry = registry::Registry::new(vec![app_tools, skill_tools, capability_tools]);
     let config = &state.config;
     let mut mcp_config = StreamableHttpServerConfig::default()

@@ -5,10 +5,6 @@
 //! Rows are kept for a grace period after expiry so a late callback still reads
 //! "expired" or "used" (a clearer answer than "unknown state").
 
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
-
 use crate::billing::SharedClock;
 use crate::connect_page::links::SESSION_TTL_MS;
 use crate::store::Db;
@@ -52,32 +48,17 @@ pub async fn sweep_expired(db: &Db, clock: &SharedClock) -> Result<Swept, sqlx::
     })
 }
 
-/// Sweeps every `every` until `shutdown`, like the holds sweeper.
-pub fn spawn_sweeper(
-    db: Db,
-    clock: SharedClock,
-    every: Duration,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            match sweep_expired(&db, &clock).await {
-                Ok(swept) if swept != Swept::default() => {
-                    tracing::debug!(
-                        states = swept.states,
-                        connect_links = swept.connect_links,
-                        "swept expired authorization states and connect links"
-                    );
-                }
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "OAuth state sweep failed"),
-            }
+/// One sweep for the background runner, like the holds sweeper.
+pub async fn sweep(db: &Db, clock: &SharedClock) {
+    match sweep_expired(db, clock).await {
+        Ok(swept) if swept != Swept::default() => {
+            tracing::debug!(
+                states = swept.states,
+                connect_links = swept.connect_links,
+                "swept expired authorization states and connect links"
+            );
         }
-    })
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "OAuth state sweep failed"),
+    }
 }

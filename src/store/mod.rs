@@ -19,7 +19,7 @@ use crate::config::Config;
 
 pub mod api_keys;
 pub mod batch;
-mod checkpoint;
+pub mod checkpoint;
 pub mod end_users;
 pub mod files;
 pub mod platforms;
@@ -60,6 +60,8 @@ pub struct Db {
     write: Pool,
     /// SQLite's group commit for [`Db::transact`]; `None` on PostgreSQL.
     batcher: Option<batch::WriteBatcher>,
+    /// SQLite's WAL checkpoints, run by the background runner; `None` on PostgreSQL.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Db {
@@ -102,6 +104,7 @@ impl Db {
             read: pool.clone(),
             write: pool,
             batcher: None,
+            checkpointer: None,
         })
     }
 
@@ -121,7 +124,7 @@ impl Db {
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .context("opening the SQLite database")?;
-        checkpoint::start(&options, write.clone())
+        let checkpointer = checkpoint::Checkpointer::open(&options)
             .await
             .context("opening the SQLite database for checkpoints")?;
         let read = SqlitePoolOptions::new()
@@ -134,11 +137,17 @@ impl Db {
             read: Pool::Sqlite(read),
             write: Pool::Sqlite(write),
             batcher: None,
+            checkpointer: Some(checkpointer),
         };
         Ok(Self {
             batcher: Some(batch::WriteBatcher::start(unbatched.clone())),
             ..unbatched
         })
+    }
+
+    /// The WAL checkpointer the background runner drives (SQLite only).
+    pub fn checkpointer(&self) -> Option<checkpoint::Checkpointer> {
+        self.checkpointer.clone()
     }
 
     pub fn backend(&self) -> Backend {

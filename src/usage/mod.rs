@@ -79,14 +79,20 @@ impl UsageLogger {
     /// and the channel is drained.
     /// On `shutdown` the writer stops taking records, writes what is queued and ends.
     pub fn start(db: Db, shutdown: CancellationToken) -> (Self, tokio::task::JoinHandle<()>) {
+        let (logger, writer) = Self::channel(db);
+        (logger, tokio::spawn(writer.run(shutdown)))
+    }
+
+    /// The logger and the writer the background runner drives
+    /// ([`UsageWriter::run`]).
+    pub fn channel(db: Db) -> (Self, UsageWriter) {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let writer = Writer {
             db,
             dropped: Arc::clone(&dropped),
         };
-        let task = tokio::spawn(write_batches(writer, receiver, shutdown));
-        (Self { sender, dropped }, task)
+        (Self { sender, dropped }, UsageWriter { writer, receiver })
     }
 
     /// Queues a record; when the queue is full the record is dropped with a
@@ -108,6 +114,19 @@ impl UsageLogger {
 struct Writer {
     db: Db,
     dropped: Arc<AtomicU64>,
+}
+
+/// The batch writer's end of the queue.
+pub struct UsageWriter {
+    writer: Writer,
+    receiver: mpsc::Receiver<UsageRecord>,
+}
+
+impl UsageWriter {
+    /// Writes batches until `shutdown`, then drains what is queued and returns.
+    pub async fn run(self, shutdown: CancellationToken) {
+        write_batches(self.writer, self.receiver, shutdown).await;
+    }
 }
 
 async fn write_batches(

@@ -251,10 +251,10 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
         )
         .await;
     assert_eq!(provider.data()["secret_set"], true, "{}", provider.body);
-    let snapshot = app.state.marketplace.snapshot();
+    let snapshot = app.state.capabilities.snapshot();
     let opened = app
         .state
-        .marketplace
+        .capabilities
         .open_secret(snapshot.provider("cap_img_pixelforge").unwrap())
         .expect("the provider secret opens under the new key");
     assert_eq!(opened.expose_secret(), CAPABILITY_SECRET);

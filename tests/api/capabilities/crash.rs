@@ -11,7 +11,7 @@ use std::time::Duration;
 use assistiv::billing::clock::ManualClock;
 use assistiv::billing::idempotency::IdempotentRequest;
 use assistiv::billing::{Money, holds};
-use assistiv::marketplace::run::{self, RunRequest, Runner};
+use assistiv::capabilities::run::{self, RunRequest, Runner};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};

@@ -96,7 +96,7 @@ async fn remove(
 
 /// Probes every provider now instead of waiting for the next interval.
 async fn probe(State(state): State<AppState>, _: Admin) -> Result<Response> {
-    super::health::probe_all(&state.marketplace).await;
+    super::health::probe_all(&state.capabilities).await;
     let providers = operator::list_providers(&Operator::of(&state));
     let health: Vec<Value> = providers
         .iter()

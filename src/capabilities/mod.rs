@@ -41,7 +41,7 @@ use snapshot::{Availability, Provider, Snapshot};
 
 /// Shared marketplace state: the catalog, the current snapshot, health.
 #[derive(Clone)]
-pub struct Marketplace {
+pub struct Capabilities {
     inner: Arc<Inner>,
 }
 
@@ -59,7 +59,7 @@ struct Inner {
     enabled: moka::sync::Cache<uuid::Uuid, bool>,
 }
 
-impl Marketplace {
+impl Capabilities {
     /// Loads and checks the catalog (a bad file is an error naming it) and lays
     /// the stored operator changes over it.
     pub async fn start(db: &Db, config: &Config, master_key: &MasterKey) -> anyhow::Result<Self> {

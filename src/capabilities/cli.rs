@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::Marketplace;
+use super::Capabilities;
 use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
 use super::policy::Mode;
 use crate::billing::SystemClock;
@@ -110,11 +110,11 @@ async fn operator(store: &StoreArgs) -> anyhow::Result<Operator> {
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let master_key = crate::master_key::MasterKey::load(&config)?;
-    let marketplace = Marketplace::start(&db, &config, &master_key).await?;
+    let capabilities = Capabilities::start(&db, &config, &master_key).await?;
     Ok(Operator {
         db,
         clock: std::sync::Arc::new(SystemClock),
-        marketplace,
+        capabilities,
     })
 }
 

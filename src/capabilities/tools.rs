@@ -75,7 +75,7 @@ impl CapabilityTools {
             return Ok(false);
         }
         self.state
-            .marketplace
+            .capabilities
             .enabled_for(&self.state.db, caller.platform_id)
             .await
     }
@@ -87,7 +87,7 @@ impl CapabilityTools {
         args: Value,
     ) -> Result<CallToolResult, Refusal> {
         let policy = store::policy(&self.state.db, caller.platform_id).await?;
-        let market = &self.state.marketplace;
+        let market = &self.state.capabilities;
         let availability = |p: &super::snapshot::Provider| market.availability(p);
         let snapshot = market.snapshot();
         match name {

@@ -5,15 +5,14 @@
 //! at all (a path with no upstream base configured) are `down`. Down never runs.
 
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use super::Marketplace;
+use super::Capabilities;
 use super::snapshot::Availability;
 use super::upstream;
 use crate::store::Db;
 
 /// Probes every provider once, concurrently.
-pub async fn probe_all(market: &Marketplace) {
+pub async fn probe_all(market: &Capabilities) {
     let snapshot = market.snapshot();
     let mut probes = JoinSet::new();
     for provider in &snapshot.providers {
@@ -34,26 +33,11 @@ pub async fn probe_all(market: &Marketplace) {
     while probes.join_next().await.is_some() {}
 }
 
-pub fn spawn(
-    market: Marketplace,
-    db: Db,
-    shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(market.health_interval());
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            if let Err(err) = market.reload(&db).await {
-                tracing::warn!(error = %err, "reloading capability providers failed");
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = probe_all(&market) => {}
-            }
-        }
-    })
+/// One round for the background runner: the operator's changes reloaded (other
+/// instances may have made them), then every provider probed.
+pub async fn tick(market: &Capabilities, db: &Db) {
+    if let Err(err) = market.reload(db).await {
+        tracing::warn!(error = %err, "reloading capability providers failed");
+    }
+    probe_all(market).await;
 }

@@ -97,7 +97,7 @@ pub fn admit(
     if max_pay.is_some_and(|m| m.is_negative()) {
         return Err(Error::bad_request("max_pay must not be negative").into());
     }
-    let snapshot = state.marketplace.snapshot();
+    let snapshot = state.capabilities.snapshot();
     let provider = snapshot
         .provider(&request.capability)
         .cloned()
@@ -107,7 +107,7 @@ pub fn admit(
                 request.capability
             ))
         })?;
-    let availability = state.marketplace.availability(&provider);
+    let availability = state.capabilities.availability(&provider);
     // Price-independent refusals first; the ceiling waits for the fresh quote.
     let verdict = evaluate(policy, &provider, Money::ZERO, availability);
     if let Some(code) = verdict.policy_state.payment_code() {
@@ -227,7 +227,7 @@ pub async fn run(
     call.usage.tool = Some(provider.spec.uid.clone());
     let ttl = state
         .hold_ttl()
-        .max(state.marketplace.call_timeout() + Duration::from_secs(60));
+        .max(state.capabilities.call_timeout() + Duration::from_secs(60));
     let begun = state
         .billing
         .reserve(call, price, ttl, |hold| {
@@ -249,7 +249,7 @@ pub async fn run(
             });
         }
     };
-    let (delivery, latency) = upstream::call(&state.marketplace, &provider, &input).await;
+    let (delivery, latency) = upstream::call(&state.capabilities, &provider, &input).await;
     let body = settle::settle(runner, &policy, &provider, reservation, delivery, latency).await?;
     Ok(Answer {
         status: 200,
@@ -266,7 +266,7 @@ async fn quote_within_ceiling(
     input: &Value,
     max_pay: Option<Money>,
 ) -> Result<(Money, Option<Money>), Refusal> {
-    let price = upstream::quote(&state.marketplace, provider, input).await?;
+    let price = upstream::quote(&state.capabilities, provider, input).await?;
     let ceiling = match (policy.max_cost_per_call, max_pay) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -275,7 +275,7 @@ async fn quote_within_ceiling(
         max_cost_per_call: ceiling,
         ..policy.clone()
     };
-    let availability = state.marketplace.availability(provider);
+    let availability = state.capabilities.availability(provider);
     let verdict = evaluate(&effective, provider, price, availability);
     if let Some(code) = verdict.policy_state.payment_code() {
         let message = match (verdict.policy_state, ceiling) {

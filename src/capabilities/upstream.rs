@@ -15,7 +15,7 @@ use assistiv_app_sdk::reqwest::{self, Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use super::Marketplace;
+use super::Capabilities;
 use super::catalog::{CallMethod, Pricing};
 use super::snapshot::Provider;
 use crate::billing::Money;
@@ -45,14 +45,14 @@ pub enum Delivery {
     PaymentDemanded,
 }
 
-fn url_of(market: &Marketplace, url: &str) -> Result<String, Error> {
+fn url_of(market: &Capabilities, url: &str) -> Result<String, Error> {
     market
         .resolve(url)
         .ok_or_else(|| Error::unavailable("this provider is not reachable from this gateway"))
 }
 
 fn request(
-    market: &Marketplace,
+    market: &Capabilities,
     provider: &Provider,
     url: &str,
     method: CallMethod,
@@ -130,7 +130,7 @@ fn x402_price(challenge: &Value) -> Option<Money> {
 /// so it is a 502 (like an unusable quote), not a policy or balance 402, and
 /// nothing is held.
 pub async fn quote(
-    market: &Marketplace,
+    market: &Capabilities,
     provider: &Provider,
     input: &Value,
 ) -> Result<Money, Error> {
@@ -149,7 +149,7 @@ pub async fn quote(
 }
 
 async fn fresh_quote(
-    market: &Marketplace,
+    market: &Capabilities,
     provider: &Provider,
     input: &Value,
 ) -> Result<Money, Error> {
@@ -194,7 +194,7 @@ async fn fresh_quote(
 }
 
 /// Calls the provider once; `(delivery, latency)`.
-pub async fn call(market: &Marketplace, provider: &Provider, input: &Value) -> (Delivery, u128) {
+pub async fn call(market: &Capabilities, provider: &Provider, input: &Value) -> (Delivery, u128) {
     let started = Instant::now();
     let Ok(url) = url_of(market, &provider.spec.endpoint) else {
         return (Delivery::Unreachable, 0);
@@ -251,7 +251,7 @@ pub async fn call(market: &Marketplace, provider: &Provider, input: &Value) -> (
 }
 
 /// One health probe: `true` when the health URL answers 2xx.
-pub async fn probe(market: &Marketplace, url: &str) -> bool {
+pub async fn probe(market: &Capabilities, url: &str) -> bool {
     let Some(url) = market.resolve(url) else {
         return false;
     };

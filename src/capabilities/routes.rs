@@ -38,7 +38,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 async fn list(State(state): State<AppState>, Caller(key): Caller) -> Result<Response> {
     let policy = store::policy(&state.db, key.platform_id).await?;
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     let shelves = browse::shelves(&market.snapshot(), &policy, &|p| market.availability(p));
     Ok(axum::Json(json!({
         "data": shelves,
@@ -80,7 +80,7 @@ async fn providers(
         limit: query.limit,
     };
     let policy = store::policy(&state.db, key.platform_id).await?;
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     let found = browse::providers(&market.snapshot(), &slug, &filter, &policy, &|p| {
         market.availability(p)
     })?;
@@ -112,7 +112,7 @@ async fn search(
             "capabilities are not enabled for this platform; the catalog stays browsable",
         ));
     }
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     let hits = browse::search(&market.snapshot(), &body.query, body.limit, &policy, &|p| {
         market.availability(p)
     })?;

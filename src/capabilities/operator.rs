@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 use uuid::Uuid;
 
-use super::Marketplace;
+use super::Capabilities;
 use super::catalog::ProviderSpec;
 use super::policy::{Mode, Policy};
 use super::snapshot::{Availability, Origin, Provider};
@@ -23,13 +23,13 @@ use crate::store::Db;
 
 const MAX_LIST: usize = 1000;
 
-/// What operator changes need: the database, the clock and the marketplace whose
+/// What operator changes need: the database, the clock and the capabilities catalog whose
 /// snapshot is rebuilt after each change. Served from [`AppState`], or built by
 /// the CLI straight on the configured database.
 pub struct Operator {
     pub db: Db,
     pub clock: SharedClock,
-    pub marketplace: Marketplace,
+    pub capabilities: Capabilities,
 }
 
 impl Operator {
@@ -37,7 +37,7 @@ impl Operator {
         Self {
             db: state.db.clone(),
             clock: state.clock.clone(),
-            marketplace: state.marketplace.clone(),
+            capabilities: state.capabilities.clone(),
         }
     }
 }
@@ -142,7 +142,7 @@ pub async fn set_policy(
         .charge_failed_calls
         .unwrap_or(policy.charge_failed_calls);
     store::save_policy(&state.db, platform_id, &policy, state.clock.now()).await?;
-    state.marketplace.forget_platform(platform_id);
+    state.capabilities.forget_platform(platform_id);
     Ok(PolicyView::new(platform_id, policy))
 }
 
@@ -157,7 +157,7 @@ pub struct AdminProviderView {
     pub secret_set: bool,
 }
 
-pub fn admin_view(market: &Marketplace, provider: &Provider) -> AdminProviderView {
+pub fn admin_view(market: &Capabilities, provider: &Provider) -> AdminProviderView {
     AdminProviderView {
         spec: provider.spec.clone(),
         origin: provider.origin,
@@ -167,7 +167,7 @@ pub fn admin_view(market: &Marketplace, provider: &Provider) -> AdminProviderVie
 }
 
 pub fn list_providers(state: &Operator) -> Vec<AdminProviderView> {
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     market
         .snapshot()
         .providers
@@ -177,7 +177,7 @@ pub fn list_providers(state: &Operator) -> Vec<AdminProviderView> {
 }
 
 pub fn show_provider(state: &Operator, uid: &str) -> Result<AdminProviderView> {
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     let snapshot = market.snapshot();
     let provider = snapshot
         .provider(uid)
@@ -211,7 +211,7 @@ async fn store_spec(
 ) -> Result<AdminProviderView> {
     let spec: ProviderSpec = serde_json::from_value(body)
         .map_err(|e| Error::bad_request(format!("invalid provider: {e}")))?;
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     let snapshot = market.snapshot();
     spec.check(&snapshot.shelf_slugs())
         .map_err(Error::bad_request)?;
@@ -231,7 +231,7 @@ async fn store_spec(
 pub async fn add_provider(state: &Operator, body: Value) -> Result<AdminProviderView> {
     let (body, secret) = split_secret(body)?;
     let uid = body["uid"].as_str().unwrap_or_default();
-    if state.marketplace.snapshot().provider(uid).is_some() {
+    if state.capabilities.snapshot().provider(uid).is_some() {
         return Err(Error::conflict(format!(
             "provider '{uid}' exists: change it with PATCH"
         )));
@@ -267,7 +267,7 @@ pub async fn change_provider(
 }
 
 pub async fn remove_provider(state: &Operator, uid: &str) -> Result<()> {
-    let market = &state.marketplace;
+    let market = &state.capabilities;
     if market.snapshot().provider(uid).is_none() {
         return Err(Error::not_found(format!("no capability provider '{uid}'")));
     }
