@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::serve::ListenerExt;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -23,13 +22,13 @@ use crate::jobs::Jobs;
 use crate::master_key::MasterKey;
 use crate::oauth::{self, Broker};
 use crate::ratelimit::RateLimiter;
-use crate::skills::{self, Skills};
+use crate::skills::Skills;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
 use crate::tenancy::rate_limits::LimitsCache;
 use crate::usage::UsageLogger;
-use crate::{admin, connect_page, health, http, management, mcp};
+use crate::{http, mcp};
 
 pub struct Application {
     listener: TcpListener,
@@ -216,18 +215,7 @@ fn start_jobs(
 
 pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Router> {
     let max_body = state.config.max_body_bytes;
-    let mcp = mcp::router(state.clone(), shutdown)?;
-    Ok(Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(management::router(state.clone()))
-        .merge(admin::router())
-        .merge(skills::routes::router(&state))
-        .merge(capabilities::routes::router(&state))
-        .merge(capabilities::admin::router())
-        .merge(mcp)
-        .merge(oauth::routes::public())
-        .merge(connect_page::router())
+    Ok(http::routes::router(&state, shutdown)?
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(http::request_context::middleware))

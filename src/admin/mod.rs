@@ -1,31 +1,30 @@
 //! The operator surface, `/admin/v1`, behind the admin token.
 
-use axum::Router;
-use axum::routing::{get, post};
-
-use crate::state::AppState;
+use crate::http::routes::{Audience, Route};
 
 mod platforms;
 mod wallets;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/admin/v1/platforms",
-            get(platforms::list).post(platforms::create),
-        )
-        .route("/admin/v1/platforms/{pid}", get(platforms::show))
-        .route(
-            "/admin/v1/platforms/{pid}/wallet",
-            get(wallets::show).put(wallets::configure),
-        )
-        .route(
+/// The operator's platform and wallet routes (apps, skills and capabilities list
+/// their own operator routes).
+pub fn routes() -> Vec<Route> {
+    use Audience::Operator;
+    const WALLET: &str = "/admin/v1/platforms/{pid}/wallet";
+    vec![
+        Route::get(Operator, "/admin/v1/platforms", platforms::list),
+        Route::post(Operator, "/admin/v1/platforms", platforms::create),
+        Route::get(Operator, "/admin/v1/platforms/{pid}", platforms::show),
+        Route::get(Operator, WALLET, wallets::show),
+        Route::put(Operator, WALLET, wallets::configure),
+        Route::post(
+            Operator,
             "/admin/v1/platforms/{pid}/wallet/topup",
-            post(wallets::topup),
-        )
-        .route(
+            wallets::topup,
+        ),
+        Route::get(
+            Operator,
             "/admin/v1/platforms/{pid}/wallet/transactions",
-            get(wallets::transactions),
-        )
-        .merge(crate::oauth::routes::admin())
+            wallets::transactions,
+        ),
+    ]
 }

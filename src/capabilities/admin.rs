@@ -2,11 +2,9 @@
 //! and policy) and `/admin/v1/capabilities/providers` (`GET`, `POST`;
 //! `GET`/`PATCH`/`DELETE /{uid}`), plus `POST .../providers/probe` to probe now.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -15,20 +13,23 @@ use crate::auth::Admin;
 use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::response::Data;
+use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/admin/v1/platforms/{pid}/capabilities",
-            get(show_policy).put(set_policy),
-        )
-        .route("/admin/v1/capabilities/providers", get(list).post(add))
-        .route("/admin/v1/capabilities/providers/probe", post(probe))
-        .route(
-            "/admin/v1/capabilities/providers/{uid}",
-            get(show).patch(change).delete(remove),
-        )
+pub fn routes() -> Vec<Route> {
+    use Audience::Operator;
+    const POLICY: &str = "/admin/v1/platforms/{pid}/capabilities";
+    const PROVIDER: &str = "/admin/v1/capabilities/providers/{uid}";
+    vec![
+        Route::get(Operator, POLICY, show_policy),
+        Route::put(Operator, POLICY, set_policy),
+        Route::get(Operator, "/admin/v1/capabilities/providers", list),
+        Route::post(Operator, "/admin/v1/capabilities/providers", add),
+        Route::post(Operator, "/admin/v1/capabilities/providers/probe", probe),
+        Route::get(Operator, PROVIDER, show),
+        Route::patch(Operator, PROVIDER, change),
+        Route::delete(Operator, PROVIDER, remove),
+    ]
 }
 
 async fn show_policy(

@@ -2,13 +2,10 @@
 //! disabled, with `enabled`), `GET /v1/capabilities/{slug}/providers` (badged),
 //! and with an end-user key `POST /v1/capabilities/search` (no spend) and
 //! `POST /v1/capabilities/run` (the money path; `Idempotency-Key`). Search and
-//! run answer 403 while the platform is not enabled. All of them count against
-//! the end-user key's rate limits.
+//! run answer 403 while the platform is not enabled.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,23 +14,20 @@ use super::run::{self, RunRequest, Runner};
 use super::store;
 use crate::auth::{Caller, EndUserKey};
 use crate::error::{Error, Result};
-use crate::http::end_user_limits;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, IdempotentJson, idempotent_response};
 use crate::http::request_context::current_request_id;
+use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
 
-/// Every route here is callable with an end-user key, so all of them count
-/// against the end user's RPM/RPD limits (platform keys pass untouched).
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v1/capabilities", get(list))
-        .route("/v1/capabilities/{slug}/providers", get(providers))
-        .route("/v1/capabilities/search", post(search))
-        .route("/v1/capabilities/run", post(run_one))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            end_user_limits::enforce,
-        ))
+/// Browse with either key; search and run with an end-user key.
+pub fn routes() -> Vec<Route> {
+    use Audience::{AnyKey, EndUser};
+    vec![
+        Route::get(AnyKey, "/v1/capabilities", list),
+        Route::get(AnyKey, "/v1/capabilities/{slug}/providers", providers),
+        Route::post(EndUser, "/v1/capabilities/search", search),
+        Route::post(EndUser, "/v1/capabilities/run", run_one),
+    ]
 }
 
 async fn list(State(state): State<AppState>, Caller(key): Caller) -> Result<Response> {

@@ -11,11 +11,9 @@ pub mod links;
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -25,6 +23,7 @@ use crate::error::Result;
 use crate::http::error_response::Enveloped;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::response::Created;
+use crate::http::routes::{Audience, Route};
 use crate::oauth::flow::{ConnectInput, ReturnTo};
 use crate::state::AppState;
 use html::Banner;
@@ -33,15 +32,18 @@ use links::{ConnectLink, PageSession};
 const COOKIE: &str = "assistiv_connect";
 
 /// The platform's minting route and the browser's page.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
+pub fn routes() -> Vec<Route> {
+    use Audience::{Platform, Public};
+    vec![
+        Route::post(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/connect-links",
-            post(mint),
-        )
-        .route("/connect", get(show))
-        .route("/connect/apps/{app}/connect", post(connect))
-        .route("/connect/apps/{app}/disconnect", post(disconnect))
+            mint,
+        ),
+        Route::get(Public, "/connect", show),
+        Route::post(Public, "/connect/apps/{app}/connect", connect),
+        Route::post(Public, "/connect/apps/{app}/disconnect", disconnect),
+    ]
 }
 
 async fn mint(

@@ -6,3 +6,4 @@ pub mod error_response;
 pub mod extract;
 pub mod request_context;
 pub mod response;
+pub mod routes;

@@ -1,11 +1,7 @@
 //! The management plane: `/v1/me` and `/v1/platforms/{pid}/...`. Handlers parse
 //! and answer; the tenancy services decide.
 
-use axum::Router;
-use axum::routing::{delete, get, post};
-
-use crate::http::end_user_limits;
-use crate::state::AppState;
+use crate::http::routes::{Audience, Route};
 
 mod agents;
 mod api_keys;
@@ -17,98 +13,142 @@ mod me_money;
 mod platforms;
 mod rate_limits;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    // Self-service routes: what end-user keys call, under their rate limits.
-    let me = Router::new()
-        .route("/v1/me", get(me::show))
-        .route("/v1/me/budget", get(me_money::budget))
-        .route("/v1/me/budget/transactions", get(me_money::transactions))
-        .route("/v1/me/rate-limits", get(me_money::rate_limits))
-        .route("/v1/me/logs", get(logs::mine))
-        .merge(crate::oauth::routes::me())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state,
-            end_user_limits::enforce,
-        ));
-    Router::new()
-        .merge(me)
-        .merge(crate::oauth::routes::platform())
-        .route(
-            "/v1/platforms/{pid}",
-            get(platforms::show).patch(platforms::update),
-        )
-        .route(
-            "/v1/platforms/{pid}/api-keys",
-            get(api_keys::list).post(api_keys::create),
-        )
-        .route(
+/// The management and self-service routes (`/v1/me`, `/v1/platforms/{pid}/...`).
+pub fn routes() -> Vec<Route> {
+    use Audience::{AnyKey, EndUser, Platform};
+    vec![
+        Route::get(AnyKey, "/v1/me", me::show),
+        Route::get(EndUser, "/v1/me/budget", me_money::budget),
+        Route::get(
+            EndUser,
+            "/v1/me/budget/transactions",
+            me_money::transactions,
+        ),
+        Route::get(EndUser, "/v1/me/rate-limits", me_money::rate_limits),
+        Route::get(EndUser, "/v1/me/logs", logs::mine),
+        Route::get(Platform, "/v1/platforms/{pid}", platforms::show),
+        Route::patch(Platform, "/v1/platforms/{pid}", platforms::update),
+        Route::get(Platform, "/v1/platforms/{pid}/api-keys", api_keys::list),
+        Route::post(Platform, "/v1/platforms/{pid}/api-keys", api_keys::create),
+        Route::delete(
+            Platform,
             "/v1/platforms/{pid}/api-keys/{key_id}",
-            delete(api_keys::revoke),
-        )
-        .route(
-            "/v1/platforms/{pid}/end-users",
-            get(end_users::list).post(end_users::create),
-        )
-        .route(
+            api_keys::revoke,
+        ),
+        Route::get(Platform, "/v1/platforms/{pid}/end-users", end_users::list),
+        Route::post(Platform, "/v1/platforms/{pid}/end-users", end_users::create),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}",
-            get(end_users::show)
-                .patch(end_users::update)
-                .delete(end_users::remove),
-        )
-        .route(
+            end_users::show,
+        ),
+        Route::patch(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}",
+            end_users::update,
+        ),
+        Route::delete(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}",
+            end_users::remove,
+        ),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/api-keys",
-            get(api_keys::list_end_user),
-        )
-        .route(
+            api_keys::list_end_user,
+        ),
+        Route::delete(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/api-keys/{key_id}",
-            delete(api_keys::revoke_end_user),
-        )
-        .route(
+            api_keys::revoke_end_user,
+        ),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/budget",
-            get(budgets::show)
-                .post(budgets::create)
-                .patch(budgets::update)
-                .delete(budgets::remove),
-        )
-        .route(
+            budgets::show,
+        ),
+        Route::post(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}/budget",
+            budgets::create,
+        ),
+        Route::patch(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}/budget",
+            budgets::update,
+        ),
+        Route::delete(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}/budget",
+            budgets::remove,
+        ),
+        Route::post(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/budget/topup",
-            post(budgets::topup),
-        )
-        .route(
+            budgets::topup,
+        ),
+        Route::post(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/budget/debit",
-            post(budgets::debit),
-        )
-        .route(
+            budgets::debit,
+        ),
+        Route::post(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/budget/suspend",
-            post(budgets::suspend),
-        )
-        .route(
+            budgets::suspend,
+        ),
+        Route::post(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/budget/unsuspend",
-            post(budgets::unsuspend),
-        )
-        .route(
+            budgets::unsuspend,
+        ),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/budget/transactions",
-            get(budgets::transactions),
-        )
-        .route("/v1/platforms/{pid}/logs", get(logs::platform))
-        .route(
-            "/v1/platforms/{pid}/agents",
-            get(agents::list).post(agents::create),
-        )
-        .route(
+            budgets::transactions,
+        ),
+        Route::get(Platform, "/v1/platforms/{pid}/logs", logs::platform),
+        Route::get(Platform, "/v1/platforms/{pid}/agents", agents::list),
+        Route::post(Platform, "/v1/platforms/{pid}/agents", agents::create),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/agents/{agent_id}",
-            get(agents::show)
-                .patch(agents::update)
-                .delete(agents::remove),
-        )
-        .route(
+            agents::show,
+        ),
+        Route::patch(
+            Platform,
+            "/v1/platforms/{pid}/agents/{agent_id}",
+            agents::update,
+        ),
+        Route::delete(
+            Platform,
+            "/v1/platforms/{pid}/agents/{agent_id}",
+            agents::remove,
+        ),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/rate-limits",
-            get(rate_limits::show_platform).put(rate_limits::put_platform),
-        )
-        .route(
+            rate_limits::show_platform,
+        ),
+        Route::put(
+            Platform,
+            "/v1/platforms/{pid}/rate-limits",
+            rate_limits::put_platform,
+        ),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
-            get(rate_limits::show_end_user)
-                .put(rate_limits::put_end_user)
-                .delete(rate_limits::delete_end_user),
-        )
+            rate_limits::show_end_user,
+        ),
+        Route::put(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
+            rate_limits::put_end_user,
+        ),
+        Route::delete(
+            Platform,
+            "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
+            rate_limits::delete_end_user,
+        ),
+    ]
 }

@@ -1,11 +1,9 @@
 //! HTTP handlers of the broker: operator activation, platform and end-user views,
 //! and the browser's `/oauth/start` and `/oauth/callback`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,45 +16,34 @@ use crate::auth::{Admin, EndUserKey, PlatformScope};
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, json_or_default};
 use crate::http::response::{Created, Data};
+use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
 
-/// `/admin/v1/platforms/{pid}/apps[/{app}]`.
-pub fn admin() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/platforms/{pid}/apps", get(list_activations))
-        .route(
-            "/admin/v1/platforms/{pid}/apps/{app}",
-            get(show_activation).put(activate).delete(deactivate),
-        )
-}
-
-/// `/v1/platforms/{pid}/mcp/apps` and end users' connections (platform key).
-pub fn platform() -> Router<AppState> {
-    Router::new()
-        .route("/v1/platforms/{pid}/mcp/apps", get(platform_apps))
-        .route(
+/// The operator's activations, platforms' and end users' views of apps and
+/// connections, and the browser's `/oauth/start` and `/oauth/callback` (no key, ever).
+pub fn routes() -> Vec<Route> {
+    use Audience::{EndUser, Operator, Platform, Public};
+    const APP: &str = "/admin/v1/platforms/{pid}/apps/{app}";
+    const CONNECTION: &str = "/v1/platforms/{pid}/end-users/{euid}/connections/{app}";
+    vec![
+        Route::get(Operator, "/admin/v1/platforms/{pid}/apps", list_activations),
+        Route::get(Operator, APP, show_activation),
+        Route::put(Operator, APP, activate),
+        Route::delete(Operator, APP, deactivate),
+        Route::get(Platform, "/v1/platforms/{pid}/mcp/apps", platform_apps),
+        Route::get(
+            Platform,
             "/v1/platforms/{pid}/end-users/{euid}/connections",
-            get(list_connections),
-        )
-        .route(
-            "/v1/platforms/{pid}/end-users/{euid}/connections/{app}",
-            get(show_connection).delete(delete_connection),
-        )
-}
-
-/// `/v1/me/apps...` (end-user key; mounted under the self-service rate limits).
-pub fn me() -> Router<AppState> {
-    Router::new()
-        .route("/v1/me/apps", get(my_apps))
-        .route("/v1/me/apps/{app}/connect", post(connect))
-        .route("/v1/me/apps/{app}", axum::routing::delete(disconnect))
-}
-
-/// The browser's side: no API key, ever.
-pub fn public() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/start", get(start))
-        .route("/oauth/callback", get(callback))
+            list_connections,
+        ),
+        Route::get(Platform, CONNECTION, show_connection),
+        Route::delete(Platform, CONNECTION, delete_connection),
+        Route::get(EndUser, "/v1/me/apps", my_apps),
+        Route::post(EndUser, "/v1/me/apps/{app}/connect", connect),
+        Route::delete(EndUser, "/v1/me/apps/{app}", disconnect),
+        Route::get(Public, "/oauth/start", start),
+        Route::get(Public, "/oauth/callback", callback),
+    ]
 }
 
 #[derive(Serialize)]

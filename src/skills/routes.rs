@@ -4,13 +4,11 @@
 //! `/admin/v1/skills` for public skills. Upload routes accept bodies up to
 //! `ASSISTIV_MAX_SKILL_ZIP_BYTES` instead of the global limit.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,23 +19,26 @@ use crate::auth::{Admin, PlatformKey};
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::response::{Data, PageRequest, Paged};
+use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
 
-pub fn router(state: &AppState) -> Router<AppState> {
+/// Platforms' private skills and the operator's public ones; uploads take bodies
+/// up to `ASSISTIV_MAX_SKILL_ZIP_BYTES` instead of the global limit.
+pub fn routes(state: &AppState) -> Vec<Route> {
+    use Audience::{Operator, Platform};
     let upload_limit = DefaultBodyLimit::max(state.config.max_skill_zip_bytes);
-    let uploads = Router::new()
-        .route("/v1/skills", get(list).post(upload))
-        .route("/admin/v1/skills", get(admin_list).post(admin_upload))
-        .layer(upload_limit);
-    Router::new()
-        .merge(uploads)
-        .route("/v1/skills/{id}", get(show).delete(remove))
-        .route("/v1/skills/{id}/reviews", get(reviews))
-        .route(
-            "/admin/v1/skills/{id}",
-            get(admin_show).delete(admin_remove),
-        )
-        .route("/admin/v1/skills/{id}/reviews", get(admin_reviews))
+    vec![
+        Route::get(Platform, "/v1/skills", list),
+        Route::post(Platform, "/v1/skills", upload).layer(upload_limit),
+        Route::get(Platform, "/v1/skills/{id}", show),
+        Route::delete(Platform, "/v1/skills/{id}", remove),
+        Route::get(Platform, "/v1/skills/{id}/reviews", reviews),
+        Route::get(Operator, "/admin/v1/skills", admin_list),
+        Route::post(Operator, "/admin/v1/skills", admin_upload).layer(upload_limit),
+        Route::get(Operator, "/admin/v1/skills/{id}", admin_show),
+        Route::delete(Operator, "/admin/v1/skills/{id}", admin_remove),
+        Route::get(Operator, "/admin/v1/skills/{id}/reviews", admin_reviews),
+    ]
 }
 
 /// The body of an upload: a zip, said so by its content type.

@@ -32,6 +32,7 @@ mod pipeline;
 mod platforms;
 mod rate_limits;
 mod revocation;
+mod route_table;
 mod secrets;
 mod seed_examples;
 mod skill_zips;

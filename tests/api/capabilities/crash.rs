@@ -165,7 +165,6 @@ async fn kill_a_run_midway(
     key: &str,
     body: &Value,
 ) {
-    let state = app.state.clone();
     let runner = Runner {
         platform_id: app.platform_id,
         end_user_id: euid,
@@ -173,12 +172,14 @@ async fn kill_a_run_midway(
     };
     let request: RunRequest = serde_json::from_value(body.clone()).unwrap();
     let claim = idempotent(key, body);
-    let task = tokio::spawn(async move {
-        let _ = run::run(&state, &runner, &request, Some(&claim)).await;
-    });
-    stalls.reached.notified().await;
-    task.abort();
-    let _ = task.await;
+    // `kill -9` runs no destructor: the run is polled until it reaches the
+    // upstream, then forgotten, so nothing it owns settles or releases.
+    let mut run = Box::pin(run::run(&app.state, &runner, &request, Some(&claim)));
+    tokio::select! {
+        _ = &mut run => panic!("the run finished before the upstream stalled"),
+        _ = stalls.reached.notified() => {}
+    }
+    std::mem::forget(run);
 }
 
 async fn send_with_key(app: &TestApp, user_key: &str, key: &str, body: &Value) -> Reply {
