@@ -12,7 +12,10 @@
 //! `cargo bench --bench mcp` (`BENCH_RATE`, `BENCH_SECS`, `BENCH_WORKERS` tune it;
 //! `BENCH_APPS` picks the apps activated and connected, all four by default, so
 //! `tools/list` carries all their tools; with Zendesk it adds `tools/call
-//! zendesk_get_me`).
+//! zendesk_get_me`). `BENCH_BASELINE_BIN=<path to another build's assistiv>` runs
+//! every scenario on that build too, in the same run against the same stand-in,
+//! each scenario on the baseline then on this build, so the two are compared
+//! under the same conditions.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -110,9 +113,9 @@ impl Gateway {
 
 /// Starts `assistiv serve` on a free port and reads the first-start platform from
 /// what it prints.
-async fn start_gateway() -> (Child, String, String, String, tempfile::TempDir) {
+async fn start_gateway(bin: &str) -> (Child, String, String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut process = Command::new(env!("CARGO_BIN_EXE_assistiv"))
+    let mut process = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("ASSISTIV_DATA_DIR", dir.path())
         .env("ASSISTIV_ADMIN_TOKEN", ADMIN)
@@ -140,8 +143,8 @@ async fn start_gateway() -> (Child, String, String, String, tempfile::TempDir) {
     (process, url.unwrap(), pid.unwrap(), key.unwrap(), dir)
 }
 
-async fn gateway(stand_in: &str, apps: &[&str]) -> Gateway {
-    let (process, url, pid, key, data_dir) = start_gateway().await;
+async fn gateway(stand_in: &str, apps: &[&str], bin: &str) -> Gateway {
+    let (process, url, pid, key, data_dir) = start_gateway(bin).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -432,6 +435,86 @@ where
     (latencies, start.elapsed())
 }
 
+/// One build under test: its gateway, an MCP session on it, and its label.
+struct Build {
+    label: &'static str,
+    gw: Arc<Gateway>,
+    client: reqwest::Client,
+    sid: String,
+}
+
+impl Build {
+    async fn start(label: &'static str, bin: &str, stand_in: &str, apps: &[&str]) -> Self {
+        let gw = Arc::new(gateway(stand_in, apps, bin).await);
+        let (client, sid) = session(&gw).await;
+        let build = Self {
+            label,
+            gw,
+            client,
+            sid,
+        };
+        let listed = build.send("tools/list", json!({})).await;
+        println!(
+            "{label}: tools/list answers {} tools in {} bytes",
+            listed.matches("\"inputSchema\"").count(),
+            listed.len()
+        );
+        let check = build.call("github_get_me").await;
+        assert!(
+            check.contains("octocat") && !check.contains("\"isError\":true"),
+            "{check}"
+        );
+        build
+    }
+
+    async fn send(&self, method: &str, params: Value) -> String {
+        mcp(
+            &self.client,
+            &self.gw,
+            &self.sid,
+            json!({"jsonrpc": "2.0", "id": next_id(), "method": method, "params": params}),
+        )
+        .await
+    }
+
+    async fn call(&self, tool: &str) -> String {
+        self.send("tools/call", json!({"name": tool, "arguments": {}}))
+            .await
+    }
+
+    /// The scenario `name` as a repeatable call on this build.
+    fn scenario(
+        self: &Arc<Self>,
+        name: &'static str,
+    ) -> impl Fn() -> BoxedCall + Send + Sync + 'static {
+        let build = Arc::clone(self);
+        move || {
+            let build = Arc::clone(&build);
+            Box::pin(async move {
+                match name {
+                    "tools/list" => {
+                        build.send("tools/list", json!({})).await;
+                    }
+                    "tools/list (2026-07-28)" => {
+                        let body = mcp_stateless(&build.client, &build.gw, "tools/list").await;
+                        assert!(body.contains("github_get_me"), "{body}");
+                    }
+                    "tools/call github_get_me" => {
+                        let body = build.call("github_get_me").await;
+                        assert!(body.contains("octocat"), "{body}");
+                    }
+                    _ => {
+                        let body = build.call("zendesk_get_me").await;
+                        assert!(body.contains("Johnny Agent"), "{body}");
+                    }
+                }
+            })
+        }
+    }
+}
+
+type BoxedCall = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 #[tokio::main]
 async fn main() {
     let rate = env_u64("BENCH_RATE", 500);
@@ -442,25 +525,17 @@ async fn main() {
     let apps: Vec<&str> = apps_env.split(',').map(str::trim).collect();
     assert!(apps.contains(&"github"), "BENCH_APPS must include github");
     let stand_in = github_stand_in().await;
-    let gw = Arc::new(gateway(&stand_in, &apps).await);
-    let (client, sid) = session(&gw).await;
-    let listed = mcp(
-        &client,
-        &gw,
-        &sid,
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-    )
-    .await;
-    println!(
-        "apps {apps_env}: tools/list answers {} tools in {} bytes",
-        listed.matches("\"inputSchema\"").count(),
-        listed.len()
-    );
-    let check = mcp(&client, &gw, &sid, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "github_get_me", "arguments": {}}})).await;
-    assert!(
-        check.contains("octocat") && !check.contains("\"isError\":true"),
-        "{check}"
-    );
+    println!("apps {apps_env}");
+    let mut builds = Vec::new();
+    if let Ok(bin) = std::env::var("BENCH_BASELINE_BIN") {
+        builds.push(Arc::new(
+            Build::start("baseline", &bin, &stand_in, &apps).await,
+        ));
+    }
+    let this = env!("CARGO_BIN_EXE_assistiv");
+    builds.push(Arc::new(
+        Build::start("this build", this, &stand_in, &apps).await,
+    ));
 
     let direct = {
         let client = reqwest::Client::new();
@@ -480,117 +555,33 @@ async fn main() {
             }
         }
     };
-    let list = {
-        let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
-        move || {
-            let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
-            async move {
-                mcp(
-                    &client,
-                    &gw,
-                    &sid,
-                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/list"}),
-                )
-                .await;
-            }
-        }
-    };
-    let stateless_list = {
-        let (gw, client) = (Arc::clone(&gw), client.clone());
-        move || {
-            let (gw, client) = (Arc::clone(&gw), client.clone());
-            async move {
-                let body = mcp_stateless(&client, &gw, "tools/list").await;
-                assert!(body.contains("github_get_me"), "{body}");
-            }
-        }
-    };
-    let call = {
-        let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
-        move || {
-            let (gw, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
-            async move {
-                let body = mcp(
-                    &client,
-                    &gw,
-                    &sid,
-                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/call",
-                    "params": {"name": "github_get_me", "arguments": {}}}),
-                )
-                .await;
-                assert!(body.contains("octocat"), "{body}");
-            }
-        }
-    };
+    let mut scenarios = vec![
+        "tools/list",
+        "tools/list (2026-07-28)",
+        "tools/call github_get_me",
+    ];
+    if apps.contains(&"zendesk") {
+        scenarios.push("tools/call zendesk_get_me");
+    }
 
     let run = open_loop(rate, secs, direct.clone()).await;
     report_open("direct GET /user on the stand-in", rate, run, None);
-    let cpu = gw.cpu_time();
-    let run = open_loop(rate, secs, list.clone()).await;
-    report_open("MCP tools/list", rate, run, Some(gw.cpu_time() - cpu));
-    let cpu = gw.cpu_time();
-    let run = open_loop(rate, secs, stateless_list.clone()).await;
-    report_open(
-        "MCP tools/list (2026-07-28)",
-        rate,
-        run,
-        Some(gw.cpu_time() - cpu),
-    );
-    let cpu = gw.cpu_time();
-    let run = open_loop(rate, secs, call.clone()).await;
-    report_open(
-        "MCP tools/call github_get_me",
-        rate,
-        run,
-        Some(gw.cpu_time() - cpu),
-    );
-    if apps.contains(&"zendesk") {
-        let (shared, client, sid) = (Arc::clone(&gw), client.clone(), sid.clone());
-        let zendesk = move || {
-            let gw = &shared;
-            let (gw, client, sid) = (Arc::clone(gw), client.clone(), sid.clone());
-            async move {
-                let body = mcp(
-                    &client,
-                    &gw,
-                    &sid,
-                    json!({"jsonrpc": "2.0", "id": next_id(), "method": "tools/call",
-                    "params": {"name": "zendesk_get_me", "arguments": {}}}),
-                )
-                .await;
-                assert!(body.contains("Johnny Agent"), "{body}");
-            }
-        };
-        let cpu = gw.cpu_time();
-        let run = open_loop(rate, secs, zendesk).await;
-        report_open(
-            "MCP tools/call zendesk_get_me",
-            rate,
-            run,
-            Some(gw.cpu_time() - cpu),
-        );
+    for name in &scenarios {
+        for build in &builds {
+            let cpu = build.gw.cpu_time();
+            let run = open_loop(rate, secs, build.scenario(name)).await;
+            let label = format!("MCP {name} [{}]", build.label);
+            report_open(&label, rate, run, Some(build.gw.cpu_time() - cpu));
+        }
     }
     let (l, e) = saturate(workers, secs, direct).await;
     report("direct GET /user on the stand-in", None, l, e, None);
-    let cpu = gw.cpu_time();
-    let (l, e) = saturate(workers, secs, list).await;
-    report("MCP tools/list", None, l, e, Some(gw.cpu_time() - cpu));
-    let cpu = gw.cpu_time();
-    let (l, e) = saturate(workers, secs, stateless_list).await;
-    report(
-        "MCP tools/list (2026-07-28)",
-        None,
-        l,
-        e,
-        Some(gw.cpu_time() - cpu),
-    );
-    let cpu = gw.cpu_time();
-    let (l, e) = saturate(workers, secs, call).await;
-    report(
-        "MCP tools/call github_get_me",
-        None,
-        l,
-        e,
-        Some(gw.cpu_time() - cpu),
-    );
+    for name in &scenarios {
+        for build in &builds {
+            let cpu = build.gw.cpu_time();
+            let (l, e) = saturate(workers, secs, build.scenario(name)).await;
+            let label = format!("MCP {name} [{}]", build.label);
+            report(&label, None, l, e, Some(build.gw.cpu_time() - cpu));
+        }
+    }
 }

@@ -26,4 +26,5 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;
+pub mod tools;
 pub mod usage;

@@ -1,87 +1,134 @@
-//! The capability tools' MCP definitions: names, product-named descriptions,
-//! input schemas (checked with `jsonschema` before a call runs) and annotations.
+//! The capability tools' definitions: names, product-named descriptions,
+//! annotations, and input schemas derived from the argument types the tools
+//! deserialize (`jsonschema` checks them before a call runs).
 
-use rmcp::model::ToolAnnotations;
-use serde_json::{Value, json};
+use assistiv_app_sdk::ToolAnnotations;
+use assistiv_app_sdk::schema::tool_spec;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Number, Value};
 
-use super::browse;
+use super::browse::{self, ProviderFilter, Sort};
+use super::run::RunRequest;
+use crate::apps::ToolSpec;
 
 pub const LIST_CAPABILITIES: &str = "list_capabilities";
 pub const LIST_PROVIDERS: &str = "list_providers";
 pub const SEARCH: &str = "capability_search";
 pub const RUN: &str = "capability_run";
 
-/// `(name, title, description, input schema, annotations)` of one tool.
-pub type Definition = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Value,
-    ToolAnnotations,
-);
+/// `list_capabilities` takes no arguments.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
 
-pub fn definitions() -> Vec<(
-    &'static str,
-    &'static str,
-    &'static str,
-    Value,
-    ToolAnnotations,
-)> {
-    let read_only = |title: &str| {
-        ToolAnnotations::with_title(title)
-            .read_only(true)
-            .open_world(false)
-    };
+fn default_limit() -> usize {
+    browse::DEFAULT_LIMIT
+}
+
+/// `list_providers`' arguments.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListProvidersArgs {
+    /// A capability slug from list_capabilities.
+    #[schemars(length(min = 1, max = 100))]
+    pub capability: String,
+    #[serde(default)]
+    pub sort: Sort,
+    /// USD per call.
+    #[schemars(range(min = 0))]
+    pub max_cost: Option<Number>,
+    #[schemars(range(min = 0, max = 5))]
+    pub min_rating: Option<f64>,
+    #[serde(default)]
+    pub verified_only: bool,
+    #[serde(default = "default_limit")]
+    #[schemars(range(min = 1, max = browse::MAX_LIMIT))]
+    pub limit: usize,
+}
+
+impl ListProvidersArgs {
+    pub fn filter(self) -> (String, ProviderFilter) {
+        let filter = ProviderFilter {
+            sort: Some(self.sort),
+            max_cost: self.max_cost,
+            min_rating: self.min_rating,
+            verified_only: Some(self.verified_only),
+            limit: Some(self.limit),
+        };
+        (self.capability, filter)
+    }
+}
+
+/// `capability_search`'s arguments.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    #[schemars(length(min = 1, max = 500))]
+    pub query: String,
+    #[serde(default = "default_limit")]
+    #[schemars(range(min = 1, max = browse::MAX_LIMIT))]
+    pub limit: usize,
+}
+
+/// `capability_run`'s arguments.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunArgs {
+    /// The provider uid (cap_*).
+    #[schemars(length(min = 1, max = 100))]
+    pub capability: String,
+    /// Shaped from the provider's input_example.
+    pub input: Option<Map<String, Value>>,
+    /// Most USD to pay for this call.
+    #[schemars(range(min = 0))]
+    pub max_pay: Option<Number>,
+}
+
+impl From<RunArgs> for RunRequest {
+    fn from(args: RunArgs) -> Self {
+        Self {
+            capability: args.capability,
+            input: args.input.map(Value::Object),
+            max_pay: args.max_pay,
+        }
+    }
+}
+
+/// Free to call: reads this gateway's catalog.
+const BROWSE: ToolAnnotations = ToolAnnotations {
+    open_world: false,
+    ..ToolAnnotations::READ
+};
+
+/// The capability tools, in listing order.
+pub fn definitions() -> Vec<ToolSpec> {
     vec![
-        (
+        tool_spec::<NoArgs>(
             LIST_CAPABILITIES,
             "List capabilities",
             "The menu of paid real-world actions, by category (image-generation, geolocation, \
              web-scraping, translation, legal-data, ...), each with how many providers it has, \
              how many this platform allows and the cheapest price. Plan over this first. No spend.",
-            json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            read_only("List capabilities"),
+            BROWSE,
         ),
-        (
+        tool_spec::<ListProvidersArgs>(
             LIST_PROVIDERS,
             "List providers",
             "Providers under one capability, cheapest first (or by rating), each with its uid \
              (pass it to capability_run), indicative price range, rating, availability, \
              policy_state, and an input_example to copy and adapt. No spend.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "capability": {"type": "string", "minLength": 1, "maxLength": 100,
-                                   "description": "A capability slug from list_capabilities."},
-                    "sort": {"type": "string", "enum": ["price", "rating"], "default": "price"},
-                    "max_cost": {"type": "number", "minimum": 0, "description": "USD per call."},
-                    "min_rating": {"type": "number", "minimum": 0, "maximum": 5},
-                    "verified_only": {"type": "boolean", "default": false},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": browse::MAX_LIMIT, "default": browse::DEFAULT_LIMIT}
-                },
-                "required": ["capability"],
-                "additionalProperties": false
-            }),
-            read_only("List providers"),
+            BROWSE,
         ),
-        (
+        tool_spec::<SearchArgs>(
             SEARCH,
             "Search capabilities",
             "Freeform search over providers when the capability is not obvious (e.g. 'generate \
              an image', 'court opinions'). Returns only providers this platform's policy lets \
              you run, best match first. No spend.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "query": {"type": "string", "minLength": 1, "maxLength": 500},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": browse::MAX_LIMIT, "default": browse::DEFAULT_LIMIT}
-                },
-                "required": ["query"],
-                "additionalProperties": false
-            }),
-            read_only("Search capabilities"),
+            BROWSE,
         ),
-        (
+        tool_spec::<RunArgs>(
             RUN,
             "Run a capability",
             "Call one provider by uid with an input shaped like its input_example. Spends the \
@@ -90,22 +137,7 @@ pub fn definitions() -> Vec<(
              cost_usd and the provider's result. Refusals carry a code (above_ceiling, \
              denylisted, not_allowlisted, below_min_rating, no_budget, budget_exhausted, \
              budget_suspended, wallet_insufficient) with price_usd and ceiling_usd.",
-            json!({
-                "type": "object",
-                "properties": {
-                    "capability": {"type": "string", "minLength": 1, "maxLength": 100,
-                                   "description": "The provider uid (cap_*)."},
-                    "input": {"type": "object", "description": "Shaped from the provider's input_example."},
-                    "max_pay": {"type": "number", "minimum": 0, "description": "Most USD to pay for this call."}
-                },
-                "required": ["capability"],
-                "additionalProperties": false
-            }),
-            ToolAnnotations::with_title("Run a capability")
-                .read_only(false)
-                .destructive(false)
-                .idempotent(false)
-                .open_world(true),
+            ToolAnnotations::CREATE,
         ),
     ]
 }

@@ -4,37 +4,24 @@
 //! results whose `structuredContent` carries the code (the 402 ones too) with the
 //! quoted price and the ceiling, so a model can read them and adapt.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use rmcp::model::{CallToolResult, ContentBlock, Tool};
-use serde_json::{Map, Value, json};
+use rmcp::model::CallToolResult;
+use serde_json::{Value, json};
 
-use super::browse::{self, ProviderFilter};
-use super::run::{self, Refusal, RunRequest, Runner};
+use super::browse;
+use super::run::{self, Refusal, Runner};
 use super::store;
-use super::tool_specs::{LIST_CAPABILITIES, LIST_PROVIDERS, RUN, SEARCH, definitions};
-use crate::error::Error;
-use crate::mcp::registry::{
-    CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
-    tool_error,
+use super::tool_specs::{
+    LIST_CAPABILITIES, LIST_PROVIDERS, ListProvidersArgs, RUN, RunArgs, SEARCH, SearchArgs,
+    definitions,
 };
+use crate::error::Error;
 use crate::state::AppState;
-
-struct Entry {
-    tool: Tool,
-    validator: jsonschema::Validator,
-}
+use crate::tools::{ToolCaller, ToolDef, ToolScope, ToolSource, arguments, structured, tool_error};
 
 pub struct CapabilityTools {
     state: AppState,
-    entries: Vec<Entry>,
-}
-
-fn structured(text: String, value: Value) -> CallToolResult {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(value);
-    result
+    defs: Vec<ToolDef>,
 }
 
 fn refusal_result(refusal: &Refusal) -> CallToolResult {
@@ -55,34 +42,22 @@ fn refusal_result(refusal: &Refusal) -> CallToolResult {
 
 impl CapabilityTools {
     pub fn new(state: AppState) -> anyhow::Result<Self> {
-        let mut entries = Vec::new();
-        for (name, title, description, schema, annotations) in definitions() {
-            let validator = jsonschema::validator_for(&schema)
-                .map_err(|e| anyhow::anyhow!("{name}: invalid input schema: {e}"))?;
-            let Value::Object(schema) = schema else {
-                anyhow::bail!("{name}: input schema is not an object");
-            };
-            let tool = Tool::new_with_raw(name, Some(description.into()), schema)
-                .with_title(title)
-                .with_annotations(annotations);
-            entries.push(Entry { tool, validator });
-        }
-        Ok(Self { state, entries })
-    }
-
-    async fn enabled(&self, caller: &McpCaller) -> Result<bool, Error> {
-        if !matches!(caller.scope, McpScope::All | McpScope::Capabilities) {
-            return Ok(false);
-        }
-        self.state
-            .capabilities
-            .enabled_for(&self.state.db, caller.platform_id)
-            .await
+        let defs = definitions()
+            .iter()
+            .map(|spec| {
+                let def =
+                    ToolDef::from_spec(spec, spec.name.into(), spec.title.into(), "capabilities")?;
+                // A run holds money and logs itself (kind capability_run), under the
+                // capability timeout, so it always settles.
+                Ok(if spec.name == RUN { def.paid() } else { def })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self { state, defs })
     }
 
     async fn dispatch(
         &self,
-        caller: &McpCaller,
+        caller: &ToolCaller,
         name: &str,
         args: Value,
     ) -> Result<CallToolResult, Refusal> {
@@ -118,13 +93,7 @@ impl CapabilityTools {
                 ))
             }
             LIST_PROVIDERS => {
-                let slug = args["capability"].as_str().unwrap_or_default().to_owned();
-                let mut args = args;
-                if let Some(object) = args.as_object_mut() {
-                    object.remove("capability");
-                }
-                let filter: ProviderFilter = serde_json::from_value(args)
-                    .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
+                let (slug, filter) = arguments::<ListProvidersArgs>(args)?.filter();
                 let found = browse::providers(&snapshot, &slug, &filter, &policy, &availability)?;
                 let lines: Vec<String> = found
                     .iter()
@@ -158,8 +127,9 @@ impl CapabilityTools {
                 ))
             }
             SEARCH => {
-                let query = args["query"].as_str().unwrap_or_default();
-                let limit = args["limit"].as_u64().map(|l| l as usize);
+                let SearchArgs { query, limit } = arguments(args)?;
+                let query = query.as_str();
+                let limit = Some(limit);
                 if !policy.enabled {
                     return Err(Error::forbidden("capabilities are not enabled").into());
                 }
@@ -187,8 +157,7 @@ impl CapabilityTools {
                 ))
             }
             _ => {
-                let request: RunRequest = serde_json::from_value(args)
-                    .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
+                let request = arguments::<RunArgs>(args)?.into();
                 let runner = Runner {
                     platform_id: caller.platform_id,
                     end_user_id: caller.end_user_id,
@@ -218,49 +187,33 @@ impl CapabilityTools {
 
 #[async_trait]
 impl ToolSource for CapabilityTools {
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
-        if !self.enabled(caller).await? {
-            return Ok(Vec::new());
-        }
-        Ok(self.entries.iter().map(|e| e.tool.clone()).collect())
+    fn tools(&self) -> &[ToolDef] {
+        &self.defs
     }
 
-    async fn call(
+    /// On `/mcp` and `/mcp/capabilities`, once the platform enabled them.
+    async fn visible(&self, caller: &ToolCaller) -> Result<Vec<bool>, Error> {
+        let shown = matches!(caller.scope, ToolScope::All | ToolScope::Capabilities)
+            && self
+                .state
+                .capabilities
+                .enabled_for(&self.state.db, caller.platform_id)
+                .await?;
+        Ok(vec![shown; self.defs.len()])
+    }
+
+    async fn run(
         &self,
-        caller: &McpCaller,
-        name: &str,
-        arguments: Map<String, Value>,
-    ) -> Result<Option<CallToolResult>, CallError> {
-        let Some(entry) = self.entries.iter().find(|e| e.tool.name == name) else {
-            return Ok(None);
-        };
-        if !self.enabled(caller).await? {
-            return Err(CallError::UnknownTool(name.to_owned()));
-        }
-        let started = std::time::Instant::now();
-        let args = Value::Object(arguments);
-        let result = if let Some(invalid) = schema_refusal(&entry.validator, name, &args) {
-            invalid
-        } else if let Some(limited) = rate_limit_refusal(&self.state, caller).await? {
-            limited
-        } else {
-            match self.dispatch(caller, name, args).await {
-                Ok(result) => result,
-                Err(refusal) if refusal.error.kind() == crate::error::ErrorKind::Internal => {
-                    return Err(refusal.error.into());
-                }
-                Err(refusal) => refusal_result(&refusal),
+        caller: &ToolCaller,
+        tool: usize,
+        args: Value,
+    ) -> Result<CallToolResult, Error> {
+        match self.dispatch(caller, self.defs[tool].name(), args).await {
+            Ok(result) => Ok(result),
+            Err(refusal) if refusal.error.kind() == crate::error::ErrorKind::Internal => {
+                Err(refusal.error)
             }
-        };
-        // Runs log themselves (kind capability_run); the free tools log as tool calls.
-        if name != RUN {
-            log_tool_call(&self.state, caller, "capabilities", name, &result, started);
+            Err(refusal) => Ok(refusal_result(&refusal)),
         }
-        Ok(Some(result))
     }
-}
-
-/// The capability tools as a registry source.
-pub fn source(state: AppState) -> anyhow::Result<Arc<dyn ToolSource>> {
-    Ok(Arc::new(CapabilityTools::new(state)?))
 }

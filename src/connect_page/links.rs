@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::args;
+use super::store;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::tenancy::rate_limits::check_end_user;
@@ -57,21 +57,15 @@ pub async fn mint(state: &AppState, platform_id: Uuid, end_user_id: Uuid) -> Res
     let token = random_token();
     let now = now_ms(state);
     let expires_at_ms = now + LINK_TTL_MS;
-    let mut tx = state.db.begin().await?;
-    // Spent and expired links are useless: sweep them while writing anyway.
-    tx.execute(
-        "DELETE FROM connect_links WHERE expires_at_ms < $1 \
-         AND (session_expires_at_ms IS NULL OR session_expires_at_ms < $1)",
-        &args![now - SESSION_TTL_MS],
+    store::insert_link(
+        &state.db,
+        &hash(&token),
+        platform_id,
+        end_user_id,
+        expires_at_ms,
+        now - SESSION_TTL_MS,
     )
     .await?;
-    tx.execute(
-        "INSERT INTO connect_links (token_hash, platform_id, end_user_id, expires_at_ms) \
-         VALUES ($1, $2, $3, $4)",
-        &args![hash(&token), platform_id, end_user_id, expires_at_ms],
-    )
-    .await?;
-    tx.commit().await?;
     Ok(ConnectLink {
         url: format!("{}/connect?t={token}", state.oauth.public_url()),
         expires_at: DateTime::from_timestamp_millis(expires_at_ms).unwrap_or_default(),
@@ -86,16 +80,15 @@ pub async fn open(state: &AppState, link_token: &str) -> Result<Option<String>> 
     }
     let session = random_token();
     let now = now_ms(state);
-    let mut tx = state.db.begin().await?;
-    let used = tx
-        .execute(
-            "UPDATE connect_links SET session_hash = $2, session_expires_at_ms = $3 \
-             WHERE token_hash = $1 AND session_hash IS NULL AND expires_at_ms > $4",
-            &args![hash(link_token), hash(&session), now + SESSION_TTL_MS, now],
-        )
-        .await?;
-    tx.commit().await?;
-    Ok((used == 1).then_some(session))
+    let opened = store::open_session(
+        &state.db,
+        &hash(link_token),
+        &hash(&session),
+        now + SESSION_TTL_MS,
+        now,
+    )
+    .await?;
+    Ok(opened.then_some(session))
 }
 
 /// The live session behind a cookie value.
@@ -103,16 +96,7 @@ pub async fn session(state: &AppState, cookie: &str) -> Result<Option<PageSessio
     if cookie.is_empty() || cookie.len() > 200 {
         return Ok(None);
     }
-    // Read on the write side: the session was created a redirect ago.
-    let mut tx = state.db.begin().await?;
-    let row: Option<(Uuid, Uuid)> = tx
-        .fetch_optional(
-            "SELECT platform_id, end_user_id FROM connect_links \
-             WHERE session_hash = $1 AND session_expires_at_ms > $2",
-            &args![hash(cookie), now_ms(state)],
-        )
-        .await?;
-    tx.commit().await?;
+    let row = store::live_session(&state.db, &hash(cookie), now_ms(state)).await?;
     Ok(row.map(|(platform_id, end_user_id)| PageSession {
         platform_id,
         end_user_id,

@@ -8,6 +8,7 @@
 
 pub mod html;
 pub mod links;
+pub mod store;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
 //! Values that arrive from outside, parsed once into types that cannot be invalid.
 
+pub mod nul;
 pub mod paging;
 pub mod patch;
 

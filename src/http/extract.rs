@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::error::Error;
 
 /// The refusal of text holding U+0000, wherever it came from.
-pub const NUL_REFUSED: &str = "text must not contain NUL (U+0000) characters";
+pub use crate::domain::nul::{NUL_REFUSED, nul_path};
 
 /// `axum::Json` (same content-type rule and body limit), rejecting with the error
 /// envelope and refusing NUL in any string or key.
@@ -124,34 +124,6 @@ fn has_escaped_nul(json: &[u8]) -> bool {
         rest = escape.get(2..).unwrap_or_default();
     }
     false
-}
-
-/// Where in `value` the first string or key holding U+0000 is (`metadata.note`,
-/// `files[2].path`; empty for the value itself), if anywhere.
-pub fn nul_path(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => s.contains('\0').then(String::new),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| nul_path(item).map(|rest| join(&format!("[{i}]"), &rest))),
-        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            let name = key.replace('\0', "\\u0000");
-            if key.contains('\0') {
-                return Some(name);
-            }
-            nul_path(item).map(|rest| join(&name, &rest))
-        }),
-        _ => None,
-    }
-}
-
-fn join(head: &str, rest: &str) -> String {
-    if rest.is_empty() || rest.starts_with('[') {
-        format!("{head}{rest}")
-    } else {
-        format!("{head}.{rest}")
-    }
 }
 
 /// 400 when a query parameter decodes to text holding U+0000 (`%00`), naming it.

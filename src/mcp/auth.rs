@@ -7,29 +7,29 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use super::registry::{McpCaller, McpScope};
 use crate::auth::{Caller, KeyKind};
 use crate::error::Error;
 use crate::http::request_context::current_request_id;
 use crate::state::AppState;
 use crate::tenancy::agents;
+use crate::tools::{ToolCaller, ToolScope};
 
 pub const AGENT_PATH_PREFIX: &str = "/mcp/agents/";
 pub const SKILLS_PATH: &str = "/mcp/skills";
 pub const CAPABILITIES_PATH: &str = "/mcp/capabilities";
 
-async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<McpScope, Error> {
+async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<ToolScope, Error> {
     let Some(rest) = path.strip_prefix(AGENT_PATH_PREFIX) else {
         return Ok(match path.trim_end_matches('/') {
-            SKILLS_PATH => McpScope::Skills,
-            CAPABILITIES_PATH => McpScope::Capabilities,
-            _ => McpScope::All,
+            SKILLS_PATH => ToolScope::Skills,
+            CAPABILITIES_PATH => ToolScope::Capabilities,
+            _ => ToolScope::All,
         });
     };
     let id = Uuid::parse_str(rest.trim_end_matches('/'))
         .map_err(|_| Error::not_found("agent not found"))?;
     let agent = agents::get(&state.db, platform_id, id).await?;
-    Ok(McpScope::Agent {
+    Ok(ToolScope::Agent {
         agent_id: agent.id,
         allowed_apps: agent.allowed_apps,
         read_only: agent.read_only,
@@ -49,7 +49,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         Ok(scope) => scope,
         Err(err) => return err.into_response(),
     };
-    parts.extensions.insert(McpCaller {
+    parts.extensions.insert(ToolCaller {
         platform_id: key.platform_id,
         end_user_id,
         key,

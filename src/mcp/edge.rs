@@ -11,6 +11,10 @@
 //! - **JSON-RPC framing.** A JSON body that does not parse answers 400 with a
 //!   JSON-RPC `-32700`, and one that is not a JSON-RPC message 400 with `-32600`
 //!   (rmcp alone answers 415 to both).
+//! - **`tools/list` in a session** is answered here, as a plain JSON response (the
+//!   transport allows either JSON or SSE), from bytes the tool pipeline serialized
+//!   once per visibility: listing is the most frequent request and its answer the
+//!   largest, and nothing in it depends on the session.
 
 use std::borrow::Cow;
 
@@ -24,19 +28,88 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 
-use super::registry::McpCaller;
 use crate::error::Error;
 use crate::ratelimit::{Limits, Refusal, RequestAdmission};
 use crate::state::AppState;
+use crate::tools::{ToolCaller, Tools};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const INVALID_PARAMS: i64 = -32602;
+const INTERNAL_ERROR: i64 = -32603;
 
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// What the edge works with: the gateway's state and the tool pipeline.
+#[derive(Clone)]
+pub struct Edge {
+    pub state: AppState,
+    pub tools: Tools,
+    /// rmcp's allowed `Host`s, parsed as rmcp parses them.
+    pub allowed_hosts: std::sync::Arc<[(String, Option<u16>)]>,
+}
+
+impl Edge {
+    pub fn new(state: AppState, tools: Tools) -> Self {
+        let allowed_hosts = state
+            .config
+            .mcp_allowed_hosts()
+            .iter()
+            .filter_map(|allowed| authority(allowed))
+            .collect();
+        Self {
+            state,
+            tools,
+            allowed_hosts,
+        }
+    }
+
+    /// Whether rmcp would take this request into its session unchanged: the
+    /// fast path answers only what rmcp would have answered the same way (an
+    /// allowed `Host`, no browser `Origin`, both media types accepted, a
+    /// protocol revision of the session era and none of 2026's request headers).
+    fn rmcp_would_admit(&self, headers: &HeaderMap) -> bool {
+        const SESSION_ERA: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+        let host_allowed = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(authority)
+            .is_some_and(|(host, port)| {
+                self.allowed_hosts
+                    .iter()
+                    .any(|(h, p)| *h == host && p.is_none_or(|p| Some(p) == port))
+            });
+        let version_fits = match headers.get("mcp-protocol-version") {
+            None => true,
+            Some(v) => v.to_str().is_ok_and(|v| SESSION_ERA.contains(&v)),
+        };
+        host_allowed
+            && version_fits
+            && !self.allowed_hosts.is_empty()
+            && !headers.contains_key(header::ORIGIN)
+            && !headers.contains_key("mcp-method")
+            && !headers.contains_key("mcp-name")
+            && accepts(headers, "application/json")
+            && accepts(headers, "text/event-stream")
+    }
+}
+
+/// `host[:port]` as rmcp normalizes it: brackets trimmed, lower case.
+fn authority(raw: &str) -> Option<(String, Option<u16>)> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let normalize = |host: &str| host.trim_matches(['[', ']']).to_ascii_lowercase();
+    Some(match axum::http::uri::Authority::try_from(raw) {
+        Ok(a) => (normalize(a.host()), a.port_u16()),
+        Err(_) => (normalize(raw), None),
+    })
+}
+
+pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let state = &edge.state;
     let (mut parts, body) = request.into_parts();
-    let Some(caller) = parts.extensions.get_mut::<McpCaller>() else {
+    let Some(caller) = parts.extensions.get_mut::<ToolCaller>() else {
         return Error::internal("the MCP edge runs behind the auth layer").into_response();
     };
     let (body, message) = if parts.method == Method::POST && is_json(&parts.headers) {
@@ -63,7 +136,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     };
     let mut admission = None;
     if counts {
-        match count(&state, caller).await {
+        match count(state, caller).await {
             Err(err) => return err.into_response(),
             Ok(Ok(admitted)) => admission = Some(admitted),
             Ok(Err(refusal)) if matches!(message, Some(Message::ToolCall { .. })) => {
@@ -72,7 +145,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             Ok(Err(refusal)) => return refusal.into_response(),
         }
     }
-    let mut response = answer(&state, parts, body, message, next).await;
+    let mut response = answer(&edge, parts, body, message, next).await;
     if let Some(admission) = admission {
         response.headers_mut().extend(admission.headers());
     }
@@ -81,7 +154,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 
 /// The counted request's answer: a framing error, a refused session, or rmcp's.
 async fn answer(
-    state: &AppState,
+    edge: &Edge,
     parts: axum::http::request::Parts,
     body: Body,
     message: Option<Message>,
@@ -91,13 +164,27 @@ async fn answer(
         return jsonrpc_error(id.clone(), *code, message);
     }
     if let Some(session) = parts.headers.get(SESSION_HEADER) {
-        let key_id = parts.extensions.get::<McpCaller>().map(|c| c.key.key_id);
+        let key_id = parts.extensions.get::<ToolCaller>().map(|c| c.key.key_id);
         let owned = match (session.to_str(), key_id) {
-            (Ok(session), Some(key_id)) => state.mcp_sessions.belongs_to(session, key_id),
+            (Ok(session), Some(key_id)) => edge.state.mcp_sessions.belongs_to(session, key_id),
             _ => false,
         };
         if !owned {
             return session_not_found();
+        }
+        if let Some(Message::ListTools { id, fits: true }) = &message
+            && edge.rmcp_would_admit(&parts.headers)
+            && let Some(caller) = parts.extensions.get::<ToolCaller>()
+        {
+            return match edge.tools.session_list_json(caller).await {
+                Ok(result) => jsonrpc_result(id, &result),
+                Err(err) => jsonrpc_error_status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    id.clone(),
+                    INTERNAL_ERROR,
+                    err.message(),
+                ),
+            };
         }
     }
     let response = next.run(Request::from_parts(parts, body)).await;
@@ -107,9 +194,9 @@ async fn answer(
     // rmcp answers 415 to any JSON body it cannot read as a client message. Past
     // the checks above, the envelope is sound: a request's params are at fault.
     match message {
-        Some(Message::ToolCall { id } | Message::Request { id }) => {
-            jsonrpc_error(id, INVALID_PARAMS, "Invalid params")
-        }
+        Some(
+            Message::ToolCall { id } | Message::Request { id } | Message::ListTools { id, .. },
+        ) => jsonrpc_error(id, INVALID_PARAMS, "Invalid params"),
         Some(message) => jsonrpc_error(
             message.id(),
             INVALID_REQUEST,
@@ -121,7 +208,7 @@ async fn answer(
 
 async fn count(
     state: &AppState,
-    caller: &McpCaller,
+    caller: &ToolCaller,
 ) -> Result<Result<RequestAdmission, Refusal>, Error> {
     let limits = state
         .limits_cache
@@ -150,11 +237,42 @@ fn session_not_found() -> Response {
 }
 
 fn jsonrpc_error(id: Value, code: i64, message: &str) -> Response {
+    jsonrpc_error_status(StatusCode::BAD_REQUEST, id, code, message)
+}
+
+fn jsonrpc_error_status(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        status,
         Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})),
     )
         .into_response()
+}
+
+/// `{"jsonrpc":"2.0","id":<id>,"result":<result>}` around result bytes serialized before.
+fn jsonrpc_result(id: &Value, result: &[u8]) -> Response {
+    let id = id.to_string();
+    let mut body = Vec::with_capacity(result.len() + id.len() + 40);
+    body.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    body.extend_from_slice(id.as_bytes());
+    body.extend_from_slice(b",\"result\":");
+    body.extend_from_slice(result);
+    body.push(b'}');
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// Whether the `Accept` header names `media` (as rmcp requires, literally).
+fn accepts(headers: &HeaderMap, media: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| item.split(';').next().unwrap_or_default().trim())
+        .any(|essence| essence.eq_ignore_ascii_case(media))
 }
 
 /// What the edge needs of a POSTed message, read in one pass without building it
@@ -163,6 +281,11 @@ fn jsonrpc_error(id: Value, code: i64, message: &str) -> Response {
 enum Message {
     ToolCall {
         id: Value,
+    },
+    /// `tools/list`; `fits` when its params are ones rmcp would accept.
+    ListTools {
+        id: Value,
+        fits: bool,
     },
     Request {
         id: Value,
@@ -209,7 +332,10 @@ impl Message {
 
     fn id(&self) -> Value {
         match self {
-            Self::ToolCall { id } | Self::Request { id } | Self::Malformed { id, .. } => id.clone(),
+            Self::ToolCall { id }
+            | Self::ListTools { id, .. }
+            | Self::Request { id }
+            | Self::Malformed { id, .. } => id.clone(),
             Self::Plumbing => Value::Null,
         }
     }
@@ -225,6 +351,8 @@ struct Envelope<'a> {
     id: Id,
     #[serde(default, borrow)]
     method: Option<Cow<'a, str>>,
+    #[serde(default)]
+    params: ListParams,
     #[serde(default)]
     result: Present,
     #[serde(default)]
@@ -246,6 +374,11 @@ impl Envelope<'_> {
             (Some(method), Some(id)) if answers == 0 => {
                 if method == "tools/call" {
                     Message::ToolCall { id }
+                } else if method == "tools/list" {
+                    Message::ListTools {
+                        id,
+                        fits: self.params.0,
+                    }
                 } else {
                     Message::Request { id }
                 }
@@ -310,6 +443,70 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
+/// Whether `params` would read as plain `tools/list` params (absent, null, or an
+/// object whose `cursor` is a string, without `_meta`); any other method's params
+/// are walked without being kept.
+#[derive(Debug)]
+struct ListParams(bool);
+
+impl Default for ListParams {
+    fn default() -> Self {
+        Self(true)
+    }
+}
+
+impl<'de> Deserialize<'de> for ListParams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamsVisitor;
+        impl<'de> Visitor<'de> for ParamsVisitor {
+            type Value = ListParams;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON-RPC params")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ListParams, E> {
+                Ok(ListParams(true))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListParams, A::Error> {
+                let mut fits = true;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "cursor" => fits &= map.next_value::<Value>()?.is_string(),
+                        // `_meta` may name a protocol revision rmcp checks: its path.
+                        "_meta" => {
+                            map.next_value::<IgnoredAny>()?;
+                            fits = false;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ListParams(fits))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListParams, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ListParams(false))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<ListParams, E> {
+                Ok(ListParams(false))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<ListParams, E> {
+                Ok(ListParams(false))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<ListParams, E> {
+                Ok(ListParams(false))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<ListParams, E> {
+                Ok(ListParams(false))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<ListParams, E> {
+                Ok(ListParams(false))
+            }
+        }
+        deserializer.deserialize_any(ParamsVisitor)
+    }
+}
+
 /// Whether a member is there at all (`null` included), its value skipped.
 #[derive(Debug, Default)]
 struct Present(bool);
@@ -343,8 +540,32 @@ mod tests {
         );
         assert_eq!(
             read(r#" {"method":"tools/list","id":"a","jsonrpc":"2.0"}"#),
-            Message::Request { id: json!("a") }
+            Message::ListTools {
+                id: json!("a"),
+                fits: true
+            }
         );
+        assert_eq!(
+            read(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"c","x":[1]}}"#
+            ),
+            Message::ListTools {
+                id: json!(1),
+                fits: true
+            }
+        );
+        for params in [r#"[]"#, r#"5"#, r#"{"cursor":1}"#, r#"{"_meta":{}}"#] {
+            let body =
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{params}}}"#);
+            assert_eq!(
+                read(&body),
+                Message::ListTools {
+                    id: json!(1),
+                    fits: false
+                },
+                "{params}"
+            );
+        }
         assert_eq!(
             read(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
             Message::Plumbing

@@ -16,16 +16,16 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
-use super::registry::{CallError, McpCaller, Registry};
+use crate::tools::{CallError, ToolCaller, Tools};
 
 #[derive(Clone)]
 pub struct GatewayServer {
-    registry: Registry,
+    tools: Tools,
 }
 
 impl GatewayServer {
-    pub fn new(registry: Registry) -> Self {
-        Self { registry }
+    pub fn new(tools: Tools) -> Self {
+        Self { tools }
     }
 }
 
@@ -56,10 +56,10 @@ const TYPED_METHODS: &[&str] = &[
 ];
 
 /// The caller the auth layer attached to this HTTP request.
-fn caller(ctx: &RequestContext<RoleServer>) -> Result<McpCaller, McpError> {
+fn caller(ctx: &RequestContext<RoleServer>) -> Result<ToolCaller, McpError> {
     ctx.extensions
         .get::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<McpCaller>())
+        .and_then(|parts| parts.extensions.get::<ToolCaller>())
         .cloned()
         .ok_or_else(|| McpError::internal_error("request is not authenticated", None))
 }
@@ -120,7 +120,7 @@ impl ServerHandler for GatewayServer {
     ) -> Result<ListToolsResult, McpError> {
         let caller = caller(&context)?;
         let tools = self
-            .registry
+            .tools
             .list(&caller)
             .await
             .map_err(|e| McpError::internal_error(e.message().to_owned(), None))?;
@@ -134,7 +134,7 @@ impl ServerHandler for GatewayServer {
     ) -> Result<CallToolResponse, McpError> {
         let caller = caller(&context)?;
         let arguments = request.arguments.unwrap_or_default();
-        match self.registry.call(&caller, &request.name, arguments).await {
+        match self.tools.call(&caller, &request.name, arguments).await {
             Ok(result) => Ok(result.into()),
             Err(CallError::UnknownTool(name)) => {
                 // The client's mistake, not the operator's: INFO (rmcp's WARN is muted).

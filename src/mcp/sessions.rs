@@ -21,8 +21,8 @@ use rmcp::transport::streamable_http_server::session::{
 };
 use uuid::Uuid;
 
-use super::registry::McpCaller;
 use crate::config::Config;
+use crate::tools::ToolCaller;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -191,7 +191,7 @@ fn opener(message: &ClientJsonRpcMessage) -> Option<Owner> {
         .extensions()
         .get::<axum::http::request::Parts>()?
         .extensions
-        .get::<McpCaller>()?;
+        .get::<ToolCaller>()?;
     Some(Owner {
         key_id: caller.key.key_id,
         end_user_id: caller.end_user_id,

@@ -98,6 +98,18 @@ pub struct Broker {
     pub(super) inner: Arc<Inner>,
 }
 
+/// A platform's activated apps and their rows.
+pub struct Activations {
+    apps: Vec<AppSlug>,
+    rows: Vec<ActivationRow>,
+}
+
+impl Activations {
+    pub fn contains(&self, app: &AppSlug) -> bool {
+        self.apps.contains(app)
+    }
+}
+
 pub(super) struct Inner {
     pub db: Db,
     pub apps: AppRegistry,
@@ -108,7 +120,8 @@ pub(super) struct Inner {
     pub clock: SharedClock,
     /// One lock per connection being refreshed (single flight).
     refresh_locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
-    activated: moka::sync::Cache<Uuid, Arc<Vec<AppSlug>>>,
+    /// A platform's activations (rows, sealed secrets included), for 2 s.
+    activated: moka::sync::Cache<Uuid, Arc<Activations>>,
 }
 
 impl Broker {
@@ -167,20 +180,25 @@ impl Broker {
         self.inner.activated.invalidate(&platform_id);
     }
 
-    /// The apps this platform activated (cached for 2 s).
-    pub async fn activated_apps(&self, platform_id: Uuid) -> Result<Vec<AppSlug>, Error> {
-        if let Some(apps) = self.inner.activated.get(&platform_id) {
-            return Ok(apps.as_ref().clone());
+    /// This platform's activations, cached for 2 s (forgotten at once when this
+    /// instance changes them): every tool list and call reads them.
+    async fn activations(&self, platform_id: Uuid) -> Result<Arc<Activations>, Error> {
+        if let Some(known) = self.inner.activated.get(&platform_id) {
+            return Ok(known);
         }
         let rows = store::activations(&self.inner.db, platform_id).await?;
-        let apps: Vec<AppSlug> = rows
+        let apps = rows
             .iter()
             .filter_map(|row| AppSlug::parse(&self.inner.apps, &row.app).ok())
             .collect();
-        self.inner
-            .activated
-            .insert(platform_id, Arc::new(apps.clone()));
-        Ok(apps)
+        let known = Arc::new(Activations { apps, rows });
+        self.inner.activated.insert(platform_id, known.clone());
+        Ok(known)
+    }
+
+    /// The apps this platform activated (cached for 2 s).
+    pub async fn activated_apps(&self, platform_id: Uuid) -> Result<Arc<Activations>, Error> {
+        self.activations(platform_id).await
     }
 
     /// A signed link that starts the connection flow in a browser (valid 1 h).
@@ -258,8 +276,13 @@ impl Broker {
         app: &AppSlug,
     ) -> Result<(ActivationRow, Endpoints), TokenError> {
         let spec = self.app(app.as_str())?.oauth().clone();
-        let activation = store::activation(&self.inner.db, platform_id, app.as_str())
+        let activation = self
+            .activations(platform_id)
             .await?
+            .rows
+            .iter()
+            .find(|row| row.app == app.as_str())
+            .cloned()
             .ok_or_else(|| {
                 Error::not_found(format!(
                     "the app '{app}' is not activated for this platform"

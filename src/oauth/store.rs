@@ -432,3 +432,14 @@ pub async fn consume_state(
         Consumed::Replayed(row)
     })
 }
+
+/// Deletes authorization states that expired before `before_ms`; how many.
+pub async fn delete_states_expired_before(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
+    crate::with_pool!(db.write(), pool => {
+        sqlx::query("DELETE FROM oauth_states WHERE expires_at_ms < $1")
+            .bind(before_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })
+}

@@ -5,10 +5,10 @@
 //! Rows are kept for a grace period after expiry so a late callback still reads
 //! "expired" or "used" (a clearer answer than "unknown state").
 
+use super::store;
 use crate::billing::SharedClock;
-use crate::connect_page::links::SESSION_TTL_MS;
+use crate::connect_page::{self, links::SESSION_TTL_MS};
 use crate::store::Db;
-use crate::with_pool;
 
 /// How long an expired state is kept before the sweep deletes it.
 pub const STATE_GRACE_MS: i64 = 60 * 60 * 1000;
@@ -24,27 +24,9 @@ pub struct Swept {
 /// link and page session have both been over for a session's length.
 pub async fn sweep_expired(db: &Db, clock: &SharedClock) -> Result<Swept, sqlx::Error> {
     let now_ms = clock.now().timestamp_millis();
-    let states = with_pool!(db.write(), pool => {
-        sqlx::query("DELETE FROM oauth_states WHERE expires_at_ms < $1")
-            .bind(now_ms - STATE_GRACE_MS)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    let before = now_ms - SESSION_TTL_MS;
-    let connect_links = with_pool!(db.write(), pool => {
-        sqlx::query(
-            "DELETE FROM connect_links WHERE expires_at_ms < $1 \
-             AND (session_expires_at_ms IS NULL OR session_expires_at_ms < $1)",
-        )
-        .bind(before)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
     Ok(Swept {
-        states,
-        connect_links,
+        states: store::delete_states_expired_before(db, now_ms - STATE_GRACE_MS).await?,
+        connect_links: connect_page::store::delete_spent_links(db, now_ms - SESSION_TTL_MS).await?,
     })
 }
 

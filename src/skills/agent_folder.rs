@@ -3,24 +3,44 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::folder::{Folder, Limits, MANIFEST, SkillFile, normalise_path};
 use super::manifest;
 use crate::error::Error;
 
-#[derive(Deserialize)]
-pub struct FileInput {
-    path: String,
-    content: String,
-    encoding: Option<String>,
+/// How a file's `content` is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub enum Encoding {
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "base64")]
+    Base64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileInput {
+    #[schemars(length(min = 1, max = 1024))]
+    path: String,
+    content: String,
+    #[serde(default)]
+    encoding: Encoding,
+}
+
+/// `create_skill`'s arguments.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateInput {
+    #[schemars(length(min = 1, max = 64), pattern(r"^[a-z0-9]+(-[a-z0-9]+)*$"))]
     name: String,
+    #[schemars(length(min = 1, max = 1024))]
     description: String,
+    #[schemars(length(min = 1, max = 64), extend("default" = "1.0.0"))]
     version: Option<String>,
+    /// SKILL.md body, when no SKILL.md is among the files.
     instructions: Option<String>,
     files: Vec<FileInput>,
 }
@@ -43,11 +63,11 @@ impl CreateInput {
         let mut files = Vec::with_capacity(self.files.len() + 1);
         for file in self.files {
             let path = normalise_path(&file.path)?;
-            let content = match file.encoding.as_deref().unwrap_or("utf-8") {
-                "base64" => STANDARD.decode(file.content.as_bytes()).map_err(|e| {
+            let content = match file.encoding {
+                Encoding::Base64 => STANDARD.decode(file.content.as_bytes()).map_err(|e| {
                     Error::bad_request(format!("'{path}': content is not valid base64: {e}"))
                 })?,
-                _ => file.content.into_bytes(),
+                Encoding::Utf8 => file.content.into_bytes(),
             };
             files.push(SkillFile { path, content });
         }

@@ -16,7 +16,7 @@ use super::blobs::{FsBlobStore, Sealed, SealedBlobs};
 use super::folder::{Folder, Limits, MANIFEST};
 use super::manifest::{self, Manifest};
 use super::reviews::{self, NewReview, Review, Scorecard, Scores};
-use super::search::{self, Hit};
+use super::store::search::{self, Hit};
 use super::store::{self, FileEntry, ListedRow, Listing, NewSkill, SkillRow};
 use crate::billing::SharedClock;
 use crate::config::Config;
@@ -397,7 +397,7 @@ impl Skills {
         let scores = scores.validate()?;
         let comment = reviews::validate_comment(comment)?;
         let row = self.visible(platform_id, id).await?;
-        let review = reviews::insert(
+        let review = super::store::reviews::insert(
             &self.db,
             NewReview {
                 skill_id: id,
@@ -422,7 +422,7 @@ impl Skills {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Review>, i64)> {
-        Ok(reviews::list(&self.db, id, platform_id, limit, offset).await?)
+        Ok(super::store::reviews::list(&self.db, id, platform_id, limit, offset).await?)
     }
 }
 

@@ -151,7 +151,7 @@ impl Folder {
         if manifest.content.contains(&0) {
             return Err(Error::bad_request(format!(
                 "SKILL.md: {}",
-                crate::http::extract::NUL_REFUSED
+                crate::domain::nul::NUL_REFUSED
             )));
         }
         Ok(Self { files })

@@ -9,9 +9,11 @@
 //! - [`manifest`]: `SKILL.md` front matter;
 //! - [`blobs`]: the [`blobs::BlobStore`] trait (filesystem by default), blobs
 //!   AES-256-GCM sealed under the master key and shared by identical folders;
-//! - [`catalog`]: publish / read / delete / review; [`store`], [`search`] and
-//!   [`reviews`] speak SQL (search with FTS5 BM25 or PostgreSQL `ts_rank`);
-//! - [`tools`]: the five MCP tools; [`routes`]: the REST surface.
+//! - [`catalog`]: publish / read / delete / review; [`reviews`]: scores and their
+//!   checks; [`store`] alone speaks SQL (`store::search` with FTS5 BM25 or
+//!   PostgreSQL `ts_rank`, `store::reviews`);
+//! - [`tools`]: the five tools (a tool source), [`tool_specs`] their argument
+//!   types; [`routes`]: the REST surface.
 
 pub mod agent_folder;
 pub mod blobs;
@@ -21,7 +23,6 @@ pub mod intake;
 pub mod manifest;
 pub mod reviews;
 pub mod routes;
-pub mod search;
 pub mod store;
 pub mod tool_specs;
 pub mod tools;

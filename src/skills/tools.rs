@@ -4,95 +4,41 @@
 //! paths); arguments checked against their schema before anything runs; calls
 //! count against the end user's request limits and are usage-logged.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use rmcp::model::{CallToolResult, ContentBlock, ResourceContents, Tool};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::agent_folder::CreateInput;
 use super::catalog::{Change, Owner, SkillView, Source};
-use super::reviews::Scores;
-use super::tool_specs::{CREATE, DEFAULT_FIND_LIMIT, DELETE, FETCH, FIND, definitions};
-use crate::error::Error;
-use crate::http::extract::{NUL_REFUSED, nul_path};
-use crate::mcp::registry::{
-    CallError, McpCaller, McpScope, ToolSource, log_tool_call, rate_limit_refusal, schema_refusal,
-    tool_error,
+use super::tool_specs::{
+    CREATE, DELETE, FETCH, FIND, FindArgs, REVIEW, ReviewArgs, SkillRef, definitions,
 };
+use crate::error::Error;
 use crate::state::AppState;
-
-struct Entry {
-    tool: Tool,
-    validator: jsonschema::Validator,
-}
+use crate::tools::{ToolCaller, ToolDef, ToolScope, ToolSource, arguments, structured};
 
 pub struct SkillTools {
     state: AppState,
-    entries: Vec<Entry>,
+    defs: Vec<ToolDef>,
 }
 
 impl SkillTools {
     pub fn new(state: AppState) -> anyhow::Result<Self> {
-        let mut entries = Vec::new();
-        for (name, title, description, schema, annotations) in definitions() {
-            let validator = jsonschema::validator_for(&schema)
-                .map_err(|e| anyhow::anyhow!("{name}: invalid input schema: {e}"))?;
-            let Value::Object(schema) = schema else {
-                anyhow::bail!("{name}: input schema is not an object");
-            };
-            let tool = Tool::new_with_raw(name, Some(description.into()), schema)
-                .with_title(title)
-                .with_annotations(annotations);
-            entries.push(Entry { tool, validator });
-        }
-        Ok(Self { state, entries })
+        let defs = definitions()
+            .iter()
+            .map(|spec| ToolDef::from_spec(spec, spec.name.into(), spec.title.into(), "skills"))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self { state, defs })
     }
-
-    /// Skills tools show on `/mcp` and `/mcp/skills` once the platform enabled them.
-    async fn enabled(&self, caller: &McpCaller) -> Result<bool, Error> {
-        if !matches!(caller.scope, McpScope::All | McpScope::Skills) {
-            return Ok(false);
-        }
-        Ok(self.state.skills.enabled_for(caller.platform_id).await?)
-    }
-
-    async fn run(
-        &self,
-        caller: &McpCaller,
-        name: &str,
-        args: Value,
-    ) -> Result<CallToolResult, Error> {
-        match name {
-            FIND => self.find(caller, args).await,
-            FETCH => self.fetch(caller, args).await,
-            CREATE => self.create(caller, args).await,
-            DELETE => {
-                let id = skill_id(&args)?;
-                self.state
-                    .skills
-                    .delete_private(caller.platform_id, id)
-                    .await?;
-                Ok(structured(
-                    format!("Deleted skill {id}."),
-                    json!({"id": id, "deleted": true}),
-                ))
-            }
-            _ => self.review(caller, args).await,
-        }
-    }
-
-    async fn find(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
-        let query = args["query"].as_str().unwrap_or_default();
-        let limit = args["limit"].as_i64().unwrap_or(DEFAULT_FIND_LIMIT);
+    async fn find(&self, caller: &ToolCaller, args: FindArgs) -> Result<CallToolResult, Error> {
+        let query = args.query.as_str();
         let hits = self
             .state
             .skills
-            .find(caller.platform_id, query, limit)
+            .find(caller.platform_id, query, args.limit)
             .await?;
         let mut lines = Vec::new();
         let mut skills = Vec::new();
@@ -136,8 +82,7 @@ impl SkillTools {
         Ok(structured(text, json!({"query": query, "skills": skills})))
     }
 
-    async fn fetch(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
-        let id = skill_id(&args)?;
+    async fn fetch(&self, caller: &ToolCaller, id: Uuid) -> Result<CallToolResult, Error> {
         let (view, folder) = self.state.skills.fetch(caller.platform_id, id).await?;
         let mut listing = Vec::new();
         let mut content = vec![ContentBlock::text(format!(
@@ -186,9 +131,11 @@ impl SkillTools {
         Ok(result)
     }
 
-    async fn create(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
-        let input: CreateInput = serde_json::from_value(args)
-            .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
+    async fn create(
+        &self,
+        caller: &ToolCaller,
+        input: CreateInput,
+    ) -> Result<CallToolResult, Error> {
         let folder = input.into_folder(self.state.skills.limits())?;
         let (view, change) = self
             .state
@@ -214,9 +161,11 @@ impl SkillTools {
         Ok(structured(text, json!({"change": change, "skill": view})))
     }
 
-    async fn review(&self, caller: &McpCaller, args: Value) -> Result<CallToolResult, Error> {
-        let input: ReviewInput = serde_json::from_value(args)
-            .map_err(|e| Error::bad_request(format!("invalid arguments: {e}")))?;
+    async fn review(
+        &self,
+        caller: &ToolCaller,
+        input: ReviewArgs,
+    ) -> Result<CallToolResult, Error> {
         let (review, view) = self
             .state
             .skills
@@ -240,20 +189,6 @@ impl SkillTools {
             json!({"review": review, "skill_reviews": view.reviews}),
         ))
     }
-}
-
-#[derive(Deserialize)]
-struct ReviewInput {
-    id: Uuid,
-    scores: Scores,
-    comment: Option<String>,
-}
-
-fn skill_id(args: &Value) -> Result<Uuid, Error> {
-    args["id"]
-        .as_str()
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| Error::bad_request("id must be a skill id (a UUID)"))
 }
 
 fn files_phrase(count: i64) -> String {
@@ -283,72 +218,42 @@ fn resource_uri(id: Uuid, path: &str) -> String {
     format!("skill://{id}/{}", encoded.join("/"))
 }
 
-fn structured(text: String, value: Value) -> CallToolResult {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(value);
-    result
-}
-
-/// A refusal the model can read, coded like the HTTP error it would have been.
-fn refusal(err: &Error) -> CallToolResult {
-    use crate::error::ErrorKind;
-    let code = match err.kind() {
-        ErrorKind::BadRequest | ErrorKind::PayloadTooLarge => "invalid_arguments",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::Forbidden => "forbidden",
-        ErrorKind::Conflict => "conflict",
-        _ => "internal_error",
-    };
-    tool_error(code, err.message().to_owned(), json!({}))
-}
-
 #[async_trait]
 impl ToolSource for SkillTools {
-    async fn list(&self, caller: &McpCaller) -> Result<Vec<Tool>, Error> {
-        if !self.enabled(caller).await? {
-            return Ok(Vec::new());
-        }
-        Ok(self.entries.iter().map(|e| e.tool.clone()).collect())
+    fn tools(&self) -> &[ToolDef] {
+        &self.defs
     }
 
-    async fn call(
+    /// On `/mcp` and `/mcp/skills`, once the platform enabled skills.
+    async fn visible(&self, caller: &ToolCaller) -> Result<Vec<bool>, Error> {
+        let shown = matches!(caller.scope, ToolScope::All | ToolScope::Skills)
+            && self.state.skills.enabled_for(caller.platform_id).await?;
+        Ok(vec![shown; self.defs.len()])
+    }
+
+    async fn run(
         &self,
-        caller: &McpCaller,
-        name: &str,
-        arguments: Map<String, Value>,
-    ) -> Result<Option<CallToolResult>, CallError> {
-        let Some(entry) = self.entries.iter().find(|e| e.tool.name == name) else {
-            return Ok(None);
-        };
-        if !self.enabled(caller).await? {
-            return Err(CallError::UnknownTool(name.to_owned()));
-        }
-        let started = std::time::Instant::now();
-        let args = Value::Object(arguments);
-        let result = if let Some(invalid) = schema_refusal(&entry.validator, name, &args) {
-            invalid
-        } else if let Some(at) = nul_path(&args) {
-            // Names, comments and files reach the database: refused like REST bodies.
-            tool_error(
-                "invalid_arguments",
-                format!("{NUL_REFUSED} (at {at})"),
-                json!({}),
-            )
-        } else if let Some(limited) = rate_limit_refusal(&self.state, caller).await? {
-            limited
-        } else {
-            match self.run(caller, name, args).await {
-                Ok(result) => result,
-                Err(err) if err.is_server_side() => return Err(err.into()),
-                Err(err) => refusal(&err),
+        caller: &ToolCaller,
+        tool: usize,
+        args: Value,
+    ) -> Result<CallToolResult, Error> {
+        match self.defs[tool].name() {
+            FIND => self.find(caller, arguments(args)?).await,
+            FETCH => self.fetch(caller, arguments::<SkillRef>(args)?.id).await,
+            CREATE => self.create(caller, arguments(args)?).await,
+            DELETE => {
+                let id = arguments::<SkillRef>(args)?.id;
+                self.state
+                    .skills
+                    .delete_private(caller.platform_id, id)
+                    .await?;
+                Ok(structured(
+                    format!("Deleted skill {id}."),
+                    json!({"id": id, "deleted": true}),
+                ))
             }
-        };
-        log_tool_call(&self.state, caller, "skills", name, &result, started);
-        Ok(Some(result))
+            REVIEW => self.review(caller, arguments(args)?).await,
+            other => Err(Error::internal(format_args!("no skills tool {other}"))),
+        }
     }
-}
-
-/// The skills tools as a registry source.
-pub fn source(state: AppState) -> anyhow::Result<Arc<dyn ToolSource>> {
-    Ok(Arc::new(SkillTools::new(state)?))
 }

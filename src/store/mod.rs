@@ -17,12 +17,14 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::Config;
 
+pub mod agents;
 pub mod api_keys;
 pub mod batch;
 pub mod checkpoint;
 pub mod end_users;
 pub mod files;
 pub mod platforms;
+pub mod rate_limits;
 pub mod revocations;
 pub mod tx;
 

@@ -143,3 +143,15 @@ pub async fn update(
             .await
     })
 }
+
+/// The platform's default budget: `(micro-USD, period)` when both are set.
+pub async fn default_budget_in(
+    tx: &mut crate::store::tx::Tx,
+    platform_id: Uuid,
+) -> Result<Option<(Option<i64>, Option<String>)>, sqlx::Error> {
+    tx.fetch_optional(
+        "SELECT default_budget_micros, default_budget_period FROM platforms WHERE id = $1",
+        &args![platform_id],
+    )
+    .await
+}

@@ -4,29 +4,16 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::apps::{AppRegistry, AppSlug};
-use crate::args;
 use crate::domain::DisplayName;
 use crate::domain::paging::PageRequest;
 use crate::error::{Error, Result};
 use crate::store::Db;
+use crate::store::agents::{self as store, AgentChange, AgentRow, NewAgent};
 
 const CONFIG_MAX_BYTES: usize = 64 * 1024;
-
-#[derive(Debug, sqlx::FromRow)]
-struct AgentRow {
-    id: Uuid,
-    platform_id: Uuid,
-    name: String,
-    config: Json<Value>,
-    allowed_apps: Json<Vec<String>>,
-    read_only: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct Agent {
@@ -57,9 +44,6 @@ impl From<AgentRow> for Agent {
         }
     }
 }
-
-const COLUMNS: &str =
-    "id, platform_id, name, config, allowed_apps, read_only, created_at, updated_at";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,59 +110,34 @@ pub async fn create(
     let name = valid
         .name
         .ok_or_else(|| Error::bad_request("name is required"))?;
-    let sql = format!(
-        "INSERT INTO agents (id, platform_id, name, config, allowed_apps, read_only, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
-    );
-    let mut tx = db.begin().await?;
-    let row: AgentRow = tx
-        .fetch_one(
-            &sql,
-            &args![
-                Uuid::now_v7(),
-                platform_id,
-                name,
-                valid
-                    .config
-                    .unwrap_or_else(|| Value::Object(Default::default())),
-                Value::from(valid.allowed_apps.unwrap_or_default()),
-                input.read_only.unwrap_or(false),
-                now
-            ],
-        )
-        .await?;
-    tx.commit().await?;
+    let row = store::insert(
+        db,
+        NewAgent {
+            id: Uuid::now_v7(),
+            platform_id,
+            name,
+            config: valid
+                .config
+                .unwrap_or_else(|| Value::Object(Default::default())),
+            allowed_apps: valid.allowed_apps.unwrap_or_default(),
+            read_only: input.read_only.unwrap_or(false),
+            now,
+        },
+    )
+    .await?;
     Ok(row.into())
 }
 
 pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> Result<Agent> {
-    let sql = format!("SELECT {COLUMNS} FROM agents WHERE platform_id = $1 AND id = $2");
-    db.fetch_optional::<AgentRow>(&sql, &args![platform_id, id])
+    store::get(db, platform_id, id)
         .await?
         .map(Into::into)
         .ok_or_else(|| Error::not_found("agent not found"))
 }
 
 pub async fn list(db: &Db, platform_id: Uuid, page: PageRequest) -> Result<(Vec<Agent>, i64)> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM agents WHERE platform_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
-    );
-    let rows: Vec<AgentRow> = db
-        .fetch_all(
-            &sql,
-            &args![platform_id, i64::from(page.limit), page.offset()],
-        )
-        .await?;
-    let total: Vec<(i64,)> = db
-        .fetch_all(
-            "SELECT COUNT(*) FROM agents WHERE platform_id = $1",
-            &args![platform_id],
-        )
-        .await?;
-    Ok((
-        rows.into_iter().map(Into::into).collect(),
-        total.first().map_or(0, |t| t.0),
-    ))
+    let (rows, total) = store::list(db, platform_id, i64::from(page.limit), page.offset()).await?;
+    Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
 pub async fn update(
@@ -190,41 +149,21 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<Agent> {
     let valid = validate(apps, input)?;
-    let sql = format!(
-        "UPDATE agents SET name = COALESCE($3, name), config = COALESCE($4, config), \
-         allowed_apps = COALESCE($5, allowed_apps), read_only = COALESCE($6, read_only), updated_at = $7 \
-         WHERE platform_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    );
-    let mut tx = db.begin().await?;
-    let row: Option<AgentRow> = tx
-        .fetch_optional(
-            &sql,
-            &args![
-                platform_id,
-                id,
-                valid.name,
-                valid.config,
-                valid.allowed_apps.map(Value::from),
-                input.read_only,
-                now
-            ],
-        )
-        .await?;
-    tx.commit().await?;
-    row.map(Into::into)
+    let change = AgentChange {
+        name: valid.name,
+        config: valid.config,
+        allowed_apps: valid.allowed_apps,
+        read_only: input.read_only,
+        now,
+    };
+    store::update(db, platform_id, id, change)
+        .await?
+        .map(Into::into)
         .ok_or_else(|| Error::not_found("agent not found"))
 }
 
 pub async fn delete(db: &Db, platform_id: Uuid, id: Uuid) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let deleted = tx
-        .execute(
-            "DELETE FROM agents WHERE platform_id = $1 AND id = $2",
-            &args![platform_id, id],
-        )
-        .await?;
-    tx.commit().await?;
-    if deleted == 0 {
+    if !store::delete(db, platform_id, id).await? {
         return Err(Error::not_found("agent not found"));
     }
     Ok(())

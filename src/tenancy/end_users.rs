@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use super::keys::{IssuedKey, mint, now};
 use super::rate_limits::{self, RateLimitInput, RateLimits};
-use crate::args;
 use crate::auth::{Authenticator, KeyKind};
 use crate::billing::accounts;
 use crate::billing::budgets::{self, Actor, BudgetConfig, BudgetInput, BudgetView};
@@ -125,22 +124,12 @@ pub async fn create_or_get(
         _ => accounts::lock_budget(&mut tx, row.id).await?,
     };
     if let Some(limits) = limits {
-        let existing: Option<(Uuid,)> = tx
-            .fetch_optional(
-                "SELECT end_user_id FROM end_user_rate_limits WHERE end_user_id = $1",
-                &args![row.id],
-            )
-            .await?;
+        let existing = crate::store::rate_limits::end_user_override_in(&mut tx, row.id).await?;
         if created || existing.is_none() {
             rate_limits::set_end_user_in(&mut tx, platform_id, row.id, limits, now).await?;
         }
     }
-    let limits: Option<RateLimits> = tx
-        .fetch_optional(
-            "SELECT rpm_limit, tpm_limit, rpd_limit FROM end_user_rate_limits WHERE end_user_id = $1",
-            &args![row.id],
-        )
-        .await?;
+    let limits = crate::store::rate_limits::end_user_override_in(&mut tx, row.id).await?;
     tx.commit().await?;
     Ok((
         EndUserWithKey {
@@ -155,22 +144,20 @@ pub async fn create_or_get(
 
 /// The platform's default budget, when it has one.
 async fn default_budget(tx: &mut Tx, platform_id: Uuid) -> Result<Option<BudgetConfig>> {
-    let row: Option<(Option<i64>, Option<String>)> = tx
-        .fetch_optional(
-            "SELECT default_budget_micros, default_budget_period FROM platforms WHERE id = $1",
-            &args![platform_id],
-        )
-        .await?;
-    Ok(match row {
-        Some((Some(micros), Some(period))) => Period::parse(&period).map(|period| BudgetConfig {
-            max: Money::from_micros(micros),
-            period,
-            auto_replenish: false,
-            replenish: None,
-            threshold: None,
-        }),
-        _ => None,
-    })
+    Ok(
+        match crate::store::platforms::default_budget_in(tx, platform_id).await? {
+            Some((Some(micros), Some(period))) => {
+                Period::parse(&period).map(|period| BudgetConfig {
+                    max: Money::from_micros(micros),
+                    period,
+                    auto_replenish: false,
+                    replenish: None,
+                    threshold: None,
+                })
+            }
+            _ => None,
+        },
+    )
 }
 
 pub async fn get(db: &Db, platform_id: Uuid, id: Uuid) -> Result<EndUserView> {

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::args;
 use crate::error::{Error, Result};
 use crate::store::Db;
+use crate::store::rate_limits as store;
 use crate::store::tx::Tx;
 
 const MAX_LIMIT: u64 = 1_000_000_000;
@@ -71,11 +71,7 @@ pub struct EndUserLimitsView {
 }
 
 pub async fn platform_default(db: &Db, platform_id: Uuid) -> Result<RateLimits> {
-    Ok(db
-        .fetch_optional(
-            "SELECT rpm_limit, tpm_limit, rpd_limit FROM platform_rate_limits WHERE platform_id = $1",
-            &args![platform_id],
-        )
+    Ok(store::platform_default(db, platform_id)
         .await?
         .unwrap_or_default())
 }
@@ -86,32 +82,14 @@ pub async fn set_platform_default(
     limits: RateLimits,
     now: DateTime<Utc>,
 ) -> Result<RateLimits> {
-    let mut tx = db.begin().await?;
-    tx.execute(
-        "INSERT INTO platform_rate_limits (platform_id, rpm_limit, tpm_limit, rpd_limit, updated_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform_id) DO UPDATE SET \
-         rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit, \
-         rpd_limit = excluded.rpd_limit, updated_at = excluded.updated_at",
-        &args![platform_id, limits.rpm_limit, limits.tpm_limit, limits.rpd_limit, now],
-    )
-    .await?;
-    tx.commit().await?;
+    store::set_platform_default(db, platform_id, limits, now).await?;
     Ok(limits)
-}
-
-async fn end_user_override(db: &Db, end_user_id: Uuid) -> Result<Option<RateLimits>> {
-    Ok(db
-        .fetch_optional(
-            "SELECT rpm_limit, tpm_limit, rpd_limit FROM end_user_rate_limits WHERE end_user_id = $1",
-            &args![end_user_id],
-        )
-        .await?)
 }
 
 /// What applies to this end user now.
 pub async fn effective(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<RateLimits> {
     let platform = platform_default(db, platform_id).await?;
-    Ok(match end_user_override(db, end_user_id).await? {
+    Ok(match store::end_user_override(db, end_user_id).await? {
         Some(own) => own.over(platform),
         None => platform,
     })
@@ -123,7 +101,7 @@ pub async fn end_user_view(
     end_user_id: Uuid,
 ) -> Result<EndUserLimitsView> {
     let platform = platform_default(db, platform_id).await?;
-    let own = end_user_override(db, end_user_id).await?;
+    let own = store::end_user_override(db, end_user_id).await?;
     Ok(EndUserLimitsView {
         end_user_id,
         override_limits: own,
@@ -139,15 +117,7 @@ pub async fn set_end_user_in(
     limits: RateLimits,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO end_user_rate_limits (end_user_id, platform_id, rpm_limit, tpm_limit, rpd_limit, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (end_user_id) DO UPDATE SET \
-         rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit, \
-         rpd_limit = excluded.rpd_limit, updated_at = excluded.updated_at",
-        &args![end_user_id, platform_id, limits.rpm_limit, limits.tpm_limit, limits.rpd_limit, now],
-    )
-    .await?;
-    Ok(())
+    Ok(store::set_end_user_in(tx, platform_id, end_user_id, limits, now).await?)
 }
 
 pub async fn set_end_user(
@@ -171,11 +141,7 @@ pub async fn clear_end_user(
 ) -> Result<EndUserLimitsView> {
     let mut tx = db.begin().await?;
     crate::store::end_users::ensure_in(&mut tx, platform_id, end_user_id).await?;
-    tx.execute(
-        "DELETE FROM end_user_rate_limits WHERE end_user_id = $1",
-        &args![end_user_id],
-    )
-    .await?;
+    store::clear_end_user_in(&mut tx, end_user_id).await?;
     tx.commit().await?;
     end_user_view(db, platform_id, end_user_id).await
 }

@@ -51,6 +51,26 @@ fn money_and_tenancy_know_no_protocol() {
     }
 }
 
+/// Tool sources implement the contract in `tools`, below the MCP server, so the
+/// Responses API can run them without MCP; the pipeline itself knows no edge.
+#[test]
+fn tool_sources_live_below_the_mcp_server() {
+    for layer in ["src/tools", "src/skills", "src/capabilities", "src/apps"] {
+        let found = offenders(layer, &["crate::mcp"]);
+        assert!(
+            found.is_empty(),
+            "{layer} imports the MCP server:\n{}",
+            found.join("\n")
+        );
+    }
+    let found = offenders("src/tools", &["crate::http", "axum::"]);
+    assert!(
+        found.is_empty(),
+        "the tool pipeline imports HTTP:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn app_crates_never_reach_the_database() {
     let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("apps");
@@ -86,4 +106,55 @@ fn app_crates_never_reach_the_database() {
 fn the_scan_finds_what_it_looks_for() {
     let found = offenders("src/http", &["crate::error"]);
     assert!(!found.is_empty());
+}
+
+/// Where SQL may be written: the data modules (`store/`, a feature's `store.rs`
+/// or `store/`, and billing's money modules, each a set of transactions).
+fn may_hold_sql(path: &str) -> bool {
+    const MONEY: &[&str] = &[
+        "src/billing/accounts.rs",
+        "src/billing/budgets.rs",
+        "src/billing/events.rs",
+        "src/billing/holds.rs",
+        "src/billing/idempotency.rs",
+        "src/billing/ledger.rs",
+        "src/billing/wallets.rs",
+    ];
+    // Master-key rotation generates its statements from the sealed-column list.
+    const GENERATED: &[&str] = &["src/sealing/rotate.rs"];
+    path.starts_with("src/store/")
+        || path.ends_with("/store.rs")
+        || path.contains("/store/")
+        || MONEY.contains(&path)
+        || GENERATED.contains(&path)
+        || path.starts_with("src/usage/")
+}
+
+#[test]
+fn sql_lives_in_data_modules_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let statements = ["\"SELECT ", "\"INSERT INTO ", "\"DELETE FROM ", "\"UPDATE "];
+    let mut found = Vec::new();
+    for file in rust_files(&root.join("src")) {
+        let relative = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if may_hold_sql(&relative) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if statements.iter().any(|s| code.contains(s)) {
+                found.push(format!("{relative}:{}", number + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "SQL outside the data modules:\n{}",
+        found.join("\n")
+    );
 }

@@ -41,6 +41,7 @@ mod skills_cli;
 mod skills_mcp;
 mod slack_app;
 mod stand_in;
+mod tool_pipeline;
 mod usage_logs;
 mod wallets;
 mod zendesk_app;

@@ -20,7 +20,12 @@ pub struct McpSession<'a> {
 
 const PROTOCOL: &str = "2025-06-18";
 
+/// The JSON-RPC message answering `id` in an SSE or JSON body (the transport
+/// allows either).
 fn sse_message(body: &str, id: u64) -> Value {
+    if let Ok(message) = serde_json::from_str::<Value>(body) {
+        return message;
+    }
     body.lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
@@ -83,6 +88,11 @@ impl<'a> McpSession<'a> {
             .await;
         assert_eq!(status, 200, "{body}");
         sse_message(&body, id)
+    }
+
+    /// The `Mcp-Session-Id` of this session.
+    pub fn id(&self) -> &str {
+        &self.session
     }
 
     pub async fn tool_names(&mut self) -> Vec<String> {

@@ -1,6 +1,8 @@
 //! The third-party apps the gateway serves (GitHub, Zoho Mail, Zendesk, ...), by slug. App crates know
 //! nothing of tenants or storage; the gateway hands them a token and a client.
 
+pub mod tools;
+
 use std::sync::Arc;
 
 pub use assistiv_app_sdk::{

@@ -7,7 +7,7 @@
 
 use uuid::Uuid;
 
-use super::store::{COLUMNS, ListedRow, REVIEWS_JOIN, TOTALS};
+use super::{COLUMNS, ListedRow, REVIEWS_JOIN, TOTALS};
 use crate::args;
 use crate::store::{Backend, Db};
 

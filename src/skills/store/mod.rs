@@ -2,6 +2,9 @@
 //! the lock that keeps blob writes and deletes apart) and the review totals
 //! shown beside each skill.
 
+pub mod reviews;
+pub mod search;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
