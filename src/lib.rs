@@ -27,3 +27,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tenancy;
 pub mod usage;
+pub mod webhooks;

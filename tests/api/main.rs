@@ -43,5 +43,6 @@ mod slack_app;
 mod stand_in;
 mod usage_logs;
 mod wallets;
+mod webhooks;
 mod zendesk_app;
 mod zoho_mail_app;
