@@ -50,6 +50,9 @@ enum Outcome {
         retry_after: Option<Duration>,
     },
     Failed(String),
+    /// This instance cannot sign (its master key does not open the secret): no
+    /// attempt is recorded, and the lease runs out for an instance that can.
+    CannotSign,
 }
 
 /// `Retry-After`: seconds, or an HTTP date.
@@ -241,6 +244,15 @@ impl Webhooks {
                 )),
             };
         let latency = clock_start.elapsed().as_millis() as i64;
+        if matches!(outcome, Outcome::CannotSign) {
+            tracing::error!(
+                endpoint = %endpoint.id,
+                "a webhook signing secret does not open with this instance's master key \
+                 (instances sharing a database need the same ASSISTIV_MASTER_KEY); \
+                 leaving the delivery to another instance"
+            );
+            return;
+        }
         if let Err(err) = self
             .record(&job, &endpoint, token, started, latency, outcome)
             .await
@@ -260,7 +272,7 @@ impl Webhooks {
             return Outcome::Failed(format!("refused: {why}"));
         }
         let Ok((current, previous)) = self.secrets_of(endpoint, ms(now)) else {
-            return Outcome::Failed("the signing secret could not be decrypted".into());
+            return Outcome::CannotSign;
         };
         let mut secrets = vec![&current];
         secrets.extend(previous.as_ref());
@@ -315,6 +327,7 @@ impl Webhooks {
                 retry_after,
             } => (Some(status), Some(response), None, retry_after),
             Outcome::Failed(error) => (None, None, Some(error), None),
+            Outcome::CannotSign => return Ok(()),
         };
         let success = status_code.is_some_and(|s| (200..300).contains(&s));
         let gone = status_code == Some(410);

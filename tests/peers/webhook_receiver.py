@@ -7,15 +7,15 @@ tampered body, a foreign secret and a stale timestamp are refused by both.
 The path decides how it answers:
 
   /ok           200 when verified (400 otherwise)
-  /flaky        per event id: 500, then too slow (past the gateway's timeout), then 200
+  /flaky        per event id (attempts are counted per path and id): 500, then too slow (past the gateway's timeout), then 200
   /slow/<ms>    waits <ms>, then as /ok
   /fail         500
   /gone         410
   /retry-after  per event id: 503 with Retry-After: 1, then 200
 
 GET /_state answers {"log": [...], "overlaps": n}: one record per request, and
-how many requests arrived while another request of the same event id was still
-being answered. It prints "listening <port>" when ready.
+how many requests arrived while another request of the same event id to the
+same path was still being answered. It prints "listening <port>" when ready.
 """
 
 import base64
@@ -105,13 +105,15 @@ class Handler(BaseHTTPRequestHandler):
             for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
         }
         event_id = headers["webhook-id"]
+        # One endpoint (path) and one event: what "an attempt" counts.
+        key = (self.path, event_id)
         received = time.time()
         with LOCK:
-            SEEN[event_id] = SEEN.get(event_id, 0) + 1
-            attempt = SEEN[event_id]
-            if INFLIGHT.get(event_id, 0) > 0:
+            SEEN[key] = SEEN.get(key, 0) + 1
+            attempt = SEEN[key]
+            if INFLIGHT.get(key, 0) > 0:
                 OVERLAPS[0] += 1
-            INFLIGHT[event_id] = INFLIGHT.get(event_id, 0) + 1
+            INFLIGHT[key] = INFLIGHT.get(key, 0) + 1
             secrets = list(SECRETS)
         try:
             per_secret = [verifies(s, body, headers) for s in secrets]
@@ -136,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
                 LOG.append(record)
         finally:
             with LOCK:
-                INFLIGHT[event_id] -= 1
+                INFLIGHT[key] -= 1
         try:
             self.answer(status, b"ok" if status < 300 else b"no", extra)
         except (BrokenPipeError, ConnectionResetError):
@@ -161,9 +163,14 @@ class Handler(BaseHTTPRequestHandler):
         return (200 if verified else 400), []
 
 
+class Server(ThreadingHTTPServer):
+    # Many gateway connections at once: a deep accept backlog, so none is refused.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     print(f"listening {server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

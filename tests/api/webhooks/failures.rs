@@ -42,8 +42,29 @@ async fn retries_until_accepted_with_the_same_body(backend: Backend) {
         .into_iter()
         .filter(|r| r["path"] == "/flaky")
         .collect();
+    // The slow second attempts are logged when the receiver finally answers.
+    let flaky_log = {
+        let done = TestApp::eventually(Duration::from_secs(10), || async {
+            let (log, _) = receiver.state().await;
+            log.iter().filter(|r| r["path"] == "/flaky").count() >= 15
+        })
+        .await;
+        let (log, _) = receiver.state().await;
+        let summary: Vec<_> = log
+            .iter()
+            .map(|r| (r["path"].clone(), r["attempt"].clone(), r["status"].clone()))
+            .collect();
+        assert!(done, "{summary:?}");
+        let (log, _) = receiver.state().await;
+        log.into_iter()
+            .filter(|r| r["path"] == "/flaky")
+            .collect::<Vec<_>>()
+    };
     assert_all_verified(&flaky_log);
-    let grouped = by_id(&flaky_log);
+    let mut grouped = by_id(&flaky_log);
+    for records in grouped.values_mut() {
+        records.sort_by_key(|r| r["attempt"].as_i64());
+    }
     assert_eq!(grouped.len(), 5);
     for (id, records) in &grouped {
         let statuses: Vec<i64> = records
