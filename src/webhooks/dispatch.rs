@@ -9,6 +9,7 @@
 //! is the order of the changes.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
@@ -76,14 +77,14 @@ impl Webhooks {
         let mut endpoints: HashMap<Uuid, Vec<EndpointRow>> = HashMap::new();
         for event in &events {
             let platform = event.platform_id;
-            if !sequences.contains_key(&platform) {
+            if let Entry::Vacant(slot) = sequences.entry(platform) {
                 let last: Option<(i64,)> = tx
                     .fetch_optional(
                         "SELECT last_sequence FROM webhook_sequences WHERE platform_id = $1",
                         &args![platform],
                     )
                     .await?;
-                sequences.insert(platform, last.map_or(0, |(n,)| n));
+                slot.insert(last.map_or(0, |(n,)| n));
                 let rows: Vec<EndpointRow> = tx
                     .fetch_all(
                         &format!(

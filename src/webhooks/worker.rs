@@ -10,6 +10,7 @@
 //! the delivery is claimed again (at least once).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -208,7 +209,7 @@ impl Webhooks {
             .await?;
         let mut endpoints: HashMap<Uuid, Arc<EndpointRow>> = HashMap::new();
         for job in &jobs {
-            if !endpoints.contains_key(&job.endpoint_id) {
+            if let Entry::Vacant(slot) = endpoints.entry(job.endpoint_id) {
                 let row: Option<EndpointRow> = tx
                     .fetch_optional(
                         &format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"),
@@ -216,7 +217,7 @@ impl Webhooks {
                     )
                     .await?;
                 if let Some(row) = row {
-                    endpoints.insert(job.endpoint_id, Arc::new(row));
+                    slot.insert(Arc::new(row));
                 }
             }
         }

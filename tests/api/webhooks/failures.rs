@@ -36,30 +36,18 @@ async fn retries_until_accepted_with_the_same_body(backend: Backend) {
     for _ in 0..5 {
         budget_action(&app, euid, "topup", json!({"amount_usd": 1})).await;
     }
-    let flaky_log: Vec<_> = receiver
+    receiver
         .wait_accepted_where(5, Duration::from_secs(40), |r| r["path"] == "/flaky")
-        .await
-        .into_iter()
-        .filter(|r| r["path"] == "/flaky")
-        .collect();
-    // The slow second attempts are logged when the receiver finally answers.
-    let flaky_log = {
-        let done = TestApp::eventually(Duration::from_secs(10), || async {
-            let (log, _) = receiver.state().await;
-            log.iter().filter(|r| r["path"] == "/flaky").count() >= 15
-        })
         .await;
+    // The slow second attempts are logged when the receiver finally answers.
+    let done = TestApp::eventually(Duration::from_secs(10), || async {
         let (log, _) = receiver.state().await;
-        let summary: Vec<_> = log
-            .iter()
-            .map(|r| (r["path"].clone(), r["attempt"].clone(), r["status"].clone()))
-            .collect();
-        assert!(done, "{summary:?}");
-        let (log, _) = receiver.state().await;
-        log.into_iter()
-            .filter(|r| r["path"] == "/flaky")
-            .collect::<Vec<_>>()
-    };
+        log.iter().filter(|r| r["path"] == "/flaky").count() >= 15
+    })
+    .await;
+    let (log, _) = receiver.state().await;
+    let flaky_log: Vec<_> = log.into_iter().filter(|r| r["path"] == "/flaky").collect();
+    assert!(done, "{flaky_log:?}");
     assert_all_verified(&flaky_log);
     let mut grouped = by_id(&flaky_log);
     for records in grouped.values_mut() {
