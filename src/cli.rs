@@ -53,6 +53,14 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_CAPABILITIES_UPSTREAM_URL                 none: base for catalog provider paths
   ASSISTIV_CAPABILITIES_CALL_TIMEOUT_MS              15000: a provider call or quote
   ASSISTIV_CAPABILITIES_HEALTH_INTERVAL_MS           30000: provider health probes
+  ASSISTIV_WEBHOOK_ALLOW_HTTP                        false: webhook endpoints must be https://
+  ASSISTIV_WEBHOOK_ALLOW_PRIVATE                     false: loopback/private/link-local/metadata targets refused
+  ASSISTIV_WEBHOOK_ALLOWED_SUBNETS                   none: CIDRs allowed despite being private (comma-separated)
+  ASSISTIV_WEBHOOK_TIMEOUT_MS                        15000: one delivery attempt
+  ASSISTIV_WEBHOOK_RETRY_SCHEDULE                    0s,5s,5m,30m,2h,5h,10h,10h: delay before each attempt
+  ASSISTIV_WEBHOOK_POLL_INTERVAL_MS                  250: how often the worker looks for work
+  ASSISTIV_WEBHOOK_CONCURRENCY                       32: attempts in flight per instance
+  ASSISTIV_WEBHOOK_RETENTION_DAYS                    30: finished deliveries kept (at least 14)
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -141,6 +149,11 @@ enum AdminCommand {
     Capabilities {
         #[command(subcommand)]
         command: crate::capabilities::cli::CapabilitiesCommand,
+    },
+    /// A platform's outbound webhook endpoints and their deliveries.
+    Webhooks {
+        #[command(subcommand)]
+        command: crate::webhooks::cli::WebhooksCommand,
     },
 }
 
@@ -364,6 +377,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Capabilities { command },
         } => crate::capabilities::cli::run(command).await,
+        Command::Admin {
+            command: AdminCommand::Webhooks { command },
+        } => crate::webhooks::cli::run(command).await,
     }
 }
 
@@ -414,7 +430,7 @@ async fn connect_described(store: &StoreArgs) -> anyhow::Result<(Db, String)> {
     Ok((db, crate::store::describe(&config)))
 }
 
-fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -85,6 +85,24 @@ pub struct Config {
     pub capabilities_call_timeout_ms: u64,
     /// How often provider health is probed, in milliseconds.
     pub capabilities_health_interval_ms: u64,
+    /// Accept `http://` webhook endpoints (otherwise `https://` only).
+    pub webhook_allow_http: bool,
+    /// Deliver webhooks to loopback, private, link-local, shared and metadata
+    /// addresses (refused by default, after DNS resolution).
+    pub webhook_allow_private: bool,
+    /// Subnets (comma-separated CIDRs) webhook targets may resolve into even
+    /// though they are private (`10.1.0.0/16,127.0.0.1/32`).
+    pub webhook_allowed_subnets: Option<String>,
+    /// Longest one webhook delivery attempt may take, in milliseconds.
+    pub webhook_timeout_ms: u64,
+    /// Delays before each attempt (comma-separated: `0s,5s,5m,30m,2h,5h,10h,10h`).
+    pub webhook_retry_schedule: String,
+    /// How often the delivery worker looks for new events and due retries.
+    pub webhook_poll_interval_ms: u64,
+    /// Most webhook attempts one instance makes at once.
+    pub webhook_concurrency: usize,
+    /// Delivered and failed deliveries (and their attempts) older than this are purged.
+    pub webhook_retention_days: u64,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -119,6 +137,14 @@ const SETTINGS: &[&str] = &[
     "CAPABILITIES_UPSTREAM_URL",
     "CAPABILITIES_CALL_TIMEOUT_MS",
     "CAPABILITIES_HEALTH_INTERVAL_MS",
+    "WEBHOOK_ALLOW_HTTP",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "WEBHOOK_ALLOWED_SUBNETS",
+    "WEBHOOK_TIMEOUT_MS",
+    "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_POLL_INTERVAL_MS",
+    "WEBHOOK_CONCURRENCY",
+    "WEBHOOK_RETENTION_DAYS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -142,6 +168,13 @@ struct Defaults {
     max_skill_file_bytes: u64,
     capabilities_call_timeout_ms: u64,
     capabilities_health_interval_ms: u64,
+    webhook_allow_http: bool,
+    webhook_allow_private: bool,
+    webhook_timeout_ms: u64,
+    webhook_retry_schedule: String,
+    webhook_poll_interval_ms: u64,
+    webhook_concurrency: usize,
+    webhook_retention_days: u64,
 }
 
 impl Default for Defaults {
@@ -165,6 +198,13 @@ impl Default for Defaults {
             max_skill_file_bytes: 8 * 1024 * 1024,
             capabilities_call_timeout_ms: 15_000,
             capabilities_health_interval_ms: 30_000,
+            webhook_allow_http: false,
+            webhook_allow_private: false,
+            webhook_timeout_ms: 15_000,
+            webhook_retry_schedule: "0s,5s,5m,30m,2h,5h,10h,10h".into(),
+            webhook_poll_interval_ms: 250,
+            webhook_concurrency: 32,
+            webhook_retention_days: 30,
         }
     }
 }
@@ -261,6 +301,7 @@ impl Config {
             self.mcp_max_sessions_per_user >= 1 && self.mcp_session_idle_secs >= 1,
             "ASSISTIV_MCP_MAX_SESSIONS_PER_USER and ASSISTIV_MCP_SESSION_IDLE_SECS must be at least 1"
         );
+        crate::webhooks::Settings::from_config(self)?;
         anyhow::ensure!(
             self.database_max_connections >= 2,
             "ASSISTIV_DATABASE_MAX_CONNECTIONS must be at least 2"
@@ -359,6 +400,14 @@ impl Config {
             capabilities_upstream_url: None,
             capabilities_call_timeout_ms: defaults.capabilities_call_timeout_ms,
             capabilities_health_interval_ms: defaults.capabilities_health_interval_ms,
+            webhook_allow_http: defaults.webhook_allow_http,
+            webhook_allow_private: defaults.webhook_allow_private,
+            webhook_allowed_subnets: None,
+            webhook_timeout_ms: defaults.webhook_timeout_ms,
+            webhook_retry_schedule: defaults.webhook_retry_schedule,
+            webhook_poll_interval_ms: defaults.webhook_poll_interval_ms,
+            webhook_concurrency: defaults.webhook_concurrency,
+            webhook_retention_days: defaults.webhook_retention_days,
         }
     }
 }

@@ -28,3 +28,4 @@ pub mod telemetry;
 pub mod tenancy;
 pub mod tools;
 pub mod usage;
+pub mod webhooks;

@@ -28,6 +28,7 @@ use crate::store::Db;
 use crate::tenancy::platforms::{self, CreatedPlatform};
 use crate::tenancy::rate_limits::LimitsCache;
 use crate::usage::UsageLogger;
+use crate::webhooks::Webhooks;
 use crate::{http, mcp};
 
 pub struct Application {
@@ -94,6 +95,9 @@ impl Application {
             usage_writer,
         );
 
+        let webhooks = Webhooks::new(db.clone(), &master_key, &config, clock.clone())?;
+        webhooks.start(&mut jobs);
+
         let oauth = Broker::new(
             db.clone(),
             apps.clone(),
@@ -120,6 +124,7 @@ impl Application {
             skills,
             capabilities: market,
             mcp_sessions,
+            webhooks,
         };
         let router = router(state.clone(), jobs.shutdown_token())?;
         Ok(Self {

@@ -15,6 +15,7 @@ use crate::skills::Skills;
 use crate::store::Db;
 use crate::tenancy::rate_limits::LimitsCache;
 use crate::usage::UsageLogger;
+use crate::webhooks::Webhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -43,6 +44,8 @@ pub struct AppState {
     pub capabilities: Capabilities,
     /// Live MCP sessions: who opened each, bounded per end user.
     pub mcp_sessions: Arc<McpSessions>,
+    /// Outbound webhooks: endpoints, the delivery log and worker.
+    pub webhooks: Webhooks,
 }
 
 impl AppState {

@@ -105,6 +105,19 @@ impl FromRequestParts<AppState> for EndUserKey {
     }
 }
 
+/// The `{pid}` of the matched route.
+async fn path_platform_id(parts: &mut Parts, state: &AppState) -> Result<Uuid, Error> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| Error::bad_request(e.body_text()))?;
+    let raw = params
+        .iter()
+        .find_map(|(name, value)| (name == "pid").then_some(value))
+        .ok_or_else(|| Error::internal("route has no {pid} parameter"))?;
+    Uuid::parse_str(raw)
+        .map_err(|_| Error::bad_request(format!("invalid platform id '{raw}': expected a UUID")))
+}
+
 /// A platform key acting on its own `/v1/platforms/{pid}/...`. Another platform's
 /// id answers 404, so it never learns whether that platform exists.
 #[derive(Debug, Clone)]
@@ -118,16 +131,7 @@ impl FromRequestParts<AppState> for PlatformScope {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let PlatformKey(key) = PlatformKey::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Error::bad_request(e.body_text()))?;
-        let raw = params
-            .iter()
-            .find_map(|(name, value)| (name == "pid").then_some(value))
-            .ok_or_else(|| Error::internal("route has no {pid} parameter"))?;
-        let platform_id = Uuid::parse_str(raw).map_err(|_| {
-            Error::bad_request(format!("invalid platform id '{raw}': expected a UUID"))
-        })?;
+        let platform_id = path_platform_id(parts, state).await?;
         if platform_id != key.platform_id {
             return Err(Error::not_found("platform not found"));
         }
@@ -139,5 +143,42 @@ impl PlatformScope {
     /// The ledger's name for this caller.
     pub fn actor(&self) -> crate::billing::budgets::Actor {
         crate::billing::budgets::Actor(format!("platform_key:{}", self.key.key_id))
+    }
+}
+
+/// A platform's routes served to two audiences by one handler: the operator's
+/// admin token under `/admin/v1/platforms/{pid}/...` (an unknown platform is a
+/// 404) and the platform's own key under `/v1/platforms/{pid}/...` (as
+/// [`PlatformScope`]).
+#[derive(Debug, Clone)]
+pub struct PlatformOrOperator {
+    pub platform_id: Uuid,
+    /// `None` for the operator.
+    pub key: Option<AuthContext>,
+}
+
+impl FromRequestParts<AppState> for PlatformOrOperator {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if !parts.uri.path().starts_with("/admin/") {
+            let scope = PlatformScope::from_request_parts(parts, state).await?;
+            return Ok(Self {
+                platform_id: scope.platform_id,
+                key: Some(scope.key),
+            });
+        }
+        super::Admin::from_request_parts(parts, state).await?;
+        let platform_id = path_platform_id(parts, state).await?;
+        if crate::store::platforms::get(&state.db, platform_id)
+            .await?
+            .is_none()
+        {
+            return Err(Error::not_found("platform not found"));
+        }
+        Ok(Self {
+            platform_id,
+            key: None,
+        })
     }
 }

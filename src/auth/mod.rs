@@ -9,5 +9,5 @@ pub mod keys;
 
 pub use admin::{Admin, AdminToken};
 pub use cache::Authenticator;
-pub use extract::{Caller, EndUserKey, PlatformKey, PlatformScope};
+pub use extract::{Caller, EndUserKey, PlatformKey, PlatformOrOperator, PlatformScope};
 pub use keys::{KeyKind, MintedKey};

@@ -101,6 +101,7 @@ pub fn table(state: &AppState) -> Vec<Route> {
     routes.extend(crate::skills::routes::routes(state));
     routes.extend(crate::capabilities::routes::routes());
     routes.extend(crate::capabilities::admin::routes());
+    routes.extend(crate::webhooks::routes());
     routes
 }
 

@@ -198,6 +198,16 @@ pub mod aad {
         format!("capability_provider:{uid}:auth_secret")
     }
 
+    /// A webhook endpoint's `whsec_` signing secret.
+    pub fn webhook_secret(endpoint_id: Uuid) -> String {
+        format!("webhook_endpoint:{endpoint_id}:secret")
+    }
+
+    /// The secret a webhook endpoint signed with before its last rotation.
+    pub fn webhook_previous_secret(endpoint_id: Uuid) -> String {
+        format!("webhook_endpoint:{endpoint_id}:previous_secret")
+    }
+
     /// A skill blob is bound to its content address.
     pub fn skill_blob(sha256: &str) -> String {
         format!("skill_blob:{sha256}")

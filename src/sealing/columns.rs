@@ -62,6 +62,18 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         key: &[("uid", Text)],
         aad: "capability_provider:{uid}:auth_secret",
     },
+    SealedColumn {
+        table: "webhook_endpoints",
+        column: "secret_enc",
+        key: &[("id", Uuid)],
+        aad: "webhook_endpoint:{id}:secret",
+    },
+    SealedColumn {
+        table: "webhook_endpoints",
+        column: "previous_secret_enc",
+        key: &[("id", Uuid)],
+        aad: "webhook_endpoint:{id}:previous_secret",
+    },
 ];
 
 impl SealedColumn {
@@ -124,6 +136,16 @@ mod tests {
         assert_eq!(
             col.aad_of(&["cap_demo".into()]).unwrap(),
             aad::capability_secret("cap_demo")
+        );
+        let col = column("webhook_endpoints", "secret_enc");
+        assert_eq!(
+            col.aad_of(&[id.to_string()]).unwrap(),
+            aad::webhook_secret(id)
+        );
+        let col = column("webhook_endpoints", "previous_secret_enc");
+        assert_eq!(
+            col.aad_of(&[id.to_string()]).unwrap(),
+            aad::webhook_previous_secret(id)
         );
     }
 

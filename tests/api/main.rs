@@ -44,5 +44,6 @@ mod stand_in;
 mod tool_pipeline;
 mod usage_logs;
 mod wallets;
+mod webhooks;
 mod zendesk_app;
 mod zoho_mail_app;
