@@ -53,6 +53,10 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_CAPABILITIES_UPSTREAM_URL                 none: base for catalog provider paths
   ASSISTIV_CAPABILITIES_CALL_TIMEOUT_MS              15000: a provider call or quote
   ASSISTIV_CAPABILITIES_HEALTH_INTERVAL_MS           30000: provider health probes
+  ASSISTIV_PRICE_BOOK                                built in (llm/prices.toml): LLM prices file
+  ASSISTIV_MOCK_PROVIDER                             true: first start gives `default` the mock LLM provider
+  ASSISTIV_MOCK_CHUNK_DELAY_MS                       20: delay before each streamed chunk of mock-1
+  ASSISTIV_INFERENCE_DEFAULT_MAX_TOKENS              4096: output a hold assumes without max_tokens
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -141,6 +145,11 @@ enum AdminCommand {
     Capabilities {
         #[command(subcommand)]
         command: crate::capabilities::cli::CapabilitiesCommand,
+    },
+    /// A platform's LLM provider configs (key, base URL, priority, models, prices).
+    Llm {
+        #[command(subcommand)]
+        command: crate::inference::cli::LlmCommand,
     },
 }
 
@@ -310,6 +319,16 @@ enum PlatformCommand {
 }
 
 impl StoreArgs {
+    /// What an operator command works with: the configuration, the migrated
+    /// database and the master key.
+    pub(crate) async fn open(&self) -> anyhow::Result<(Config, Db, crate::master_key::MasterKey)> {
+        let config = self.load(self.overrides())?;
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let master_key = crate::master_key::MasterKey::load(&config)?;
+        Ok((config, db, master_key))
+    }
+
     pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             data_dir: self.data_dir.clone(),
@@ -364,6 +383,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Capabilities { command },
         } => crate::capabilities::cli::run(command).await,
+        Command::Admin {
+            command: AdminCommand::Llm { command },
+        } => crate::inference::cli::run(command).await,
     }
 }
 
@@ -383,14 +405,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = shutdown_signal()?;
     let addr = app.addr()?;
     if let Some(created) = &app.provisioned {
-        print_first_start(created);
+        print_first_start(created, app.provisioned_mock);
     }
     tracing::info!(%addr, %public_url, "assistiv listening");
     println!("Assistiv is listening on http://{addr}");
     app.run_until(stop).await
 }
 
-fn print_first_start(created: &CreatedPlatform) {
+fn print_first_start(created: &CreatedPlatform, mock_provider: bool) {
     println!(
         "First start: created the platform \"{}\".",
         created.platform.name
@@ -400,6 +422,12 @@ fn print_first_start(created: &CreatedPlatform) {
     println!("The key is shown once. Store it now:");
     println!("  export ASSISTIV_PLATFORM_ID={}", created.platform.id);
     println!("  export ASSISTIV_PLATFORM_KEY={}", created.api_key.raw_key);
+    if mock_provider {
+        println!(
+            "It has the mock LLM provider (models mock-1, mock-fast: echo answers, not a real \
+             model); add real ones with `assistiv admin llm add`."
+        );
+    }
 }
 
 async fn connect(store: &StoreArgs) -> anyhow::Result<Db> {
@@ -414,7 +442,7 @@ async fn connect_described(store: &StoreArgs) -> anyhow::Result<(Db, String)> {
     Ok((db, crate::store::describe(&config)))
 }
 
-fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

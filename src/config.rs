@@ -85,6 +85,15 @@ pub struct Config {
     pub capabilities_call_timeout_ms: u64,
     /// How often provider health is probed, in milliseconds.
     pub capabilities_health_interval_ms: u64,
+    /// A price book file (the shape of `llm/prices.toml`) replacing the shipped one.
+    pub price_book: Option<PathBuf>,
+    /// First start: give the `default` platform the labelled `mock` LLM provider.
+    pub mock_provider: bool,
+    /// Delay before each streamed chunk of the mock's `mock-1`, in milliseconds.
+    pub mock_chunk_delay_ms: u64,
+    /// The output tokens a hold assumes when a completion request sets no
+    /// `max_tokens` / `max_completion_tokens`.
+    pub inference_default_max_tokens: u32,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -119,6 +128,10 @@ const SETTINGS: &[&str] = &[
     "CAPABILITIES_UPSTREAM_URL",
     "CAPABILITIES_CALL_TIMEOUT_MS",
     "CAPABILITIES_HEALTH_INTERVAL_MS",
+    "PRICE_BOOK",
+    "MOCK_PROVIDER",
+    "MOCK_CHUNK_DELAY_MS",
+    "INFERENCE_DEFAULT_MAX_TOKENS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -142,6 +155,9 @@ struct Defaults {
     max_skill_file_bytes: u64,
     capabilities_call_timeout_ms: u64,
     capabilities_health_interval_ms: u64,
+    mock_provider: bool,
+    mock_chunk_delay_ms: u64,
+    inference_default_max_tokens: u32,
 }
 
 impl Default for Defaults {
@@ -165,6 +181,9 @@ impl Default for Defaults {
             max_skill_file_bytes: 8 * 1024 * 1024,
             capabilities_call_timeout_ms: 15_000,
             capabilities_health_interval_ms: 30_000,
+            mock_provider: true,
+            mock_chunk_delay_ms: 20,
+            inference_default_max_tokens: 4096,
         }
     }
 }
@@ -260,6 +279,10 @@ impl Config {
         anyhow::ensure!(
             self.mcp_max_sessions_per_user >= 1 && self.mcp_session_idle_secs >= 1,
             "ASSISTIV_MCP_MAX_SESSIONS_PER_USER and ASSISTIV_MCP_SESSION_IDLE_SECS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.inference_default_max_tokens >= 1,
+            "ASSISTIV_INFERENCE_DEFAULT_MAX_TOKENS must be at least 1"
         );
         anyhow::ensure!(
             self.database_max_connections >= 2,
@@ -359,6 +382,10 @@ impl Config {
             capabilities_upstream_url: None,
             capabilities_call_timeout_ms: defaults.capabilities_call_timeout_ms,
             capabilities_health_interval_ms: defaults.capabilities_health_interval_ms,
+            price_book: None,
+            mock_provider: defaults.mock_provider,
+            mock_chunk_delay_ms: defaults.mock_chunk_delay_ms,
+            inference_default_max_tokens: defaults.inference_default_max_tokens,
         }
     }
 }

@@ -101,6 +101,8 @@ pub fn table(state: &AppState) -> Vec<Route> {
     routes.extend(crate::skills::routes::routes(state));
     routes.extend(crate::capabilities::routes::routes());
     routes.extend(crate::capabilities::admin::routes());
+    routes.extend(crate::inference::routes::routes());
+    routes.extend(crate::inference::admin::routes());
     routes
 }
 

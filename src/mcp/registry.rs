@@ -177,6 +177,11 @@ pub fn log_tool_call(
         cost_micros: None,
         request_id: caller.request_id.clone(),
         created_at: state.clock.now(),
+        provider: None,
+        cached_tokens: None,
+        ttft_ms: None,
+        tokens_estimated: None,
+        price: None,
     });
 }
 

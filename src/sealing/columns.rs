@@ -62,6 +62,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         key: &[("uid", Text)],
         aad: "capability_provider:{uid}:auth_secret",
     },
+    SealedColumn {
+        table: "llm_providers",
+        column: "api_key_enc",
+        key: &[("id", Uuid)],
+        aad: "llm_provider:{id}:api_key",
+    },
 ];
 
 impl SealedColumn {
@@ -124,6 +130,11 @@ mod tests {
         assert_eq!(
             col.aad_of(&["cap_demo".into()]).unwrap(),
             aad::capability_secret("cap_demo")
+        );
+        let col = column("llm_providers", "api_key_enc");
+        assert_eq!(
+            col.aad_of(&[id.to_string()]).unwrap(),
+            aad::llm_provider_key(id)
         );
     }
 
