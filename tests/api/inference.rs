@@ -667,7 +667,50 @@ async fn seeds_step_one_on_a_fresh_install(backend: Backend) {
     app.stop().await;
 }
 
+/// The 402 codes the SDK README branches on, each in OpenAI's shape, nothing charged.
+async fn payment_refusals_carry_the_sdk_codes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = |cap: u32| {
+        json!({"model": "mock-fast", "max_tokens": cap,
+               "messages": [{"role": "user", "content": "pay me"}]})
+    };
+    let (suspended, key) = funded_user(&app, "suspended", 1.0).await;
+    let budget = format!(
+        "/v1/platforms/{}/end-users/{suspended}/budget",
+        app.platform_id
+    );
+    let reply = app
+        .post(&format!("{budget}/suspend"), &app.platform_key, &json!({}))
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    assert_openai_error(&chat(&app, &key, &body(8)).await, 402, "budget_suspended");
+
+    // A hold the budget cannot cover: 100,000 output tokens at $0.02 per million.
+    let (_, poor) = funded_user(&app, "poor", 0.000001).await;
+    assert_openai_error(
+        &chat(&app, &poor, &body(100_000)).await,
+        402,
+        "budget_exhausted",
+    );
+    assert_eq!(chat(&app, &poor, &body(8)).await.status, 200);
+
+    let (_, rich) = funded_user(&app, "rich", 1.0).await;
+    let wallet = format!("/admin/v1/platforms/{}/wallet", app.platform_id);
+    let metered = app
+        .send(
+            app.request(Method::PUT, &wallet, Some(ADMIN_TOKEN))
+                .json(&json!({"metered": true})),
+        )
+        .await;
+    assert_eq!(metered.status, 200, "{}", metered.body);
+    let refused = chat(&app, &rich, &body(8)).await;
+    assert_openai_error(&refused, 402, "wallet_insufficient");
+    assert_eq!(refused.body["error"]["type"], "payment_required");
+    app.stop().await;
+}
+
 both_backends!(
+    payment_refusals_carry_the_sdk_codes,
     provider_configs_are_operator_only_and_keys_write_only,
     models_lists_enabled_providers_for_either_key,
     completions_on_the_mock,
