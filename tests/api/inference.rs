@@ -290,6 +290,14 @@ async fn models_lists_enabled_providers_for_either_key(backend: Backend) {
     assert!(ids.contains(&"google/gemini-2.0-flash".into()), "{ids:?}");
     assert!(!ids.iter().any(|id| id.contains("claude")), "{ids:?}");
     assert!(!ids.iter().any(|id| id.contains("unpriced")), "{ids:?}");
+    // A model without a price is refused, never served free.
+    let unpriced = chat(
+        &app,
+        &eu_key,
+        &json!({"model": "unpriced-x", "messages": [{"role": "user", "content": "x"}]}),
+    )
+    .await;
+    assert_openai_error(&unpriced, 400, "model_not_priced");
 
     // Another platform with no provider lists nothing; no key is 401.
     let (_, other_key) = app.create_platform("empty").await;
