@@ -57,13 +57,24 @@ pub struct Answered {
     pub usage_estimated: bool,
 }
 
-fn draft(caller: &Caller, model: &str) -> UsageDraft {
+fn draft(caller: &Caller, model: Option<&str>) -> UsageDraft {
     UsageDraft {
         kind: PURPOSE,
-        model: Some(model.to_owned()),
+        model: model.map(str::to_owned),
         request_id: caller.request_id.clone(),
         ..UsageDraft::default()
     }
+}
+
+/// The usage row of a call refused before anything was held.
+pub fn log_refused(state: &AppState, caller: &Caller, model: Option<&str>, error: &Error) {
+    state.billing.log_refused(
+        caller.platform_id,
+        caller.end_user_id,
+        &draft(caller, model),
+        error.code(),
+        Instant::now(),
+    );
 }
 
 /// Everything up to the hold. A refusal before the hold is logged here (the
@@ -74,7 +85,7 @@ pub async fn admit(
     request: ChatRequest,
 ) -> Result<Admitted, Error> {
     let started = Instant::now();
-    let usage = draft(caller, &request.model);
+    let usage = draft(caller, Some(&request.model));
     let before_hold = async {
         let requested = ModelRef::parse(&request.model)
             .map_err(|e| Error::bad_request(provider_message(&e)))?;

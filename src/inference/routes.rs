@@ -102,14 +102,22 @@ async fn chat(
         (KeyKind::EndUser, Some(id)) => id,
         _ => return Err(completion::platform_key_refused(ctx.platform_id)),
     };
-    let body = body?;
-    refuse_nul_in_json(&body)?;
-    let request: assistiv_llm::openai::ChatRequest = serde_json::from_slice(&body)
-        .map_err(|e| Error::bad_request(format!("invalid chat completion request: {e}")))?;
     let payer = Payer {
         platform_id: ctx.platform_id,
         end_user_id,
         request_id: request_context::current_request_id(),
+    };
+    let parsed = body.map_err(Error::from).and_then(|body| {
+        refuse_nul_in_json(&body)?;
+        serde_json::from_slice::<assistiv_llm::openai::ChatRequest>(&body)
+            .map_err(|e| Error::bad_request(format!("invalid chat completion request: {e}")))
+    });
+    let request = match parsed {
+        Ok(request) => request,
+        Err(error) => {
+            completion::log_refused(state, &payer, None, &error);
+            return Err(error);
+        }
     };
     let stream = request.is_stream();
     let admitted = completion::admit(state, &payer, request).await?;

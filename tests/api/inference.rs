@@ -412,7 +412,7 @@ async fn completions_on_the_mock(backend: Backend) {
                 &app.platform_key,
             )
             .await;
-        logs.data().as_array().is_some_and(|rows| rows.len() >= 5)
+        logs.data().as_array().is_some_and(|rows| rows.len() >= 7)
     })
     .await;
     assert!(ok, "usage rows written");
@@ -431,6 +431,11 @@ async fn completions_on_the_mock(backend: Backend) {
     assert!(
         rows.iter()
             .any(|r| r["error_code"] == "model_not_found" && r["status"] == "error")
+    );
+    // A body that is not a request is logged too (no model known).
+    assert!(
+        rows.iter()
+            .any(|r| r["error_code"] == "bad_request" && r["model"].is_null())
     );
 
     // The spend shows on the budget.
