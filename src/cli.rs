@@ -61,6 +61,10 @@ Settings (flag > ASSISTIV_* environment > config file > default):
   ASSISTIV_WEBHOOK_POLL_INTERVAL_MS                  250: how often the worker looks for work
   ASSISTIV_WEBHOOK_CONCURRENCY                       32: attempts in flight per instance
   ASSISTIV_WEBHOOK_RETENTION_DAYS                    30: finished deliveries kept (at least 14)
+  ASSISTIV_PRICE_BOOK                                built in (llm/prices.toml): LLM prices file
+  ASSISTIV_MOCK_PROVIDER                             true: first start gives `default` the mock LLM provider
+  ASSISTIV_MOCK_CHUNK_DELAY_MS                       20: delay before each streamed chunk of mock-1
+  ASSISTIV_INFERENCE_DEFAULT_MAX_TOKENS              4096: output a hold assumes without max_tokens
   ASSISTIV_CONFIG                    --config        a TOML file with the same keys in lower case";
 
 #[derive(Parser)]
@@ -154,6 +158,11 @@ enum AdminCommand {
     Webhooks {
         #[command(subcommand)]
         command: crate::webhooks::cli::WebhooksCommand,
+    },
+    /// A platform's LLM provider configs (key, base URL, priority, models, prices).
+    Llm {
+        #[command(subcommand)]
+        command: crate::inference::cli::LlmCommand,
     },
 }
 
@@ -323,6 +332,16 @@ enum PlatformCommand {
 }
 
 impl StoreArgs {
+    /// What an operator command works with: the configuration, the migrated
+    /// database and the master key.
+    pub(crate) async fn open(&self) -> anyhow::Result<(Config, Db, crate::master_key::MasterKey)> {
+        let config = self.load(self.overrides())?;
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let master_key = crate::master_key::MasterKey::load(&config)?;
+        Ok((config, db, master_key))
+    }
+
     pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             data_dir: self.data_dir.clone(),
@@ -380,6 +399,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Webhooks { command },
         } => crate::webhooks::cli::run(command).await,
+        Command::Admin {
+            command: AdminCommand::Llm { command },
+        } => crate::inference::cli::run(command).await,
     }
 }
 
@@ -399,14 +421,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = shutdown_signal()?;
     let addr = app.addr()?;
     if let Some(created) = &app.provisioned {
-        print_first_start(created);
+        print_first_start(created, app.provisioned_mock);
     }
     tracing::info!(%addr, %public_url, "assistiv listening");
     println!("Assistiv is listening on http://{addr}");
     app.run_until(stop).await
 }
 
-fn print_first_start(created: &CreatedPlatform) {
+fn print_first_start(created: &CreatedPlatform, mock_provider: bool) {
     println!(
         "First start: created the platform \"{}\".",
         created.platform.name
@@ -416,6 +438,12 @@ fn print_first_start(created: &CreatedPlatform) {
     println!("The key is shown once. Store it now:");
     println!("  export ASSISTIV_PLATFORM_ID={}", created.platform.id);
     println!("  export ASSISTIV_PLATFORM_KEY={}", created.api_key.raw_key);
+    if mock_provider {
+        println!(
+            "It has the mock LLM provider (models mock-1, mock-fast: echo answers, not a real \
+             model); add real ones with `assistiv admin llm add`."
+        );
+    }
 }
 
 async fn connect(store: &StoreArgs) -> anyhow::Result<Db> {

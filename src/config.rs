@@ -103,6 +103,15 @@ pub struct Config {
     pub webhook_concurrency: usize,
     /// Delivered and failed deliveries (and their attempts) older than this are purged.
     pub webhook_retention_days: u64,
+    /// A price book file (the shape of `llm/prices.toml`) replacing the shipped one.
+    pub price_book: Option<PathBuf>,
+    /// First start: give the `default` platform the labelled `mock` LLM provider.
+    pub mock_provider: bool,
+    /// Delay before each streamed chunk of the mock's `mock-1`, in milliseconds.
+    pub mock_chunk_delay_ms: u64,
+    /// The output tokens a hold assumes when a completion request sets no
+    /// `max_tokens` / `max_completion_tokens`.
+    pub inference_default_max_tokens: u32,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -145,6 +154,10 @@ const SETTINGS: &[&str] = &[
     "WEBHOOK_POLL_INTERVAL_MS",
     "WEBHOOK_CONCURRENCY",
     "WEBHOOK_RETENTION_DAYS",
+    "PRICE_BOOK",
+    "MOCK_PROVIDER",
+    "MOCK_CHUNK_DELAY_MS",
+    "INFERENCE_DEFAULT_MAX_TOKENS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -175,6 +188,9 @@ struct Defaults {
     webhook_poll_interval_ms: u64,
     webhook_concurrency: usize,
     webhook_retention_days: u64,
+    mock_provider: bool,
+    mock_chunk_delay_ms: u64,
+    inference_default_max_tokens: u32,
 }
 
 impl Default for Defaults {
@@ -205,6 +221,9 @@ impl Default for Defaults {
             webhook_poll_interval_ms: 250,
             webhook_concurrency: 32,
             webhook_retention_days: 30,
+            mock_provider: true,
+            mock_chunk_delay_ms: 20,
+            inference_default_max_tokens: 4096,
         }
     }
 }
@@ -302,6 +321,10 @@ impl Config {
             "ASSISTIV_MCP_MAX_SESSIONS_PER_USER and ASSISTIV_MCP_SESSION_IDLE_SECS must be at least 1"
         );
         crate::webhooks::Settings::from_config(self)?;
+        anyhow::ensure!(
+            self.inference_default_max_tokens >= 1,
+            "ASSISTIV_INFERENCE_DEFAULT_MAX_TOKENS must be at least 1"
+        );
         anyhow::ensure!(
             self.database_max_connections >= 2,
             "ASSISTIV_DATABASE_MAX_CONNECTIONS must be at least 2"
@@ -408,6 +431,10 @@ impl Config {
             webhook_poll_interval_ms: defaults.webhook_poll_interval_ms,
             webhook_concurrency: defaults.webhook_concurrency,
             webhook_retention_days: defaults.webhook_retention_days,
+            price_book: None,
+            mock_provider: defaults.mock_provider,
+            mock_chunk_delay_ms: defaults.mock_chunk_delay_ms,
+            inference_default_max_tokens: defaults.inference_default_max_tokens,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod inference;
 pub mod jobs;
 pub mod management;
 pub mod master_key;

@@ -18,6 +18,7 @@ use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{SharedClock, SystemClock, holds};
 use crate::capabilities::{self, Capabilities};
 use crate::config::Config;
+use crate::inference::Inference;
 use crate::jobs::Jobs;
 use crate::master_key::MasterKey;
 use crate::oauth::{self, Broker};
@@ -38,6 +39,8 @@ pub struct Application {
     jobs: Jobs,
     /// The `default` platform, when this start provisioned it.
     pub provisioned: Option<CreatedPlatform>,
+    /// Whether that platform got the mock LLM provider.
+    pub provisioned_mock: bool,
 }
 
 impl Application {
@@ -85,6 +88,19 @@ impl Application {
         let auth = Authenticator::new(db.clone());
         let (usage, usage_writer) = UsageLogger::channel(db.clone());
         let market = Capabilities::start(&db, &config, &master_key).await?;
+        let inference = Inference::start(&config, &master_key)?;
+        let provisioned_mock = match &provisioned {
+            Some(created) if config.mock_provider => {
+                let ops = crate::inference::operator::Operator {
+                    db: db.clone(),
+                    clock: clock.clone(),
+                    inference: inference.clone(),
+                };
+                crate::inference::operator::provision_mock(&ops, created.platform.id).await?;
+                true
+            }
+            _ => false,
+        };
         start_jobs(
             &mut jobs,
             &config,
@@ -123,6 +139,7 @@ impl Application {
             usage,
             skills,
             capabilities: market,
+            inference,
             mcp_sessions,
             webhooks,
         };
@@ -133,6 +150,7 @@ impl Application {
             state,
             jobs,
             provisioned,
+            provisioned_mock,
         })
     }
 

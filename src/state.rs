@@ -7,6 +7,7 @@ use crate::auth::{AdminToken, Authenticator};
 use crate::billing::{Billing, SharedClock};
 use crate::capabilities::Capabilities;
 use crate::config::Config;
+use crate::inference::Inference;
 use crate::master_key::MasterKey;
 use crate::mcp::sessions::McpSessions;
 use crate::oauth::Broker;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub skills: Skills,
     /// The capabilities catalog (the API calls it capabilities; the docs a marketplace): snapshot and provider health.
     pub capabilities: Capabilities,
+    /// The inference plane: price book, provider configs' routes and clients.
+    pub inference: Inference,
     /// Live MCP sessions: who opened each, bounded per end user.
     pub mcp_sessions: Arc<McpSessions>,
     /// Outbound webhooks: endpoints, the delivery log and worker.

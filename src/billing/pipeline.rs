@@ -69,6 +69,16 @@ pub struct UsageDraft {
     pub input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
     pub request_id: String,
+    /// Inference: the provider kind that answered.
+    pub provider: Option<String>,
+    /// Inference: input tokens read from a provider cache (part of `input_tokens`).
+    pub cached_tokens: Option<i64>,
+    /// Inference: milliseconds until the first token (streams).
+    pub ttft_ms: Option<i64>,
+    /// Inference: the token counts are the gateway's estimate (a cut stream).
+    pub tokens_estimated: Option<bool>,
+    /// Inference: the price the cost was computed at (JSON).
+    pub price: Option<String>,
 }
 
 /// What the caller's work comes to.
@@ -365,6 +375,12 @@ impl Reservation {
         self.call.usage.output_tokens = output;
     }
 
+    /// The usage row as it stands (the caller completes it as the work goes;
+    /// work cut off is logged with what it says then).
+    pub fn usage_mut(&mut self) -> &mut UsageDraft {
+        &mut self.call.usage
+    }
+
     /// Settles or releases the hold and writes the ledger and usage rows.
     pub async fn finish(self, charge: Charge) -> Result<Finished, Error> {
         let (finished, _) = self
@@ -557,5 +573,10 @@ fn usage_row(
         cost_micros: cost.map(Money::micros),
         request_id: draft.request_id.clone(),
         created_at: now,
+        provider: draft.provider.clone(),
+        cached_tokens: draft.cached_tokens,
+        ttft_ms: draft.ttft_ms,
+        tokens_estimated: draft.tokens_estimated,
+        price: draft.price.clone(),
     }
 }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use secrecy::ExposeSecret;
-use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -16,8 +15,7 @@ use super::Capabilities;
 use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
 use super::policy::Mode;
 use crate::billing::SystemClock;
-use crate::cli::StoreArgs;
-use crate::store::Db;
+use crate::cli::{StoreArgs, print_json};
 
 #[derive(Subcommand)]
 pub(crate) enum CapabilitiesCommand {
@@ -106,21 +104,13 @@ pub(crate) enum CapabilitiesCommand {
 }
 
 async fn operator(store: &StoreArgs) -> anyhow::Result<Operator> {
-    let config = store.load(store.overrides())?;
-    let db = Db::connect(&config).await?;
-    db.migrate().await?;
-    let master_key = crate::master_key::MasterKey::load(&config)?;
+    let (config, db, master_key) = store.open().await?;
     let capabilities = Capabilities::start(&db, &config, &master_key).await?;
     Ok(Operator {
         db,
         clock: std::sync::Arc::new(SystemClock),
         capabilities,
     })
-}
-
-fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
 }
 
 fn list(text: Option<String>) -> Option<Vec<String>> {

@@ -4,6 +4,7 @@
 pub mod end_user_limits;
 pub mod error_response;
 pub mod extract;
+pub mod openai_error;
 pub mod request_context;
 pub mod response;
 pub mod routes;

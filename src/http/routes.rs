@@ -102,6 +102,8 @@ pub fn table(state: &AppState) -> Vec<Route> {
     routes.extend(crate::capabilities::routes::routes());
     routes.extend(crate::capabilities::admin::routes());
     routes.extend(crate::webhooks::routes());
+    routes.extend(crate::inference::routes::routes());
+    routes.extend(crate::inference::admin::routes());
     routes
 }
 

@@ -208,6 +208,11 @@ pub mod aad {
         format!("webhook_endpoint:{endpoint_id}:previous_secret")
     }
 
+    /// An LLM provider config's API key, bound to the config's id.
+    pub fn llm_provider_key(id: Uuid) -> String {
+        format!("llm_provider:{id}:api_key")
+    }
+
     /// A skill blob is bound to its content address.
     pub fn skill_blob(sha256: &str) -> String {
         format!("skill_blob:{sha256}")

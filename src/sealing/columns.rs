@@ -74,6 +74,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         key: &[("id", Uuid)],
         aad: "webhook_endpoint:{id}:previous_secret",
     },
+    SealedColumn {
+        table: "llm_providers",
+        column: "api_key_enc",
+        key: &[("id", Uuid)],
+        aad: "llm_provider:{id}:api_key",
+    },
 ];
 
 impl SealedColumn {
@@ -146,6 +152,11 @@ mod tests {
         assert_eq!(
             col.aad_of(&[id.to_string()]).unwrap(),
             aad::webhook_previous_secret(id)
+        );
+        let col = column("llm_providers", "api_key_enc");
+        assert_eq!(
+            col.aad_of(&[id.to_string()]).unwrap(),
+            aad::llm_provider_key(id)
         );
     }
 

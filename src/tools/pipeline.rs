@@ -228,6 +228,11 @@ impl Tools {
             cost_micros: None,
             request_id: caller.request_id.clone(),
             created_at: self.state.clock.now(),
+            provider: None,
+            cached_tokens: None,
+            ttft_ms: None,
+            tokens_estimated: None,
+            price: None,
         });
     }
 }

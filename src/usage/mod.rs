@@ -40,6 +40,16 @@ pub struct UsageRecord {
     pub cost_micros: Option<i64>,
     pub request_id: String,
     pub created_at: DateTime<Utc>,
+    /// Inference: the provider kind that answered.
+    pub provider: Option<String>,
+    /// Inference: input tokens read from a provider cache.
+    pub cached_tokens: Option<i64>,
+    /// Inference: time to first token, in milliseconds.
+    pub ttft_ms: Option<i64>,
+    /// Inference: token counts estimated by the gateway (a cut stream).
+    pub tokens_estimated: Option<bool>,
+    /// Inference: the price used (JSON: micro-USD per million tokens, markup).
+    pub price: Option<String>,
 }
 
 impl UsageRecord {
@@ -51,6 +61,8 @@ impl UsageRecord {
             &mut self.tool,
             &mut self.model,
             &mut self.error_code,
+            &mut self.provider,
+            &mut self.price,
         ]
         .into_iter()
         .flatten()
@@ -236,8 +248,10 @@ async fn insert(db: &Db, batch: &[UsageRecord]) -> Result<(), sqlx::Error> {
     for r in batch {
         tx.execute(
             "INSERT INTO usage_logs (id, platform_id, end_user_id, kind, app, tool, model, status, error_code, \
-             latency_ms, input_tokens, output_tokens, cost_micros, request_id, created_at, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             latency_ms, input_tokens, output_tokens, cost_micros, request_id, created_at, created_at_ms, \
+             provider, cached_tokens, ttft_ms, tokens_estimated, price) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21)",
             &args![
                 r.id,
                 r.platform_id,
@@ -254,7 +268,12 @@ async fn insert(db: &Db, batch: &[UsageRecord]) -> Result<(), sqlx::Error> {
                 r.cost_micros,
                 r.request_id.as_str(),
                 r.created_at,
-                r.created_at.timestamp_millis()
+                r.created_at.timestamp_millis(),
+                r.provider.clone(),
+                r.cached_tokens,
+                r.ttft_ms,
+                r.tokens_estimated,
+                r.price.clone()
             ],
         )
         .await?;

@@ -45,6 +45,11 @@ struct LogRow {
     cost_micros: Option<i64>,
     request_id: String,
     created_at: DateTime<Utc>,
+    provider: Option<String>,
+    cached_tokens: Option<i64>,
+    ttft_ms: Option<i64>,
+    tokens_estimated: Option<bool>,
+    price: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +68,23 @@ pub struct LogEntry {
     pub cost_usd: Option<Money>,
     pub request_id: String,
     pub created_at: DateTime<Utc>,
+    /// Inference: the provider kind that answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Inference: input tokens read from a provider cache (part of `input_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<i64>,
+    /// Inference: time to the first token, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<i64>,
+    /// Inference: token counts estimated by the gateway (a stream cut before the
+    /// provider reported usage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_estimated: Option<bool>,
+    /// Inference: the price the cost was computed at (micro-USD per million
+    /// tokens, and the platform markup in basis points).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<serde_json::Value>,
 }
 
 impl From<LogRow> for LogEntry {
@@ -82,6 +104,11 @@ impl From<LogRow> for LogEntry {
             cost_usd: r.cost_micros.map(Money::from_micros),
             request_id: r.request_id,
             created_at: r.created_at,
+            provider: r.provider,
+            cached_tokens: r.cached_tokens,
+            ttft_ms: r.ttft_ms,
+            tokens_estimated: r.tokens_estimated,
+            price: r.price.and_then(|p| serde_json::from_str(&p).ok()),
         }
     }
 }
@@ -118,7 +145,8 @@ pub async fn list(db: &Db, platform_id: Uuid, query: &LogQuery) -> Result<Cursor
     let rows: Vec<LogRow> = db
         .fetch_all(
             "SELECT seq, id, end_user_id, kind, app, tool, model, status, error_code, latency_ms, \
-             input_tokens, output_tokens, cost_micros, request_id, created_at FROM usage_logs \
+             input_tokens, output_tokens, cost_micros, request_id, created_at, provider, cached_tokens, \
+             ttft_ms, tokens_estimated, price FROM usage_logs \
              WHERE platform_id = $1 AND seq < $2 \
              AND ($3 IS NULL OR end_user_id = $3) AND ($4 IS NULL OR model = $4) \
              AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR status = $6) \

@@ -90,6 +90,111 @@ async fn admin_platform_commands_work_on_the_database(backend: Backend) {
     assert!(another["raw_key"].as_str().unwrap().starts_with("sk-plat_"));
 }
 
+/// `assistiv admin llm ...`: provider configs on the database, the key taken
+/// from the environment and never printed.
+async fn admin_llm_commands_work_on_the_database(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_args(backend, dir.path()).await;
+    let migrated = assistiv().arg("migrate").args(&store).output().unwrap();
+    assert!(migrated.status.success());
+    let created = run_json(
+        assistiv()
+            .args(["admin", "platform", "create", "--name", "llm", "--json"])
+            .args(&store),
+    );
+    let pid = created["id"].as_str().unwrap().to_owned();
+    let secret = "sk-cli-upstream-key-99";
+    let added = run_json(
+        assistiv()
+            .args([
+                "admin",
+                "llm",
+                "add",
+                "--platform",
+                &pid,
+                "--provider",
+                "openai",
+            ])
+            .args(["--api-key-env", "UPSTREAM_KEY", "--priority", "3"])
+            .args(["--aliases", "fast=gpt-4o-mini", "--json"])
+            .env("UPSTREAM_KEY", secret)
+            .args(&store),
+    );
+    assert_eq!(added["provider"], "openai");
+    assert_eq!(added["api_key_set"], true);
+    assert_eq!(added["aliases"]["fast"], "gpt-4o-mini");
+    assert!(!added.to_string().contains(secret));
+    let id = added["id"].as_str().unwrap().to_owned();
+
+    let changed = run_json(
+        assistiv()
+            .args(["admin", "llm", "change", "--platform", &pid, "--id", &id])
+            .args([
+                "--enabled",
+                "false",
+                "--models",
+                "gpt-4o,gpt-4o-mini",
+                "--json",
+            ])
+            .args(&store),
+    );
+    assert_eq!(changed["enabled"], false);
+    assert_eq!(
+        changed["models"],
+        serde_json::json!(["gpt-4o", "gpt-4o-mini"])
+    );
+
+    let text = assistiv()
+        .args(["admin", "llm", "list", "--platform", &pid])
+        .args(&store)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("disabled") && text.contains("gpt-4o-mini"),
+        "{text}"
+    );
+    assert!(!text.contains(secret));
+
+    let missing = assistiv()
+        .args([
+            "admin",
+            "llm",
+            "add",
+            "--platform",
+            &pid,
+            "--provider",
+            "anthropic",
+        ])
+        .args(&store)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("api_key"));
+
+    let removed = run_json(
+        assistiv()
+            .args([
+                "admin",
+                "llm",
+                "remove",
+                "--platform",
+                &pid,
+                "--id",
+                &id,
+                "--json",
+            ])
+            .args(&store),
+    );
+    assert_eq!(removed["removed"], true);
+    let listed = run_json(
+        assistiv()
+            .args(["admin", "llm", "list", "--platform", &pid, "--json"])
+            .args(&store),
+    );
+    assert_eq!(listed, serde_json::json!([]));
+}
+
 struct Served {
     child: Child,
     address: String,
@@ -170,6 +275,18 @@ async fn serve_prints_the_first_key_once_and_logs_no_secrets() {
         .await
         .unwrap();
     let pid = me["data"]["platform_id"].as_str().unwrap().to_owned();
+    // The first start printed that the mock LLM provider is on, and it is.
+    assert!(printed.contains("mock LLM provider"), "{printed}");
+    let models: Value = client
+        .get(format!("{}/v1/models", first.address))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(models["data"][0]["id"], "mock-1", "{models}");
     let created: Value = client
         .post(format!("{}/v1/platforms/{pid}/end-users", first.address))
         .bearer_auth(&key)
@@ -320,6 +437,7 @@ async fn admin_commands_never_create_a_database(backend: Backend) {
 both_backends!(
     admin_platform_commands_work_on_the_database,
     admin_commands_never_create_a_database,
+    admin_llm_commands_work_on_the_database,
 );
 
 fn mode(path: &std::path::Path) -> u32 {

@@ -26,6 +26,7 @@ const OLD: [u8; 32] = [11; 32];
 const NEW: [u8; 32] = [22; 32];
 const CLIENT_SECRET: &str = "rotation-client-secret-Zq81";
 const CAPABILITY_SECRET: &str = "capability-secret-Vt42";
+const LLM_KEY: &str = "sk-llm-rotation-Qp07";
 
 fn rotate(app: &TestApp) -> Value {
     let output = rotate_with_previous(app, OLD);
@@ -189,6 +190,14 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
         .await;
     assert_eq!(provider.status, 200, "{}", provider.body);
 
+    // An LLM provider's API key.
+    crate::inference::add_provider(
+        &app,
+        app.platform_id,
+        json!({"provider": "openai", "api_key": LLM_KEY}),
+    )
+    .await;
+
     // Rotation while an instance runs with the new key current and the old previous.
     let app = app
         .restart(|c| {
@@ -218,6 +227,11 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
     assert_eq!(
         resealed(&report, "oauth_states.pkce_verifier_enc"),
         2,
+        "{report}"
+    );
+    assert_eq!(
+        resealed(&report, "llm_providers.api_key_enc"),
+        1,
         "{report}"
     );
     assert_eq!(report["blobs_resealed"], 1);
@@ -258,6 +272,18 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
         .open_secret(snapshot.provider("cap_img_pixelforge").unwrap())
         .expect("the provider secret opens under the new key");
     assert_eq!(opened.expose_secret(), CAPABILITY_SECRET);
+    // The LLM provider's key opens too: its config (skipped when its key does not
+    // open) serves its models.
+    let models = app.get("/v1/models", &app.platform_key).await;
+    assert!(
+        models.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "openai/gpt-4o-mini"),
+        "{}",
+        models.body
+    );
     for value in &values {
         assert!(
             value.starts_with(&header),
@@ -290,6 +316,7 @@ async fn rotate_then_restart_with_only_the_new_key(backend: Backend) {
     assert!(dump.contains("rotation-client"), "the dump holds the rows");
     assert!(!dump.contains(CLIENT_SECRET));
     assert!(!dump.contains(CAPABILITY_SECRET));
+    assert!(!dump.contains(LLM_KEY));
     assert!(!dump.contains(&access));
     let blob = std::fs::read(&blob_path).unwrap();
     assert!(!blob.windows(12).any(|w| w == b"turn the key"));

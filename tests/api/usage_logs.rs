@@ -29,6 +29,11 @@ fn record(platform_id: Uuid, id: Uuid, tool: &str) -> UsageRecord {
         cost_micros: Some(10_000),
         request_id: "req_test".into(),
         created_at: chrono::Utc::now(),
+        provider: None,
+        cached_tokens: None,
+        ttft_ms: None,
+        tokens_estimated: None,
+        price: None,
     }
 }
 

@@ -1,0 +1,167 @@
+//! `GET /v1/models` (either key kind), `GET /v1/models/{model}` and
+//! `POST /v1/chat/completions` (end-user keys). OpenAI's shapes exactly, errors
+//! included (`http::openai_error`), so the official SDKs work unmodified. The
+//! cost and the remaining budget ride on headers: `x-assistiv-cost-usd`,
+//! `x-assistiv-budget-remaining-usd` (streams: `x-assistiv-hold-usd` up front,
+//! the cost in the final usage chunk).
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::charge::usd_text;
+use super::completion::{self, Answered, Caller as Payer};
+use super::relay::Relay;
+use crate::auth::{Caller, KeyKind};
+use crate::billing::Money;
+use crate::error::Error;
+use crate::http::extract::{ApiPath, refuse_nul_in_json};
+use crate::http::openai_error::OpenAiError;
+use crate::http::request_context;
+use crate::http::routes::{Audience, Route};
+use crate::state::AppState;
+
+pub const COST_HEADER: HeaderName = HeaderName::from_static("x-assistiv-cost-usd");
+pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-assistiv-budget-remaining-usd");
+pub const HOLD_HEADER: HeaderName = HeaderName::from_static("x-assistiv-hold-usd");
+pub const PROVIDER_HEADER: HeaderName = HeaderName::from_static("x-assistiv-provider");
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get(Audience::AnyKey, "/v1/models", models),
+        Route::get(Audience::AnyKey, "/v1/models/{*model}", model),
+        Route::post(Audience::EndUser, "/v1/chat/completions", chat_completions),
+    ]
+}
+
+async fn models(
+    State(state): State<AppState>,
+    caller: Result<Caller, Error>,
+) -> Result<Response, OpenAiError> {
+    let Caller(ctx) = caller?;
+    let routes = state.inference.routes(&state.db, ctx.platform_id).await?;
+    Ok(Json(json!({"object": "list", "data": routes.model_list()})).into_response())
+}
+
+async fn model(
+    State(state): State<AppState>,
+    caller: Result<Caller, Error>,
+    path: Result<ApiPath<String>, Error>,
+) -> Result<Response, OpenAiError> {
+    let Caller(ctx) = caller?;
+    let ApiPath(id) = path?;
+    let routes = state.inference.routes(&state.db, ctx.platform_id).await?;
+    routes
+        .model_list()
+        .into_iter()
+        .find(|m| m.id == id)
+        .map(|m| Json(m).into_response())
+        .ok_or_else(|| {
+            OpenAiError(
+                Error::not_found(format!("the model '{id}' is not enabled on this platform"))
+                    .with_code("model_not_found"),
+            )
+        })
+}
+
+fn money_header(response: &mut Response, name: HeaderName, money: Money) {
+    if let Ok(value) = HeaderValue::from_str(&usd_text(money)) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+/// An error answered in OpenAI's shape, costing nothing.
+fn refused(error: Error) -> Response {
+    let mut response = OpenAiError(error).into_response();
+    money_header(&mut response, COST_HEADER, Money::ZERO);
+    response
+}
+
+async fn chat_completions(
+    State(state): State<AppState>,
+    caller: Result<Caller, Error>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match chat(&state, caller, body).await {
+        Ok(response) => response,
+        Err(error) => refused(error),
+    }
+}
+
+async fn chat(
+    state: &AppState,
+    caller: Result<Caller, Error>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let Caller(ctx) = caller?;
+    let end_user_id = match (ctx.kind, ctx.end_user_id) {
+        (KeyKind::EndUser, Some(id)) => id,
+        _ => return Err(completion::platform_key_refused(ctx.platform_id)),
+    };
+    let payer = Payer {
+        platform_id: ctx.platform_id,
+        end_user_id,
+        request_id: request_context::current_request_id(),
+    };
+    let parsed = body.map_err(Error::from).and_then(|body| {
+        refuse_nul_in_json(&body)?;
+        serde_json::from_slice::<assistiv_llm::openai::ChatRequest>(&body)
+            .map_err(|e| Error::bad_request(format!("invalid chat completion request: {e}")))
+    });
+    let request = match parsed {
+        Ok(request) => request,
+        Err(error) => {
+            completion::log_refused(state, &payer, None, &error);
+            return Err(error);
+        }
+    };
+    let stream = request.is_stream();
+    let admitted = completion::admit(state, &payer, request).await?;
+    if stream {
+        return stream_answer(state, admitted).await;
+    }
+    let Answered {
+        body,
+        provider,
+        charged,
+        remaining,
+        usage_estimated,
+    } = completion::complete(state, admitted).await?;
+    let mut response = Json(body).into_response();
+    money_header(&mut response, COST_HEADER, charged);
+    if let Some(remaining) = remaining {
+        money_header(&mut response, REMAINING_HEADER, remaining);
+    }
+    let headers = response.headers_mut();
+    headers.insert(PROVIDER_HEADER, HeaderValue::from_static(provider));
+    if usage_estimated {
+        headers.insert(
+            HeaderName::from_static("x-assistiv-usage-estimated"),
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+async fn stream_answer(
+    state: &AppState,
+    admitted: completion::Admitted,
+) -> Result<Response, Error> {
+    let hold = admitted.hold;
+    let relay = Relay::open(state, admitted).await?;
+    let provider = relay.provider();
+    let mut response = Response::new(Body::from_stream(relay.into_body()));
+    money_header(&mut response, HOLD_HEADER, hold);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(PROVIDER_HEADER, HeaderValue::from_static(provider));
+    Ok(response)
+}
