@@ -289,7 +289,63 @@ async fn replay_and_recover_resend(backend: Backend) {
     app.stop().await;
 }
 
+/// Finished deliveries older than the retention are purged with their attempts
+/// and messages; pending ones stay.
+async fn retention_purges_finished_deliveries(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let app = spawn_app_with_clock(backend, clock.clone(), fast).await;
+    let (hook, secret) = create_endpoint(&app, &receiver.url("/ok"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    let (stuck, _) = create_endpoint(&app, &receiver.url("/fail"), &[]).await;
+    let euid = user_with_budget(&app, "old", 10.0).await;
+    budget_action(&app, euid, "topup", json!({"amount_usd": 1})).await;
+    let done = TestApp::eventually(Duration::from_secs(20), || async {
+        all_deliveries(&app, hook)
+            .await
+            .first()
+            .is_some_and(|d| d["status"] == "delivered")
+            && all_deliveries(&app, stuck)
+                .await
+                .first()
+                .is_some_and(|d| d["attempts"] == 1)
+    })
+    .await;
+    assert!(
+        done,
+        "one delivered, one waiting for a retry the frozen clock never reaches"
+    );
+    let count = |table: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            let (n,): (i64,) = db
+                .fetch_optional(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .unwrap();
+            n
+        }
+    };
+    assert_eq!(
+        app.state.webhooks.purge().await.unwrap(),
+        0,
+        "nothing old yet"
+    );
+    clock.advance(chrono::Duration::days(31));
+    assert_eq!(app.state.webhooks.purge().await.unwrap(), 1);
+    assert!(all_deliveries(&app, hook).await.is_empty());
+    assert_eq!(all_deliveries(&app, stuck).await.len(), 1, "pending stays");
+    assert_eq!(
+        count("webhook_messages").await,
+        1,
+        "the pending one's message"
+    );
+    assert_eq!(count("outbox_events").await, 0);
+    app.stop().await;
+}
+
 both_backends!(
+    retention_purges_finished_deliveries,
     retries_until_accepted_with_the_same_body,
     gone_and_five_failing_days_disable_the_endpoint,
     private_targets_are_refused_at_delivery,
