@@ -1,6 +1,7 @@
 //! When receivers fail: retries on the schedule until accepted (500, then a
 //! timeout, then 200), `Retry-After`, 410 disabling at once, 5 days without a
-//! success disabling with a visible reason, the SSRF guard at delivery time,
+//! success disabling with a visible reason, redirects not followed, the SSRF
+//! guard at delivery time,
 //! replay and recover.
 
 use std::time::Duration;
@@ -120,6 +121,7 @@ async fn gone_and_five_failing_days_disable_the_endpoint(backend: Backend) {
     .await;
     let (gone, _) = create_endpoint(&app, &receiver.url("/gone"), &[]).await;
     let (failing, _) = create_endpoint(&app, &receiver.url("/fail"), &[]).await;
+    let (redirect, _) = create_endpoint(&app, &receiver.url("/redirect"), &[]).await;
     let euid = user_with_budget(&app, "gone", 10.0).await;
     budget_action(&app, euid, "topup", json!({"amount_usd": 1})).await;
     let settled = TestApp::eventually(Duration::from_secs(20), || async {
@@ -135,6 +137,27 @@ async fn gone_and_five_failing_days_disable_the_endpoint(backend: Backend) {
         "{g}"
     );
     assert_eq!(endpoint(&app, failing).await["enabled"], true);
+    // A redirect is an answer like any other non-2xx: not followed.
+    let redirected = TestApp::eventually(Duration::from_secs(10), || async {
+        all_deliveries(&app, redirect)
+            .await
+            .first()
+            .is_some_and(|d| d["status_code"] == 302)
+    })
+    .await;
+    assert!(redirected);
+    let d = &all_deliveries(&app, redirect).await[0];
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(
+        d["response"]
+            .as_str()
+            .unwrap()
+            .contains("redirects are not followed")
+    );
+    assert!(
+        receiver.state().await.0.iter().all(|r| r["path"] != "/ok"),
+        "the redirect was followed"
+    );
 
     // Four days on, still enabled; past five days without a success, disabled.
     clock.advance(chrono::Duration::days(4));
