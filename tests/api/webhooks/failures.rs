@@ -1,8 +1,7 @@
 //! When receivers fail: retries on the schedule until accepted (500, then a
 //! timeout, then 200), `Retry-After`, 410 disabling at once, 5 days without a
 //! success disabling with a visible reason, redirects not followed, the SSRF
-//! guard at delivery time,
-//! replay and recover.
+//! guard at delivery time, replay, recover and the retention purge.
 
 use std::time::Duration;
 
