@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use super::Webhooks;
@@ -18,136 +18,101 @@ use crate::cli::{StoreArgs, print_json};
 use crate::domain::paging::PageRequest;
 use crate::store::Db;
 
+/// The platform a command works on.
+#[derive(Args)]
+pub(crate) struct PlatformArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(long)]
+    platform: Uuid,
+    #[arg(long)]
+    json: bool,
+}
+
+/// One endpoint of a platform.
+#[derive(Args)]
+pub(crate) struct EndpointArgs {
+    #[command(flatten)]
+    on: PlatformArgs,
+    #[arg(long)]
+    endpoint: Uuid,
+}
+
+/// What an endpoint is set to (create: `url` required).
+#[derive(Args)]
+pub(crate) struct EndpointFields {
+    #[arg(long)]
+    url: Option<String>,
+    /// Event types, comma-separated (none: every type).
+    #[arg(long)]
+    events: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    #[arg(long)]
+    enabled: Option<bool>,
+}
+
+impl EndpointFields {
+    fn input(self) -> EndpointInput {
+        EndpointInput {
+            url: self.url,
+            description: self.description.map(Some),
+            event_types: list(self.events),
+            enabled: self.enabled,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub(crate) enum WebhooksCommand {
     /// List a platform's endpoints.
-    List {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Add an endpoint and print its signing secret.
+    List(PlatformArgs),
+    /// Add an endpoint (--url required) and print its signing secret.
     Create {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        url: String,
-        /// Event types, comma-separated (none: every type).
-        #[arg(long)]
-        events: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long)]
-        json: bool,
+        on: PlatformArgs,
+        #[command(flatten)]
+        fields: EndpointFields,
     },
     /// Change an endpoint (options left out keep their value).
     Update {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
-        #[arg(long)]
-        url: Option<String>,
-        #[arg(long)]
-        events: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long)]
-        enabled: Option<bool>,
-        #[arg(long)]
-        json: bool,
+        target: EndpointArgs,
+        #[command(flatten)]
+        fields: EndpointFields,
     },
     /// Delete an endpoint and its delivery log.
-    Delete {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
-    },
+    Delete(EndpointArgs),
     /// Print the signing secret (and the previous one during a rotation).
-    RevealSecret {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
+    RevealSecret(EndpointArgs),
     /// New signing secret; the old one keeps signing beside it for 24 hours.
-    RotateSecret {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
+    RotateSecret(EndpointArgs),
     /// The newest deliveries of an endpoint.
     Deliveries {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
+        target: EndpointArgs,
         /// pending, delivered or failed.
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
         limit: Option<u32>,
-        #[arg(long)]
-        json: bool,
     },
     /// Send one delivery again.
     Replay {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
+        target: EndpointArgs,
         #[arg(long)]
         delivery: Uuid,
-        #[arg(long)]
-        json: bool,
     },
     /// Send again every event since a time (RFC 3339, at most 14 days back).
     Recover {
         #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
+        target: EndpointArgs,
         #[arg(long)]
         since: DateTime<Utc>,
-        #[arg(long)]
-        json: bool,
     },
     /// Queue a signed webhook.test event for the endpoint.
-    Test {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(long)]
-        platform: Uuid,
-        #[arg(long)]
-        endpoint: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
+    Test(EndpointArgs),
 }
 
 async fn service(store: &StoreArgs) -> anyhow::Result<Webhooks> {
@@ -184,206 +149,153 @@ fn print_endpoint(e: &EndpointView) {
     }
 }
 
-fn print_secret(secret: &SecretView, json: bool) -> anyhow::Result<()> {
-    if json {
-        return print_json(secret);
-    }
+fn print_secret(secret: &SecretView) {
     println!("signing secret: {}", secret.secret);
     if let (Some(previous), Some(until)) =
         (&secret.previous_secret, secret.previous_secret_expires_at)
     {
         println!("previous secret (signs until {until}): {previous}");
     }
+}
+
+/// Prints `value` as JSON with `--json`, else runs `text`.
+fn show<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce(&T)) -> anyhow::Result<()> {
+    if json {
+        return print_json(value);
+    }
+    text(value);
     Ok(())
 }
 
 pub(crate) async fn run(command: WebhooksCommand) -> anyhow::Result<()> {
     let api = |e: crate::error::Error| anyhow::anyhow!("{}", e.message());
     match command {
-        WebhooksCommand::List {
-            store,
-            platform,
-            json,
-        } => {
-            let hooks = service(&store).await?;
+        WebhooksCommand::List(on) => {
             let page = PageRequest::parse(Some(1), Some(100)).map_err(api)?;
-            let (rows, _) = hooks.list(platform, page).await.map_err(api)?;
-            if json {
-                return print_json(&rows);
-            }
-            if rows.is_empty() {
-                println!("No webhook endpoints.");
-            }
-            rows.iter().for_each(print_endpoint);
-        }
-        WebhooksCommand::Create {
-            store,
-            platform,
-            url,
-            events,
-            description,
-            json,
-        } => {
-            let hooks = service(&store).await?;
-            let input = EndpointInput {
-                url: Some(url),
-                description: description.map(Some),
-                event_types: list(events),
-                enabled: None,
-            };
-            let created = hooks.create(platform, input).await.map_err(api)?;
-            if json {
-                return print_json(&created);
-            }
-            print_endpoint(&created.endpoint);
-            println!("  signing secret: {}", created.secret);
-        }
-        WebhooksCommand::Update {
-            store,
-            platform,
-            endpoint,
-            url,
-            events,
-            description,
-            enabled,
-            json,
-        } => {
-            let hooks = service(&store).await?;
-            let input = EndpointInput {
-                url,
-                description: description.map(Some),
-                event_types: list(events),
-                enabled,
-            };
-            let view = hooks.update(platform, endpoint, input).await.map_err(api)?;
-            if json {
-                return print_json(&view);
-            }
-            print_endpoint(&view);
-        }
-        WebhooksCommand::Delete {
-            store,
-            platform,
-            endpoint,
-        } => {
-            service(&store)
+            let (rows, _) = service(&on.store)
                 .await?
-                .delete(platform, endpoint)
+                .list(on.platform, page)
                 .await
                 .map_err(api)?;
-            println!("Deleted webhook endpoint {endpoint}.");
+            show(on.json, &rows, |rows| {
+                if rows.is_empty() {
+                    println!("No webhook endpoints.");
+                }
+                rows.iter().for_each(print_endpoint);
+            })
         }
-        WebhooksCommand::RevealSecret {
-            store,
-            platform,
-            endpoint,
-            json,
-        } => {
-            let secret = service(&store)
+        WebhooksCommand::Create { on, fields } => {
+            let created = service(&on.store)
                 .await?
-                .reveal(platform, endpoint)
+                .create(on.platform, fields.input())
                 .await
                 .map_err(api)?;
-            print_secret(&secret, json)?;
+            show(on.json, &created, |created| {
+                print_endpoint(&created.endpoint);
+                println!("  signing secret: {}", created.secret);
+            })
         }
-        WebhooksCommand::RotateSecret {
-            store,
-            platform,
-            endpoint,
-            json,
-        } => {
-            let secret = service(&store)
+        WebhooksCommand::Update { target, fields } => {
+            let on = &target.on;
+            let view = service(&on.store)
                 .await?
-                .rotate(platform, endpoint)
+                .update(on.platform, target.endpoint, fields.input())
                 .await
                 .map_err(api)?;
-            print_secret(&secret, json)?;
+            show(on.json, &view, print_endpoint)
+        }
+        WebhooksCommand::Delete(target) => {
+            let on = &target.on;
+            service(&on.store)
+                .await?
+                .delete(on.platform, target.endpoint)
+                .await
+                .map_err(api)?;
+            let done = serde_json::json!({"id": target.endpoint, "deleted": true});
+            show(on.json, &done, |_| {
+                println!("Deleted webhook endpoint {}.", target.endpoint);
+            })
+        }
+        WebhooksCommand::RevealSecret(target) => {
+            let on = &target.on;
+            let secret = service(&on.store)
+                .await?
+                .reveal(on.platform, target.endpoint)
+                .await
+                .map_err(api)?;
+            show(on.json, &secret, print_secret)
+        }
+        WebhooksCommand::RotateSecret(target) => {
+            let on = &target.on;
+            let secret = service(&on.store)
+                .await?
+                .rotate(on.platform, target.endpoint)
+                .await
+                .map_err(api)?;
+            show(on.json, &secret, print_secret)
         }
         WebhooksCommand::Deliveries {
-            store,
-            platform,
-            endpoint,
+            target,
             status,
             limit,
-            json,
         } => {
-            let hooks = service(&store).await?;
+            let on = &target.on;
             let query = DeliveryQuery {
                 cursor: None,
                 limit,
                 status,
             };
-            let page = hooks
-                .deliveries(platform, endpoint, &query)
+            let page = service(&on.store)
+                .await?
+                .deliveries(on.platform, target.endpoint, &query)
                 .await
                 .map_err(api)?;
-            if json {
-                return print_json(&page.data);
-            }
-            for d in &page.data {
-                println!(
-                    "{}  {}  {}  attempts {}  {}",
-                    d.id,
-                    d.event_type,
-                    d.status,
-                    d.attempts,
-                    d.status_code
-                        .map(|c| format!("HTTP {c}"))
-                        .or_else(|| d.error.clone())
-                        .unwrap_or_default()
-                );
-            }
+            show(on.json, &page.data, |rows| {
+                for d in rows {
+                    let outcome = d.status_code.map(|c| format!("HTTP {c}"));
+                    println!(
+                        "{}  {}  {}  attempts {}  {}",
+                        d.id,
+                        d.event_type,
+                        d.status,
+                        d.attempts,
+                        outcome.or_else(|| d.error.clone()).unwrap_or_default()
+                    );
+                }
+            })
         }
-        WebhooksCommand::Replay {
-            store,
-            platform,
-            endpoint,
-            delivery,
-            json,
-        } => {
-            let hooks = service(&store).await?;
-            let view = hooks
-                .replay(platform, endpoint, delivery)
+        WebhooksCommand::Replay { target, delivery } => {
+            let on = &target.on;
+            let view = service(&on.store)
+                .await?
+                .replay(on.platform, target.endpoint, delivery)
                 .await
                 .map_err(api)?;
-            if json {
-                return print_json(&view);
-            }
-            println!("Delivery {} queued again.", view.id);
+            show(on.json, &view, |v| {
+                println!("Delivery {} queued again.", v.id)
+            })
         }
-        WebhooksCommand::Recover {
-            store,
-            platform,
-            endpoint,
-            since,
-            json,
-        } => {
-            let hooks = service(&store).await?;
-            let answer = hooks
-                .recover(platform, endpoint, since)
+        WebhooksCommand::Recover { target, since } => {
+            let on = &target.on;
+            let answer = service(&on.store)
+                .await?
+                .recover(on.platform, target.endpoint, since)
                 .await
                 .map_err(api)?;
-            if json {
-                return print_json(&answer);
-            }
-            println!("{} deliveries queued again.", answer["queued"]);
+            show(on.json, &answer, |a| {
+                println!("{} deliveries queued again.", a["queued"]);
+            })
         }
-        WebhooksCommand::Test {
-            store,
-            platform,
-            endpoint,
-            json,
-        } => {
-            let hooks = service(&store).await?;
-            let view = hooks.send_test(platform, endpoint).await.map_err(api)?;
-            if json {
-                return print_json(&view);
-            }
-            println!(
-                "Test event {} queued (delivery {}).",
-                view.event_id, view.id
-            );
+        WebhooksCommand::Test(target) => {
+            let on = &target.on;
+            let view = service(&on.store)
+                .await?
+                .send_test(on.platform, target.endpoint)
+                .await
+                .map_err(api)?;
+            show(on.json, &view, |v| {
+                println!("Test event {} queued (delivery {}).", v.event_id, v.id);
+            })
         }
     }
-    Ok(())
 }

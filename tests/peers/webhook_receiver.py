@@ -11,6 +11,7 @@ The path decides how it answers:
   /slow/<ms>    waits <ms>, then as /ok
   /fail         500
   /gone         410
+  /redirect     302 to /ok (which the gateway must not follow)
   /retry-after  per event id: 503 with Retry-After: 1, then 200
 
 GET /_state answers {"log": [...], "overlaps": n}: one record per request, and
@@ -150,6 +151,8 @@ class Handler(BaseHTTPRequestHandler):
             return 500, []
         if path == "/gone":
             return 410, []
+        if path == "/redirect":
+            return 302, [("location", "/ok")]
         if path == "/flaky":
             if attempt == 1:
                 return 500, []

@@ -1,7 +1,7 @@
 //! When receivers fail: retries on the schedule until accepted (500, then a
 //! timeout, then 200), `Retry-After`, 410 disabling at once, 5 days without a
-//! success disabling with a visible reason, the SSRF guard at delivery time,
-//! replay and recover.
+//! success disabling with a visible reason, redirects not followed, the SSRF
+//! guard at delivery time, replay, recover and the retention purge.
 
 use std::time::Duration;
 
@@ -120,6 +120,7 @@ async fn gone_and_five_failing_days_disable_the_endpoint(backend: Backend) {
     .await;
     let (gone, _) = create_endpoint(&app, &receiver.url("/gone"), &[]).await;
     let (failing, _) = create_endpoint(&app, &receiver.url("/fail"), &[]).await;
+    let (redirect, _) = create_endpoint(&app, &receiver.url("/redirect"), &[]).await;
     let euid = user_with_budget(&app, "gone", 10.0).await;
     budget_action(&app, euid, "topup", json!({"amount_usd": 1})).await;
     let settled = TestApp::eventually(Duration::from_secs(20), || async {
@@ -135,6 +136,27 @@ async fn gone_and_five_failing_days_disable_the_endpoint(backend: Backend) {
         "{g}"
     );
     assert_eq!(endpoint(&app, failing).await["enabled"], true);
+    // A redirect is an answer like any other non-2xx: not followed.
+    let redirected = TestApp::eventually(Duration::from_secs(10), || async {
+        all_deliveries(&app, redirect)
+            .await
+            .first()
+            .is_some_and(|d| d["status_code"] == 302)
+    })
+    .await;
+    assert!(redirected);
+    let d = &all_deliveries(&app, redirect).await[0];
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(
+        d["response"]
+            .as_str()
+            .unwrap()
+            .contains("redirects are not followed")
+    );
+    assert!(
+        receiver.state().await.0.iter().all(|r| r["path"] != "/ok"),
+        "the redirect was followed"
+    );
 
     // Four days on, still enabled; past five days without a success, disabled.
     clock.advance(chrono::Duration::days(4));
@@ -289,7 +311,63 @@ async fn replay_and_recover_resend(backend: Backend) {
     app.stop().await;
 }
 
+/// Finished deliveries older than the retention are purged with their attempts
+/// and messages; pending ones stay.
+async fn retention_purges_finished_deliveries(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let app = spawn_app_with_clock(backend, clock.clone(), fast).await;
+    let (hook, secret) = create_endpoint(&app, &receiver.url("/ok"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    let (stuck, _) = create_endpoint(&app, &receiver.url("/fail"), &[]).await;
+    let euid = user_with_budget(&app, "old", 10.0).await;
+    budget_action(&app, euid, "topup", json!({"amount_usd": 1})).await;
+    let done = TestApp::eventually(Duration::from_secs(20), || async {
+        all_deliveries(&app, hook)
+            .await
+            .first()
+            .is_some_and(|d| d["status"] == "delivered")
+            && all_deliveries(&app, stuck)
+                .await
+                .first()
+                .is_some_and(|d| d["attempts"] == 1)
+    })
+    .await;
+    assert!(
+        done,
+        "one delivered, one waiting for a retry the frozen clock never reaches"
+    );
+    let count = |table: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            let (n,): (i64,) = db
+                .fetch_optional(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .unwrap();
+            n
+        }
+    };
+    assert_eq!(
+        app.state.webhooks.purge().await.unwrap(),
+        0,
+        "nothing old yet"
+    );
+    clock.advance(chrono::Duration::days(31));
+    assert_eq!(app.state.webhooks.purge().await.unwrap(), 1);
+    assert!(all_deliveries(&app, hook).await.is_empty());
+    assert_eq!(all_deliveries(&app, stuck).await.len(), 1, "pending stays");
+    assert_eq!(
+        count("webhook_messages").await,
+        1,
+        "the pending one's message"
+    );
+    assert_eq!(count("outbox_events").await, 0);
+    app.stop().await;
+}
+
 both_backends!(
+    retention_purges_finished_deliveries,
     retries_until_accepted_with_the_same_body,
     gone_and_five_failing_days_disable_the_endpoint,
     private_targets_are_refused_at_delivery,

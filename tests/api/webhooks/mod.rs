@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::helpers::{ADMIN_TOKEN, TestApp};
 use crate::mcp_clients::repo_path;
 
+mod cli;
 mod delivery;
 mod endpoints;
 mod failures;
