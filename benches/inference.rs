@@ -162,7 +162,8 @@ async fn saturation(target: &Target, callers: usize, seconds: u64) -> f64 {
     count as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn gateway(upstream: &StandIn) -> (Application, Target) {
+/// A gateway on SQLite, serving, with the upstream configured and a funded user.
+async fn gateway(upstream: &StandIn) -> Target {
     let dir = tempfile::tempdir().unwrap().keep();
     let mut config = Config::for_data_dir(dir);
     config.admin_token = Some(SecretString::from(ADMIN));
@@ -171,6 +172,7 @@ async fn gateway(upstream: &StandIn) -> (Application, Target) {
     let created = app.provisioned.as_ref().unwrap();
     let (pid, pkey) = (created.platform.id, created.api_key.raw_key.clone());
     let base = format!("http://{}", app.addr().unwrap());
+    tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::new();
     let reply: Value = client
         .post(format!("{base}/admin/v1/platforms/{pid}/llm-providers"))
@@ -202,13 +204,12 @@ async fn gateway(upstream: &StandIn) -> (Application, Target) {
         .as_str()
         .unwrap()
         .to_owned();
-    let target = Target {
+    Target {
         client,
         url: format!("{base}/v1/chat/completions"),
         key,
         model: "gpt-4o-mini",
-    };
-    (app, target)
+    }
 }
 
 #[tokio::main]
@@ -224,8 +225,7 @@ async fn main() {
         key: "sk-bench".into(),
         model: "gpt-4o-mini",
     };
-    let (app, through) = gateway(&upstream).await;
-    tokio::spawn(app.run_until(std::future::pending()));
+    let through = gateway(&upstream).await;
 
     // Warm both paths (connections, caches).
     sequential(&direct, 200).await;
