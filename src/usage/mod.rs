@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::args;
 use crate::store::Db;
 
 pub mod query;
+mod store;
 
 const CHANNEL_CAPACITY: usize = 10_000;
 const BATCH: usize = 500;
@@ -204,7 +204,7 @@ impl Writer {
     async fn write(&self, rows: &[UsageRecord]) {
         let mut pending = vec![rows];
         while let Some(part) = pending.pop() {
-            let Err(err) = insert(&self.db, part).await else {
+            let Err(err) = store::insert(&self.db, part).await else {
                 continue;
             };
             let refused = err.as_database_error().is_some();
@@ -241,42 +241,4 @@ impl Writer {
         self.dropped
             .fetch_add(u64::try_from(rows).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
-}
-
-async fn insert(db: &Db, batch: &[UsageRecord]) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    for r in batch {
-        tx.execute(
-            "INSERT INTO usage_logs (id, platform_id, end_user_id, kind, app, tool, model, status, error_code, \
-             latency_ms, input_tokens, output_tokens, cost_micros, request_id, created_at, created_at_ms, \
-             provider, cached_tokens, ttft_ms, tokens_estimated, price) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21)",
-            &args![
-                r.id,
-                r.platform_id,
-                r.end_user_id,
-                r.kind,
-                r.app.clone(),
-                r.tool.clone(),
-                r.model.clone(),
-                r.status,
-                r.error_code.clone(),
-                r.latency_ms,
-                r.input_tokens,
-                r.output_tokens,
-                r.cost_micros,
-                r.request_id.as_str(),
-                r.created_at,
-                r.created_at.timestamp_millis(),
-                r.provider.clone(),
-                r.cached_tokens,
-                r.ttft_ms,
-                r.tokens_estimated,
-                r.price.clone()
-            ],
-        )
-        .await?;
-    }
-    tx.commit().await
 }

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::args;
 use crate::billing::Money;
 use crate::domain::paging::CursorPage;
 use crate::error::{Error, Result};
@@ -29,7 +28,7 @@ pub struct LogQuery {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-struct LogRow {
+pub(super) struct LogRow {
     seq: i64,
     id: Uuid,
     end_user_id: Option<Uuid>,
@@ -142,29 +141,7 @@ pub async fn list(db: &Db, platform_id: Uuid, query: &LogQuery) -> Result<Cursor
     {
         return Err(Error::bad_request("status must be ok or error"));
     }
-    let rows: Vec<LogRow> = db
-        .fetch_all(
-            "SELECT seq, id, end_user_id, kind, app, tool, model, status, error_code, latency_ms, \
-             input_tokens, output_tokens, cost_micros, request_id, created_at, provider, cached_tokens, \
-             ttft_ms, tokens_estimated, price FROM usage_logs \
-             WHERE platform_id = $1 AND seq < $2 \
-             AND ($3 IS NULL OR end_user_id = $3) AND ($4 IS NULL OR model = $4) \
-             AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR status = $6) \
-             AND ($7 IS NULL OR created_at_ms >= $7) AND ($8 IS NULL OR created_at_ms < $8) \
-             ORDER BY seq DESC LIMIT $9",
-            &args![
-                platform_id,
-                before,
-                query.end_user_id,
-                query.model.clone(),
-                query.kind.clone(),
-                query.status.clone(),
-                query.since.map(|t| t.timestamp_millis()),
-                query.until.map(|t| t.timestamp_millis()),
-                i64::from(limit) + 1
-            ],
-        )
-        .await?;
+    let rows = super::store::page(db, platform_id, query, before, i64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
     let mut rows = rows;
     rows.truncate(limit as usize);
