@@ -389,6 +389,14 @@ impl Broker {
                 )
                 .await?
                 {
+                    // Another instance refreshed and let go just before we took it.
+                    Some(current)
+                        if current.status != STATUS_NEEDS_REAUTH
+                            && !still_needed(&current, self.now_ms()) =>
+                    {
+                        store::release_refresh_lease(&self.inner.db, row.id).await?;
+                        Ok(Leased::RefreshedElsewhere(current))
+                    }
                     Some(current) if current.status != STATUS_NEEDS_REAUTH => {
                         Ok(Leased::Taken(current))
                     }
