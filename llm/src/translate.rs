@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use crate::error::{ProviderError, ProviderKind};
-use crate::openai::{ChatRequest, ContentPart, Message, MessageContent, Role};
+use crate::openai::{
+    ChatRequest, ContentPart, FunctionDefinition, Message, MessageContent, Role, Tool,
+};
 
 /// Refuses every field of `extra` that asks for something (any value but
 /// `null`, `false`, `0` or an empty object/array/string): the provider
@@ -46,6 +48,30 @@ fn asks_for_something(value: &Value) -> bool {
         Value::Object(map) => !map.is_empty(),
         Value::Bool(true) => true,
     }
+}
+
+/// The function of `tools[index]`: other tool types, and tool fields the
+/// provider cannot honour, are refused by name.
+pub(crate) fn function_of(
+    tool: &Tool,
+    index: usize,
+    provider: ProviderKind,
+) -> Result<&FunctionDefinition, ProviderError> {
+    if tool.kind != "function" {
+        return Err(ProviderError::unsupported(
+            format!("tools[{index}].type={}", tool.kind),
+            provider,
+        ));
+    }
+    if let Some(name) = first_asking_field(&tool.extra) {
+        return Err(ProviderError::unsupported(
+            format!("tools[{index}].{name}"),
+            provider,
+        ));
+    }
+    tool.function.as_ref().ok_or_else(|| {
+        ProviderError::invalid(format!("tools[{index}]: a function tool needs `function`"))
+    })
 }
 
 /// The common refusals: `n > 1` (one choice only), the deprecated

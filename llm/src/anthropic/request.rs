@@ -11,8 +11,8 @@ use crate::openai::{
     ToolChoiceMode,
 };
 use crate::translate::{
-    empty_object_schema, first_asking_field, is_http_url, parse_arguments, parse_data_url,
-    refuse_common, refuse_image_detail, refuse_unknown_extras, system_text,
+    empty_object_schema, function_of, is_http_url, parse_arguments, parse_data_url, refuse_common,
+    refuse_image_detail, refuse_unknown_extras, system_text,
 };
 
 const PROVIDER: ProviderKind = ProviderKind::Anthropic;
@@ -274,21 +274,7 @@ fn translate_tools(request: &ChatRequest) -> Result<Vec<AnthropicTool>, Provider
         .iter()
         .enumerate()
         .map(|(index, tool)| {
-            if tool.kind != "function" {
-                return Err(ProviderError::unsupported(
-                    format!("tools[{index}].type={}", tool.kind),
-                    PROVIDER,
-                ));
-            }
-            if let Some(name) = first_asking_field(&tool.extra) {
-                return Err(ProviderError::unsupported(
-                    format!("tools[{index}].{name}"),
-                    PROVIDER,
-                ));
-            }
-            let function = tool.function.as_ref().ok_or_else(|| {
-                ProviderError::invalid(format!("tools[{index}]: a function tool needs `function`"))
-            })?;
+            let function = function_of(tool, index, PROVIDER)?;
             Ok(AnthropicTool {
                 name: function.name.clone(),
                 description: function.description.clone(),
