@@ -201,6 +201,30 @@ struct Served {
     stdout: Vec<String>,
 }
 
+impl Served {
+    /// The first-start platform key it printed, and that platform's id.
+    async fn first_platform(&self, client: &reqwest::Client) -> (String, String) {
+        let key = self
+            .stdout
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+            .find(|w| w.starts_with("sk-plat_"))
+            .expect("first start prints a platform key")
+            .to_owned();
+        let me: Value = client
+            .get(format!("{}/v1/me", self.address))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let pid = me["data"]["platform_id"].as_str().unwrap().to_owned();
+        (key, pid)
+    }
+}
+
 /// Starts `assistiv serve` on a free port and reads its stdout up to the
 /// "listening" line.
 fn serve(dir: &std::path::Path, log: &std::path::Path) -> Served {
@@ -259,22 +283,8 @@ async fn serve_prints_the_first_key_once_and_logs_no_secrets() {
     let data = dir.path().join("data");
     let first = serve(&data, &log);
     let printed = first.stdout.join("\n");
-    let key = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("sk-plat_"))
-        .expect("first start prints a platform key")
-        .to_owned();
     let client = reqwest::Client::new();
-    let me: Value = client
-        .get(format!("{}/v1/me", first.address))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pid = me["data"]["platform_id"].as_str().unwrap().to_owned();
+    let (key, pid) = first.first_platform(&client).await;
     // The first start printed that the mock LLM provider is on, and it is.
     assert!(printed.contains("mock LLM provider"), "{printed}");
     let models: Value = client
@@ -521,24 +531,8 @@ async fn logs_to_a_file_are_plain_and_a_clients_mistake_is_no_warning() {
         address,
         stdout: printed,
     };
-    let key = served
-        .stdout
-        .iter()
-        .flat_map(|l| l.split_whitespace())
-        .find(|w| w.starts_with("sk-plat_"))
-        .unwrap()
-        .to_owned();
     let client = reqwest::Client::new();
-    let me: Value = client
-        .get(format!("{}/v1/me", served.address))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pid = me["data"]["platform_id"].as_str().unwrap();
+    let (key, pid) = served.first_platform(&client).await;
     let user: Value = client
         .post(format!("{}/v1/platforms/{pid}/end-users", served.address))
         .bearer_auth(&key)
