@@ -11,7 +11,7 @@ use super::{
     Receiver, admin_put, all_deliveries, assert_all_verified, budget_action, create_endpoint,
     endpoints_path, fast, outbox_ids, user_with_budget,
 };
-use crate::helpers::{ADMIN_TOKEN, Backend, spawn_app_with};
+use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, spawn_app_with};
 
 const SEVEN: [&str; 7] = [
     "budget.topped_up",
@@ -136,7 +136,15 @@ async fn every_event_type_is_delivered_and_verified(backend: Backend) {
     );
     assert_eq!(all_deliveries(&app, wallet_only).await.len(), 1);
 
-    // The delivery log: cursor pages, newest first, answer and latency kept.
+    // The delivery log: cursor pages, newest first, answer and latency kept. The
+    // receiver sees a body before the gateway records its answer: wait for that.
+    TestApp::eventually(Duration::from_secs(10), || async {
+        all_deliveries(&app, endpoint)
+            .await
+            .iter()
+            .all(|d| d["status"] == "delivered")
+    })
+    .await;
     let deliveries = all_deliveries(&app, endpoint).await;
     assert_eq!(deliveries.len(), 7);
     assert!(deliveries.iter().all(|d| d["status"] == "delivered"
