@@ -112,6 +112,11 @@ pub struct Config {
     /// The output tokens a hold assumes when a completion request sets no
     /// `max_tokens` / `max_completion_tokens`.
     pub inference_default_max_tokens: u32,
+    /// Responses API: model turns one response may take (hosted tool calls
+    /// between them); the last turn is offered no tools, so it answers.
+    pub responses_max_turns: u32,
+    /// Responses API: stored responses older than this many days are purged.
+    pub responses_retention_days: u64,
 }
 
 /// The settings read from `ASSISTIV_*` variables. Others with that prefix (a client's
@@ -158,6 +163,8 @@ const SETTINGS: &[&str] = &[
     "MOCK_PROVIDER",
     "MOCK_CHUNK_DELAY_MS",
     "INFERENCE_DEFAULT_MAX_TOKENS",
+    "RESPONSES_MAX_TURNS",
+    "RESPONSES_RETENTION_DAYS",
 ];
 
 /// Defaults as a serializable layer, so figment can merge the others over it.
@@ -191,6 +198,8 @@ struct Defaults {
     mock_provider: bool,
     mock_chunk_delay_ms: u64,
     inference_default_max_tokens: u32,
+    responses_max_turns: u32,
+    responses_retention_days: u64,
 }
 
 impl Default for Defaults {
@@ -224,6 +233,8 @@ impl Default for Defaults {
             mock_provider: true,
             mock_chunk_delay_ms: 20,
             inference_default_max_tokens: 4096,
+            responses_max_turns: 8,
+            responses_retention_days: 30,
         }
     }
 }
@@ -324,6 +335,10 @@ impl Config {
         anyhow::ensure!(
             self.inference_default_max_tokens >= 1,
             "ASSISTIV_INFERENCE_DEFAULT_MAX_TOKENS must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=64).contains(&self.responses_max_turns) && self.responses_retention_days >= 1,
+            "ASSISTIV_RESPONSES_MAX_TURNS must be 1 to 64 and ASSISTIV_RESPONSES_RETENTION_DAYS at least 1"
         );
         anyhow::ensure!(
             self.database_max_connections >= 2,
@@ -435,6 +450,8 @@ impl Config {
             mock_provider: defaults.mock_provider,
             mock_chunk_delay_ms: defaults.mock_chunk_delay_ms,
             inference_default_max_tokens: defaults.inference_default_max_tokens,
+            responses_max_turns: defaults.responses_max_turns,
+            responses_retention_days: defaults.responses_retention_days,
         }
     }
 }

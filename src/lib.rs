@@ -20,6 +20,7 @@ pub mod master_key;
 pub mod mcp;
 pub mod oauth;
 pub mod ratelimit;
+pub mod responses;
 pub mod sealing;
 pub mod skills;
 pub mod startup;

@@ -143,6 +143,15 @@ impl Application {
             mcp_sessions,
             webhooks,
         };
+        let purging = state.clone();
+        jobs.every(
+            "responses-retention",
+            crate::responses::PURGE_EVERY,
+            move || {
+                let state = purging.clone();
+                async move { crate::responses::purge_expired(&state).await }
+            },
+        );
         let router = router(state.clone(), jobs.shutdown_token())?;
         Ok(Self {
             listener,

@@ -17,6 +17,7 @@ pub mod openai;
 pub mod passthrough;
 pub mod prices;
 pub mod provider;
+pub mod responses;
 pub mod stream;
 pub mod tokens;
 mod translate;

@@ -104,12 +104,15 @@ pub fn table(state: &AppState) -> Vec<Route> {
     routes.extend(crate::webhooks::routes());
     routes.extend(crate::inference::routes::routes());
     routes.extend(crate::inference::admin::routes());
+    routes.extend(crate::responses::routes::routes());
     routes
 }
 
 /// The table assembled (each path's methods merged), the end-user limits on
 /// everything under `/v1/`, and the MCP endpoints beside it.
 pub fn router(state: &AppState, shutdown: CancellationToken) -> anyhow::Result<Router<AppState>> {
+    // One tool pipeline for the MCP endpoints and the Responses API's hosted tools.
+    let tools = crate::tools::Tools::standard(state.clone())?;
     let mut limited: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     let mut unlimited: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     for route in table(state) {
@@ -138,5 +141,8 @@ pub fn router(state: &AppState, shutdown: CancellationToken) -> anyhow::Result<R
     Ok(Router::new()
         .merge(limited)
         .merge(unlimited)
-        .merge(crate::mcp::router(state.clone(), shutdown)?))
+        .merge(crate::mcp::router(state.clone(), tools.clone(), shutdown)?)
+        .layer(axum::Extension(crate::responses::Responses::new(
+            state, tools,
+        ))))
 }

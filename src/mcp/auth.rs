@@ -18,7 +18,11 @@ pub const AGENT_PATH_PREFIX: &str = "/mcp/agents/";
 pub const SKILLS_PATH: &str = "/mcp/skills";
 pub const CAPABILITIES_PATH: &str = "/mcp/capabilities";
 
-async fn scope_for(state: &AppState, platform_id: Uuid, path: &str) -> Result<ToolScope, Error> {
+pub(crate) async fn scope_for(
+    state: &AppState,
+    platform_id: Uuid,
+    path: &str,
+) -> Result<ToolScope, Error> {
     let Some(rest) = path.strip_prefix(AGENT_PATH_PREFIX) else {
         return Ok(match path.trim_end_matches('/') {
             SKILLS_PATH => ToolScope::Skills,

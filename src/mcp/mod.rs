@@ -15,8 +15,11 @@ use tokio_util::sync::CancellationToken;
 use crate::state::AppState;
 
 /// Every MCP path, served by one rmcp service; sources filter by the caller's scope.
-pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Router<AppState>> {
-    let tools = crate::tools::Tools::standard(state.clone())?;
+pub fn router(
+    state: AppState,
+    tools: crate::tools::Tools,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Router<AppState>> {
     let config = &state.config;
     let mut mcp_config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(true)

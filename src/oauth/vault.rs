@@ -213,6 +213,11 @@ pub mod aad {
         format!("llm_provider:{id}:api_key")
     }
 
+    /// A stored Responses conversation, bound to the response id.
+    pub fn response_body(id: &str) -> String {
+        format!("response:{id}:body")
+    }
+
     /// A skill blob is bound to its content address.
     pub fn skill_blob(sha256: &str) -> String {
         format!("skill_blob:{sha256}")

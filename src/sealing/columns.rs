@@ -80,6 +80,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         key: &[("id", Uuid)],
         aad: "llm_provider:{id}:api_key",
     },
+    SealedColumn {
+        table: "responses",
+        column: "body_enc",
+        key: &[("id", Text)],
+        aad: "response:{id}:body",
+    },
 ];
 
 impl SealedColumn {
@@ -157,6 +163,11 @@ mod tests {
         assert_eq!(
             col.aad_of(&[id.to_string()]).unwrap(),
             aad::llm_provider_key(id)
+        );
+        let col = column("responses", "body_enc");
+        assert_eq!(
+            col.aad_of(&["resp_ab12".into()]).unwrap(),
+            aad::response_body("resp_ab12")
         );
     }
 
