@@ -34,6 +34,7 @@ mod periods;
 mod pipeline;
 mod platforms;
 mod rate_limits;
+mod responses;
 mod revocation;
 mod route_table;
 mod secrets;
