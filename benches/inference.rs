@@ -19,11 +19,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod support;
+
 use assistiv::config::Config;
 use assistiv::startup::Application;
 use assistiv_llm::stand_in::{StandIn, StandInKind};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use support::{cpu_time, ms};
 use tokio::sync::Semaphore;
 
 const ADMIN: &str = "bench-admin-token-0123456789";
@@ -33,20 +36,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// This process's CPU time so far (user + system).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    // utime and stime are fields 14 and 15 (1-based), 12 and 13 after "(comm) ".
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
 }
 
 #[derive(Clone)]
@@ -102,10 +91,6 @@ impl Target {
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Sequential calls: CPU time used and the latencies.

@@ -19,6 +19,8 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -96,18 +98,7 @@ struct Gateway {
 impl Gateway {
     /// CPU time (user + system) the gateway process has used so far.
     fn cpu_time(&self) -> Duration {
-        let pid = self.process.id().unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        // Fields after the command name (which may hold spaces) in parentheses.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        let hz = 100; // USER_HZ on Linux
-        Duration::from_secs_f64(ticks as f64 / hz as f64)
+        support::cpu_time_of(&self.process.id().unwrap().to_string())
     }
 }
 

@@ -388,9 +388,10 @@ pub async fn open_stream(admitted: &Admitted) -> Result<Opened, Error> {
 }
 
 /// The 403 a platform key gets here, saying what to do instead.
-pub fn platform_key_refused(platform_id: Uuid) -> Error {
+/// `what` names the refused surface ("chat completions", "responses").
+pub fn platform_key_refused(what: &str, platform_id: Uuid) -> Error {
     Error::forbidden(format!(
-        "chat completions run as an end user and need an end-user key (sk-eu_*), not a \
+        "{what} run as an end user and need an end-user key (sk-eu_*), not a \
          platform key. Mint one with this platform key: POST /v1/platforms/{platform_id}/end-users \
          with {{\"external_id\": \"<your user's id>\"}}; the answer's api_key.raw_key is the \
          sk-eu_* key to send as the Bearer token here"

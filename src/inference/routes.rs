@@ -100,7 +100,12 @@ async fn chat(
     let Caller(ctx) = caller?;
     let end_user_id = match (ctx.kind, ctx.end_user_id) {
         (KeyKind::EndUser, Some(id)) => id,
-        _ => return Err(completion::platform_key_refused(ctx.platform_id)),
+        _ => {
+            return Err(completion::platform_key_refused(
+                "chat completions",
+                ctx.platform_id,
+            ));
+        }
     };
     let payer = Payer {
         platform_id: ctx.platform_id,

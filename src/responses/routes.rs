@@ -57,7 +57,10 @@ fn end_user(caller: Result<Caller, Error>) -> Result<(AuthContext, Owner), Error
             };
             Ok((key, owner))
         }
-        _ => Err(completion::platform_key_refused(key.platform_id)),
+        _ => Err(completion::platform_key_refused(
+            "responses",
+            key.platform_id,
+        )),
     }
 }
 

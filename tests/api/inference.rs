@@ -444,22 +444,17 @@ async fn completions_on_the_mock(backend: Backend) {
     app.stop().await;
 }
 
-/// Configures the three stand-ins on a fresh platform; (platform key, stand-ins).
-async fn stand_in_platform(app: &TestApp) -> (Uuid, String, [StandIn; 3]) {
-    let (pid, pkey) = app.create_platform("stand-ins").await;
-    let openai = StandIn::start(StandInKind::OpenAi, "sk-openai-test")
+/// Starts the OpenAI, Anthropic and Gemini stand-ins and configures them on `pid`.
+pub(crate) async fn stand_ins_on(app: &TestApp, pid: Uuid) -> [StandIn; 3] {
+    let openai = StandIn::start(StandInKind::OpenAi, "sk-o").await.unwrap();
+    let anthropic = StandIn::start(StandInKind::Anthropic, "sk-a")
         .await
         .unwrap();
-    let anthropic = StandIn::start(StandInKind::Anthropic, "sk-ant-test")
-        .await
-        .unwrap();
-    let gemini = StandIn::start(StandInKind::Gemini, "gemini-test")
-        .await
-        .unwrap();
+    let gemini = StandIn::start(StandInKind::Gemini, "g").await.unwrap();
     for (kind, key, url) in [
-        ("openai", "sk-openai-test", openai.base_url()),
-        ("anthropic", "sk-ant-test", anthropic.base_url()),
-        ("google", "gemini-test", gemini.base_url()),
+        ("openai", "sk-o", openai.base_url()),
+        ("anthropic", "sk-a", anthropic.base_url()),
+        ("google", "g", gemini.base_url()),
     ] {
         add_provider(
             app,
@@ -468,7 +463,14 @@ async fn stand_in_platform(app: &TestApp) -> (Uuid, String, [StandIn; 3]) {
         )
         .await;
     }
-    (pid, pkey, [openai, anthropic, gemini])
+    [openai, anthropic, gemini]
+}
+
+/// Configures the three stand-ins on a fresh platform; (platform key, stand-ins).
+async fn stand_in_platform(app: &TestApp) -> (Uuid, String, [StandIn; 3]) {
+    let (pid, pkey) = app.create_platform("stand-ins").await;
+    let stand_ins = stand_ins_on(app, pid).await;
+    (pid, pkey, stand_ins)
 }
 
 async fn completions_through_the_stand_ins(backend: Backend) {
@@ -538,11 +540,7 @@ async fn completions_through_the_stand_ins(backend: Backend) {
     assert_eq!(passed.status, 200, "{}", passed.body);
     let sent = stand_ins[0].last_request().unwrap();
     assert_eq!(sent.body["service_tier"], "default");
-    assert!(
-        sent.header("authorization")
-            .unwrap()
-            .ends_with("sk-openai-test")
-    );
+    assert!(sent.header("authorization").unwrap().ends_with("sk-o"));
     app.stop().await;
 }
 

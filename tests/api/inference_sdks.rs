@@ -10,22 +10,21 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use assistiv_llm::stand_in::{StandIn, StandInKind};
 use serde_json::{Value, json};
 use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::helpers::{Backend, TestApp, spawn_app};
-use crate::inference::{add_provider, funded_user_on};
+use crate::inference::{add_provider, funded_user_on, stand_ins_on};
 use crate::mcp_clients::repo_path;
 
 const PEER_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn python() -> std::path::PathBuf {
+pub(crate) fn python() -> std::path::PathBuf {
     repo_path(&std::env::var("ASSISTIV_TEST_PYTHON").unwrap_or_else(|_| ".venv/bin/python".into()))
 }
 
-fn node() -> std::path::PathBuf {
+pub(crate) fn node() -> std::path::PathBuf {
     repo_path(
         &std::env::var("ASSISTIV_TEST_NODE22")
             .unwrap_or_else(|_| "tests/peers/node_modules/node/bin/node".into()),
@@ -40,39 +39,56 @@ struct Keys {
 }
 
 async fn run(program: &Path, script: &str, keys: &Keys, limited: &str, model: &str) -> Value {
+    run_peer(
+        program,
+        script,
+        &[
+            ("ASSISTIV_BASE_URL", &keys.base_url),
+            ("ASSISTIV_EU_KEY", &keys.eu),
+            ("ASSISTIV_PLATFORM_KEY", &keys.platform),
+            ("ASSISTIV_BROKE_KEY", &keys.broke),
+            ("ASSISTIV_LIMITED_KEY", limited),
+            ("ASSISTIV_MODEL", model),
+        ],
+        model,
+    )
+    .await
+}
+
+/// Runs a peer script with `env` (in tests/peers); its last stdout line as
+/// JSON. A missing peer fails, naming how to install it.
+pub(crate) async fn run_peer(
+    program: &Path,
+    script: &str,
+    env: &[(&str, &str)],
+    label: &str,
+) -> Value {
     let script = repo_path(script);
     assert!(
         program.exists(),
         "{} is missing: run ./scripts/test to install the peers",
         program.display()
     );
-    let output = tokio::time::timeout(
-        PEER_TIMEOUT,
-        Command::new(program)
-            .arg(&script)
-            .current_dir(repo_path("tests/peers"))
-            .env("ASSISTIV_BASE_URL", &keys.base_url)
-            .env("ASSISTIV_EU_KEY", &keys.eu)
-            .env("ASSISTIV_PLATFORM_KEY", &keys.platform)
-            .env("ASSISTIV_BROKE_KEY", &keys.broke)
-            .env("ASSISTIV_LIMITED_KEY", limited)
-            .env("ASSISTIV_MODEL", model)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{} timed out", script.display()))
-    .unwrap();
+    let mut command = Command::new(program);
+    command
+        .arg(&script)
+        .current_dir(repo_path("tests/peers"))
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(PEER_TIMEOUT, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{} timed out", script.display()))
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "{} with {model} failed:\n{stdout}\n{stderr}",
+        "{} with {label} failed:\n{stdout}\n{stderr}",
         script.display()
     );
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|_| panic!("{model}: not JSON: {stdout}\n{stderr}"))
+        .unwrap_or_else(|_| panic!("{label}: not JSON: {stdout}\n{stderr}"))
 }
 
 /// A fresh end user with `rpm_limit: 1` (its second request is a 429).
@@ -96,24 +112,8 @@ async fn limited_user(app: &TestApp, pid: Uuid, pkey: &str) -> String {
 async fn official_openai_sdks_work_unmodified(backend: Backend) {
     let app = spawn_app(backend).await;
     let (pid, pkey) = app.create_platform("sdks").await;
-    let openai = StandIn::start(StandInKind::OpenAi, "sk-o").await.unwrap();
-    let anthropic = StandIn::start(StandInKind::Anthropic, "sk-a")
-        .await
-        .unwrap();
-    let gemini = StandIn::start(StandInKind::Gemini, "g").await.unwrap();
     add_provider(&app, pid, json!({"provider": "mock"})).await;
-    for (kind, key, url) in [
-        ("openai", "sk-o", openai.base_url()),
-        ("anthropic", "sk-a", anthropic.base_url()),
-        ("google", "g", gemini.base_url()),
-    ] {
-        add_provider(
-            &app,
-            pid,
-            json!({"provider": kind, "api_key": key, "base_url": url}),
-        )
-        .await;
-    }
+    let _stand_ins = stand_ins_on(&app, pid).await;
     let (_, eu) = funded_user_on(&app, pid, &pkey, "sdk-user", 50.0).await;
     let broke = app
         .post(

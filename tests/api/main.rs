@@ -35,6 +35,7 @@ mod pipeline;
 mod platforms;
 mod rate_limits;
 mod responses;
+mod responses_sdks;
 mod revocation;
 mod route_table;
 mod secrets;

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{ADMIN_TOKEN, Backend, Reply, TestApp, spawn_app, spawn_app_with_clock};
-use crate::inference::{add_provider, assert_openai_error, funded_user, funded_user_on};
+use crate::inference::{
+    add_provider, assert_openai_error, funded_user, funded_user_on, stand_ins_on,
+};
 use crate::oauth::dump_database;
 use crate::oauth_mock_server::{github_api, oauth2_mock_server};
 
@@ -76,27 +78,6 @@ async fn rows_of(app: &TestApp, key: &str, response_id: &str, expected: usize) -
     })
     .await;
     read().await
-}
-
-async fn stand_ins_on(app: &TestApp, pid: Uuid) -> [StandIn; 3] {
-    let openai = StandIn::start(StandInKind::OpenAi, "sk-o").await.unwrap();
-    let anthropic = StandIn::start(StandInKind::Anthropic, "sk-a")
-        .await
-        .unwrap();
-    let gemini = StandIn::start(StandInKind::Gemini, "g").await.unwrap();
-    for (kind, key, url) in [
-        ("openai", "sk-o", openai.base_url()),
-        ("anthropic", "sk-a", anthropic.base_url()),
-        ("google", "g", gemini.base_url()),
-    ] {
-        add_provider(
-            app,
-            pid,
-            json!({"provider": kind, "api_key": key, "base_url": url}),
-        )
-        .await;
-    }
-    [openai, anthropic, gemini]
 }
 
 async fn conversations_continue_over_every_provider(backend: Backend) {

@@ -49,7 +49,7 @@ impl Item {
             Item::Message(item) => missing(&mut item.id, "msg"),
             Item::FunctionCall(item) => missing(&mut item.id, "fc"),
             Item::FunctionCallOutput(item) => missing(&mut item.id, "fco"),
-            Item::McpApprovalResponse(item) => missing(&mut item.id, "mcpr"),
+            Item::McpApprovalResponse(item) => missing(&mut item.id, "mcpar"),
             Item::McpListTools(_) | Item::McpCall(_) | Item::McpApprovalRequest(_) => {}
         }
     }
