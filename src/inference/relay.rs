@@ -31,6 +31,24 @@ use crate::http::request_context;
 use crate::ratelimit::{RateLimiter, TokenReservation};
 use crate::state::AppState;
 
+/// What a relayed stream comes to, item by item.
+pub enum Relayed {
+    /// A chunk of the answer (metered as delivered).
+    Chunk(ChatCompletionChunk),
+    /// The end: settled at `usage` (the provider's, or counted when `estimated`).
+    Settled(Settled),
+    /// The provider failed mid-stream; what was delivered is charged.
+    Failed(Error),
+}
+
+/// A settled stream's usage and money.
+pub struct Settled {
+    pub usage: Usage,
+    pub charged: Money,
+    pub remaining: Option<Money>,
+    pub estimated: bool,
+}
+
 pub struct Relay {
     limiter: RateLimiter,
     clock: crate::billing::SharedClock,
@@ -121,6 +139,51 @@ impl Relay {
             if let Some(frame) = self.pending.pop_front() {
                 return Some(frame);
             }
+            match self.next_relayed().await? {
+                Relayed::Chunk(chunk) => return Some(frame(&chunk)),
+                Relayed::Settled(settled) => {
+                    if self.include_usage {
+                        let mut chunk = self.usage_chunk.take().unwrap_or_else(|| {
+                            ChatCompletionChunk::usage_only(
+                                &assistiv_llm::openai::ChunkMeta {
+                                    id: String::new(),
+                                    created: 0,
+                                    model: self.candidate.model.clone(),
+                                },
+                                settled.usage.clone(),
+                            )
+                        });
+                        chunk.extra.insert(
+                            "assistiv".into(),
+                            cost_report(settled.charged, settled.remaining, settled.estimated),
+                        );
+                        self.pending.push_back(frame(&chunk));
+                    }
+                    self.pending
+                        .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+                }
+                Relayed::Failed(error) => {
+                    let event = json!({
+                        "error": {
+                            "message": error.message(),
+                            "type": error.error_type(),
+                            "code": error.code(),
+                            "param": null,
+                        },
+                        "request_id": self.request_id,
+                    });
+                    self.pending
+                        .push_back(Bytes::from(format!("data: {event}\n\n")));
+                }
+            }
+        }
+    }
+
+    /// The next thing the stream comes to: a chunk to deliver (already metered),
+    /// then its end, settled: at the provider's usage, or, cut by the provider,
+    /// at what was delivered. `None` after the end.
+    pub async fn next_relayed(&mut self) -> Option<Relayed> {
+        loop {
             if self.done {
                 return None;
             }
@@ -136,13 +199,15 @@ impl Relay {
                         continue;
                     }
                     self.count(&chunk);
-                    self.pending.push_back(frame(&chunk));
+                    return Some(Relayed::Chunk(chunk));
                 }
-                Some(Ok(StreamEvent::Usage(usage))) => self.settle(usage, false).await,
-                Some(Err(error)) => self.fail(&error).await,
+                Some(Ok(StreamEvent::Usage(usage))) => {
+                    return Some(Relayed::Settled(self.settle(usage, false).await));
+                }
+                Some(Err(error)) => return Some(Relayed::Failed(self.fail(&error).await)),
                 None => {
                     let usage = self.counted();
-                    self.settle(usage, true).await;
+                    return Some(Relayed::Settled(self.settle(usage, true).await));
                 }
             }
         }
@@ -177,10 +242,15 @@ impl Relay {
         }
     }
 
-    async fn settle(&mut self, usage: Usage, estimated: bool) {
+    async fn settle(&mut self, usage: Usage, estimated: bool) -> Settled {
         self.done = true;
         let Some(mut reservation) = self.reservation.take() else {
-            return;
+            return Settled {
+                usage,
+                charged: Money::ZERO,
+                remaining: None,
+                estimated,
+            };
         };
         record_usage(
             &mut reservation,
@@ -192,30 +262,17 @@ impl Relay {
         let cost = charge::cost(&usage, &self.candidate.price, self.markup_bps);
         let (charged, remaining) = completion::settle(reservation, Charge::Bill(cost)).await;
         self.reconcile(usage.total_tokens).await;
-        if self.include_usage {
-            let mut chunk = self.usage_chunk.take().unwrap_or_else(|| {
-                ChatCompletionChunk::usage_only(
-                    &assistiv_llm::openai::ChunkMeta {
-                        id: String::new(),
-                        created: 0,
-                        model: self.candidate.model.clone(),
-                    },
-                    usage.clone(),
-                )
-            });
-            chunk.extra.insert(
-                "assistiv".into(),
-                cost_report(charged, remaining, estimated),
-            );
-            self.pending.push_back(frame(&chunk));
+        Settled {
+            usage,
+            charged,
+            remaining,
+            estimated,
         }
-        self.pending
-            .push_back(Bytes::from_static(b"data: [DONE]\n\n"));
     }
 
     /// The provider failed after the first byte: charge what was delivered and
     /// tell the client in the stream (the SDKs raise on an `error` event).
-    async fn fail(&mut self, error: &ProviderError) {
+    async fn fail(&mut self, error: &ProviderError) -> Error {
         self.done = true;
         let usage = self.counted();
         if let Some(mut reservation) = self.reservation.take() {
@@ -233,18 +290,7 @@ impl Relay {
             completion::settle(reservation, charge).await;
         }
         self.reconcile(usage.total_tokens).await;
-        let error = provider_error(error);
-        let event = json!({
-            "error": {
-                "message": error.message(),
-                "type": error.error_type(),
-                "code": error.code(),
-                "param": null,
-            },
-            "request_id": self.request_id,
-        });
-        self.pending
-            .push_back(Bytes::from(format!("data: {event}\n\n")));
+        provider_error(error)
     }
 
     async fn reconcile(&mut self, used: u64) {

@@ -7,12 +7,14 @@
 //!   continues, tools, approvals) before anything is held;
 //! - [`hosted`]: MCP tool items → the end user's tools of that scope;
 //! - [`turns`]: the loop of model turns (each metered through the inference
-//!   plane's money path) and hosted tool calls;
+//!   plane's money path) and hosted tool calls; [`answer`]: one turn, whole or
+//!   streamed delta by delta through the metered relay;
 //! - [`report`]: progress as the Responses event stream;
 //! - [`stored`] + [`store`]: responses sealed at rest, per end user, purged
 //!   after the retention setting;
 //! - [`routes`]: the four `/v1/responses` handlers (errors in OpenAI's shape).
 
+pub mod answer;
 pub mod hosted;
 pub mod plan;
 pub mod report;

@@ -3,6 +3,7 @@
 //! slow or vanished client never stalls the run (its money settles either way).
 
 use assistiv_llm::responses::events::Events;
+use assistiv_llm::responses::items::Part;
 use assistiv_llm::responses::{Item, ResponseObject};
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
@@ -40,6 +41,40 @@ impl Reporter {
     pub fn item(&mut self, index: usize, item: &Item) {
         if self.stream.is_some() {
             for frame in self.events.item(index, item, &[]) {
+                self.send(frame);
+            }
+        }
+    }
+
+    pub fn is_streaming(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// A message item at `index` starts (its text follows in deltas).
+    pub fn message_started(&mut self, index: usize, item: &Item) {
+        if self.stream.is_some() {
+            for frame in self.events.message_added(index, item) {
+                self.send(frame);
+            }
+        }
+    }
+
+    /// A piece of the text of the message at `index` (its first part).
+    pub fn text_delta(&mut self, index: usize, item_id: &str, delta: &str) {
+        if self.stream.is_some() {
+            let part = Part::OutputText {
+                text: String::new(),
+                annotations: Vec::new(),
+            };
+            let frame = self.events.delta(index, item_id, 0, &part, delta);
+            self.send(frame);
+        }
+    }
+
+    /// The message at `index` is whole.
+    pub fn message_finished(&mut self, index: usize, item: &Item) {
+        if self.stream.is_some() {
+            for frame in self.events.message_done(index, item) {
                 self.send(frame);
             }
         }

@@ -17,11 +17,12 @@ use assistiv_llm::responses::{Item, ResponseObject, ResponseUsage};
 use serde_json::json;
 
 use super::Responses;
+use super::answer::{self, TurnAnswer};
 use super::hosted::Hosted;
 use super::report::Reporter;
 use crate::billing::Money;
 use crate::error::Error;
-use crate::inference::completion::{self, Admitted, Answered, Caller as Payer};
+use crate::inference::completion::{self, Admitted, Caller as Payer};
 use crate::state::AppState;
 
 /// Everything decided before the first model turn.
@@ -158,31 +159,30 @@ pub async fn run(
             None => completion::admit(state, &plan.payer, request).await,
         };
         let answered = match admitted {
-            Ok(admitted) => completion::complete(state, admitted).await,
+            Ok(admitted) => answer::answer(state, admitted, reporter, output.len()).await,
             Err(error) => Err(error),
         };
-        let Answered {
-            body,
-            charged: turn_cost,
-            remaining: turn_remaining,
-            ..
-        } = match answered {
+        let turn_answer = match answered {
             Ok(answered) => answered,
             Err(error) if output.is_empty() => return Err(error),
             Err(error) => break Outcome::Failed(error),
         };
-        charged = charged.checked_add(turn_cost).unwrap_or(charged);
-        remaining = turn_remaining.or(remaining);
-        if let Some(turn_usage) = &body.usage {
+        charged = charged.checked_add(turn_answer.charged).unwrap_or(charged);
+        remaining = turn_answer.remaining.or(remaining);
+        if let Some(turn_usage) = &turn_answer.usage {
             usage.add(turn_usage);
         }
-        let Some(choice) = body.choices.into_iter().next() else {
-            break Outcome::Failed(Error::upstream("the model answered no choice"));
-        };
-        let message = choice.message;
-        let tool_calls = message.tool_calls.unwrap_or_default();
-        let text = message.content.unwrap_or_default();
-        if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
+        let TurnAnswer {
+            text,
+            refusal,
+            tool_calls,
+            finish,
+            streamed_message,
+            ..
+        } = turn_answer;
+        if let Some(message) = streamed_message {
+            output.push(message);
+        } else if let Some(refusal) = refusal.filter(|r| !r.is_empty()) {
             let mut item = MessageItem::assistant_text(String::new());
             item.content = vec![Part::Refusal { refusal }];
             push(&mut output, Item::Message(item), reporter);
@@ -233,10 +233,10 @@ pub async fn run(
                 }
             }
         }
-        if choice.finish_reason == Some(FinishReason::Length) {
+        if finish == Some(FinishReason::Length) {
             break Outcome::Incomplete("max_output_tokens");
         }
-        if choice.finish_reason == Some(FinishReason::ContentFilter) {
+        if finish == Some(FinishReason::ContentFilter) {
             break Outcome::Incomplete("content_filter");
         }
         if skipped {

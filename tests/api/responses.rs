@@ -282,12 +282,26 @@ async fn streams_events_and_stores_before_completing(backend: Backend) {
         .map(|e| e["delta"].as_str().unwrap())
         .collect();
     assert_eq!(deltas, "hello stream");
+    // Relayed as the provider streams it (the mock sends word by word).
+    let pieces = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .count();
+    assert!(pieces >= 2, "{kinds:?}");
     let done = &events.last().unwrap()["response"];
     let id = done["id"].as_str().unwrap();
     // Stored before the stream said completed.
     let read = app.get(&format!("/v1/responses/{id}"), &key).await;
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(&read.body, done);
+    // The turn was metered like a streamed completion: charged, nothing held.
+    let budget = app.get("/v1/me/budget", &key).await;
+    assert!(
+        budget.data()["used_usd"].as_f64().unwrap() > 0.0,
+        "{}",
+        budget.body
+    );
+    assert_eq!(budget.data()["held_usd"], 0.0, "{}", budget.body);
     app.stop().await;
 }
 

@@ -38,60 +38,28 @@ impl Events {
     /// its text part and the text as `delta_chunks` deltas; for a function or
     /// MCP call its arguments; for an MCP call its progress and outcome.
     pub fn item(&mut self, index: usize, item: &Item, delta_chunks: &[&str]) -> Vec<String> {
-        let mut frames = Vec::new();
-        let added = in_progress(item);
-        frames.push(self.frame(
-            json!({"type": "response.output_item.added", "output_index": index, "item": added}),
-        ));
         let item_id = item.id().unwrap_or_default().to_owned();
-        match item {
-            Item::Message(message) => {
-                for (content_index, part) in message.content.iter().enumerate() {
-                    let (text, empty_part) = match part {
-                        Part::OutputText { text, .. } => (
-                            text.as_str(),
-                            json!({"type": "output_text", "text": "", "annotations": []}),
-                        ),
-                        Part::Refusal { refusal } => {
-                            (refusal.as_str(), json!({"type": "refusal", "refusal": ""}))
-                        }
-                        _ => continue,
-                    };
-                    frames.push(self.frame(json!({
-                        "type": "response.content_part.added", "item_id": item_id,
-                        "output_index": index, "content_index": content_index, "part": empty_part
-                    })));
-                    let is_refusal = matches!(part, Part::Refusal { .. });
-                    let chunks: Vec<&str> = if delta_chunks.is_empty() {
-                        vec![text]
-                    } else {
-                        delta_chunks.to_vec()
-                    };
-                    for delta in chunks.into_iter().filter(|d| !d.is_empty()) {
-                        let kind = if is_refusal {
-                            "response.refusal.delta"
-                        } else {
-                            "response.output_text.delta"
-                        };
-                        frames.push(self.frame(json!({
-                            "type": kind, "item_id": item_id, "output_index": index,
-                            "content_index": content_index, "delta": delta, "logprobs": []
-                        })));
-                    }
-                    let done = if is_refusal {
-                        json!({"type": "response.refusal.done", "item_id": item_id, "output_index": index,
-                               "content_index": content_index, "refusal": text})
-                    } else {
-                        json!({"type": "response.output_text.done", "item_id": item_id, "output_index": index,
-                               "content_index": content_index, "text": text, "logprobs": []})
-                    };
-                    frames.push(self.frame(done));
-                    frames.push(self.frame(json!({
-                        "type": "response.content_part.done", "item_id": item_id,
-                        "output_index": index, "content_index": content_index, "part": part
-                    })));
+        if let Item::Message(message) = item {
+            let mut frames = self.message_added(index, item);
+            for (content_index, part) in message.content.iter().enumerate() {
+                let text = part_text(part);
+                let chunks: Vec<&str> = if delta_chunks.is_empty() {
+                    vec![text]
+                } else {
+                    delta_chunks.to_vec()
+                };
+                for delta in chunks.into_iter().filter(|d| !d.is_empty()) {
+                    frames.push(self.delta(index, &item_id, content_index, part, delta));
                 }
             }
+            frames.extend(self.message_done(index, item));
+            return frames;
+        }
+        let mut frames = vec![self.frame(
+            json!({"type": "response.output_item.added", "output_index": index, "item": in_progress(item)}),
+        )];
+        match item {
+            Item::Message(_) => {}
             Item::FunctionCall(call) => {
                 frames.push(self.frame(json!({
                     "type": "response.function_call_arguments.delta", "item_id": item_id,
@@ -141,9 +109,85 @@ impl Events {
         frames
     }
 
+    /// A message item starts: `output_item.added` (no content yet) and
+    /// `content_part.added` for each of its parts, empty.
+    pub fn message_added(&mut self, index: usize, item: &Item) -> Vec<String> {
+        let mut frames = vec![self.frame(
+            json!({"type": "response.output_item.added", "output_index": index, "item": in_progress(item)}),
+        )];
+        if let Item::Message(message) = item {
+            let item_id = item.id().unwrap_or_default();
+            for (content_index, part) in message.content.iter().enumerate() {
+                let empty = match part {
+                    Part::Refusal { .. } => json!({"type": "refusal", "refusal": ""}),
+                    _ => json!({"type": "output_text", "text": "", "annotations": []}),
+                };
+                frames.push(self.frame(json!({
+                    "type": "response.content_part.added", "item_id": item_id,
+                    "output_index": index, "content_index": content_index, "part": empty
+                })));
+            }
+        }
+        frames
+    }
+
+    /// A piece of a message part's text (or refusal).
+    pub fn delta(
+        &mut self,
+        index: usize,
+        item_id: &str,
+        content_index: usize,
+        part: &Part,
+        delta: &str,
+    ) -> String {
+        let kind = match part {
+            Part::Refusal { .. } => "response.refusal.delta",
+            _ => "response.output_text.delta",
+        };
+        self.frame(json!({
+            "type": kind, "item_id": item_id, "output_index": index,
+            "content_index": content_index, "delta": delta, "logprobs": []
+        }))
+    }
+
+    /// A message item is whole: each part's `done`, then the item's.
+    pub fn message_done(&mut self, index: usize, item: &Item) -> Vec<String> {
+        let mut frames = Vec::new();
+        if let Item::Message(message) = item {
+            let item_id = item.id().unwrap_or_default();
+            for (content_index, part) in message.content.iter().enumerate() {
+                let done = match part {
+                    Part::Refusal { refusal } => json!({
+                        "type": "response.refusal.done", "item_id": item_id, "output_index": index,
+                        "content_index": content_index, "refusal": refusal}),
+                    _ => json!({
+                        "type": "response.output_text.done", "item_id": item_id, "output_index": index,
+                        "content_index": content_index, "text": part_text(part), "logprobs": []}),
+                };
+                frames.push(self.frame(done));
+                frames.push(self.frame(json!({
+                    "type": "response.content_part.done", "item_id": item_id,
+                    "output_index": index, "content_index": content_index, "part": part
+                })));
+            }
+        }
+        frames.push(self.frame(
+            json!({"type": "response.output_item.done", "output_index": index, "item": item}),
+        ));
+        frames
+    }
+
     /// An `error` event (the stream ends after it).
     pub fn error(&mut self, code: &str, message: &str) -> String {
         self.frame(json!({"type": "error", "code": code, "message": message, "param": null}))
+    }
+}
+
+fn part_text(part: &Part) -> &str {
+    match part {
+        Part::InputText { text } | Part::OutputText { text, .. } => text,
+        Part::Refusal { refusal } => refusal,
+        Part::InputImage { .. } => "",
     }
 }
 
