@@ -115,7 +115,11 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma(
+                "journal_size_limit",
+                checkpoint::JOURNAL_SIZE_LIMIT.to_string(),
+            );
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             // A ping before each acquire is a round trip to the connection's
