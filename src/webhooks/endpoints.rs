@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::store::endpoints::{self as store, EndpointChange, EndpointRow, NewEndpoint};
+use super::store::endpoints::{self as store, EndpointFields, EndpointRow};
 use super::{EVENT_TYPES, ROTATION_OVERLAP, Webhooks, ms, signing, time};
 use crate::domain::paging::PageRequest;
 use crate::error::{Error, Result};
@@ -188,17 +188,14 @@ impl Webhooks {
                 "a platform has at most {MAX_ENDPOINTS} webhook endpoints"
             )));
         }
-        let row = NewEndpoint {
-            id,
-            platform_id,
+        let fields = EndpointFields {
             url,
             description,
             event_types,
             enabled: input.enabled.unwrap_or(true),
-            secret_enc: sealed,
             now_ms: now,
         };
-        store::insert(&mut tx, &row).await?;
+        store::insert(&mut tx, platform_id, id, &fields, sealed).await?;
         tx.commit().await?;
         let row = self.endpoint_row(platform_id, id).await?;
         Ok(CreatedEndpoint {
@@ -244,15 +241,14 @@ impl Webhooks {
         };
         let enabled = input.enabled.unwrap_or(row.enabled);
         let reenabled = enabled && !row.enabled;
-        let change = EndpointChange {
+        let fields = EndpointFields {
             url,
             description,
             event_types,
             enabled,
-            reenabled,
             now_ms: ms(self.clock.now()),
         };
-        store::update(&self.db, platform_id, id, &change).await?;
+        store::update(&self.db, platform_id, id, &fields, reenabled).await?;
         self.get(platform_id, id).await
     }
 

@@ -328,7 +328,7 @@ impl Webhooks {
             endpoints::clear_failing(&mut tx, endpoint.id).await?;
         } else if gone {
             let reason = format!("the endpoint answered 410 Gone at {}", now.to_rfc3339());
-            endpoints::disable(&mut tx, endpoint.id, reason, ms(now)).await?;
+            endpoints::disable(&mut tx, endpoint.id, reason, ms(now), None).await?;
         } else {
             let reason = format!(
                 "no successful delivery for {} days (last error: {})",
@@ -336,8 +336,8 @@ impl Webhooks {
                 attempt.error.as_deref().unwrap_or("unknown")
             );
             endpoints::mark_failing(&mut tx, endpoint.id, ms(now)).await?;
-            let cutoff = ms(now - DISABLE_AFTER);
-            endpoints::disable_failing_since(&mut tx, endpoint.id, reason, ms(now), cutoff).await?;
+            let cutoff = Some(ms(now - DISABLE_AFTER));
+            endpoints::disable(&mut tx, endpoint.id, reason, ms(now), cutoff).await?;
         }
         tx.commit().await
     }

@@ -33,26 +33,12 @@ const COLUMNS: &str = "id, platform_id, url, description, event_types, enabled, 
 
 const COUNT: &str = "SELECT COUNT(*) FROM webhook_endpoints WHERE platform_id = $1";
 
-/// A new endpoint (its secret already sealed).
-pub struct NewEndpoint {
-    pub id: Uuid,
-    pub platform_id: Uuid,
+/// What create and update write: the fields the caller sets, and when.
+pub struct EndpointFields {
     pub url: String,
     pub description: Option<String>,
     pub event_types: Vec<String>,
     pub enabled: bool,
-    pub secret_enc: Vec<u8>,
-    pub now_ms: i64,
-}
-
-/// The fields an update writes.
-pub struct EndpointChange {
-    pub url: String,
-    pub description: Option<String>,
-    pub event_types: Vec<String>,
-    pub enabled: bool,
-    /// Clears why it was disabled and its failure streak (it was re-enabled).
-    pub reenabled: bool,
     pub now_ms: i64,
 }
 
@@ -114,31 +100,40 @@ pub async fn count_in(tx: &mut Tx, platform_id: Uuid) -> Result<i64, sqlx::Error
     Ok(count)
 }
 
-pub async fn insert(tx: &mut Tx, row: &NewEndpoint) -> Result<(), sqlx::Error> {
+/// A new endpoint of the platform, with its sealed secret.
+pub async fn insert(
+    tx: &mut Tx,
+    platform_id: Uuid,
+    id: Uuid,
+    fields: &EndpointFields,
+    secret_enc: Vec<u8>,
+) -> Result<(), sqlx::Error> {
     tx.execute(
         "INSERT INTO webhook_endpoints (id, platform_id, url, description, event_types, enabled, \
          secret_enc, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         &args![
-            row.id,
-            row.platform_id,
-            row.url.as_str(),
-            row.description.clone(),
-            serde_json::json!(row.event_types),
-            row.enabled,
-            row.secret_enc.clone(),
-            row.now_ms
+            id,
+            platform_id,
+            fields.url.as_str(),
+            fields.description.clone(),
+            serde_json::json!(fields.event_types),
+            fields.enabled,
+            secret_enc,
+            fields.now_ms
         ],
     )
     .await
     .map(|_| ())
 }
 
-/// Writes `change` to the platform's endpoint `id`, in its own transaction.
+/// Writes `fields` to the platform's endpoint `id`, in its own transaction;
+/// `reenabled` also clears why it was disabled and its failure streak.
 pub async fn update(
     db: &Db,
     platform_id: Uuid,
     id: Uuid,
-    change: &EndpointChange,
+    fields: &EndpointFields,
+    reenabled: bool,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     tx.execute(
@@ -148,12 +143,12 @@ pub async fn update(
          failing_since_ms = CASE WHEN $5 THEN NULL ELSE failing_since_ms END, \
          updated_at_ms = $6 WHERE id = $7 AND platform_id = $8",
         &args![
-            change.url.as_str(),
-            change.description.clone(),
-            serde_json::json!(change.event_types),
-            change.enabled,
-            change.reenabled,
-            change.now_ms,
+            fields.url.as_str(),
+            fields.description.clone(),
+            serde_json::json!(fields.event_types),
+            fields.enabled,
+            reenabled,
+            fields.now_ms,
             id,
             platform_id
         ],
@@ -229,36 +224,26 @@ pub async fn mark_failing(tx: &mut Tx, id: Uuid, now_ms: i64) -> Result<(), sqlx
     .map(|_| ())
 }
 
-/// Disables the endpoint (if still enabled) for `reason`.
+/// Disables the endpoint (if still enabled) for `reason`; with
+/// `failing_since_ms`, only if its failure streak began then or earlier.
 pub async fn disable(
     tx: &mut Tx,
     id: Uuid,
     reason: String,
     now_ms: i64,
+    failing_since_ms: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    tx.execute(
-        "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $1, disabled_at_ms = $2, \
-         updated_at_ms = $2 WHERE id = $3 AND enabled = TRUE",
-        &args![reason, now_ms, id],
-    )
-    .await
-    .map(|_| ())
-}
-
-/// Disables the endpoint (if still enabled) for `reason` when it has been failing
-/// since `failing_since_ms` or earlier.
-pub async fn disable_failing_since(
-    tx: &mut Tx,
-    id: Uuid,
-    reason: String,
-    now_ms: i64,
-    failing_since_ms: i64,
-) -> Result<(), sqlx::Error> {
-    tx.execute(
-        "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $1, disabled_at_ms = $2, \
-         updated_at_ms = $2 WHERE id = $3 AND enabled = TRUE AND failing_since_ms <= $4",
-        &args![reason, now_ms, id, failing_since_ms],
-    )
-    .await
+    const DISABLE: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $1, \
+         disabled_at_ms = $2, updated_at_ms = $2 WHERE id = $3 AND enabled = TRUE";
+    match failing_since_ms {
+        None => tx.execute(DISABLE, &args![reason, now_ms, id]).await,
+        Some(since) => {
+            tx.execute(
+                &format!("{DISABLE} AND failing_since_ms <= $4"),
+                &args![reason, now_ms, id, since],
+            )
+            .await
+        }
+    }
     .map(|_| ())
 }
