@@ -9,57 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::store::deliveries::{self as store, DeliveryRow};
+use super::store::messages::{self, NewMessage};
 use super::{RECOVER_WINDOW, TEST_EVENT, Webhooks, ms, time};
-use crate::args;
 use crate::domain::paging::CursorPage;
 use crate::error::{Error, Result};
-use crate::store::tx::Tx;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 /// Most messages one `recover` queues again.
 const MAX_RECOVER: i64 = 50_000;
-
-/// Queues a delivery of `message_id` to `endpoint_id`, due now. An existing one
-/// (a recover, a replay) goes back to pending at the start of the schedule.
-pub(super) async fn queue(
-    tx: &mut Tx,
-    endpoint_id: Uuid,
-    message_id: Uuid,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    tx.defer(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, message_id, status, attempts, step, \
-         next_attempt_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, 'pending', 0, 0, $4, $4, $4) \
-         ON CONFLICT (endpoint_id, message_id) DO UPDATE SET status = 'pending', step = 0, \
-         next_attempt_ms = excluded.next_attempt_ms, updated_at_ms = excluded.updated_at_ms",
-        &args![Uuid::now_v7(), endpoint_id, message_id, now],
-    )
-    .await
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct DeliveryRow {
-    id: Uuid,
-    endpoint_id: Uuid,
-    message_id: Uuid,
-    event_type: String,
-    sequence: Option<i64>,
-    status: String,
-    attempts: i32,
-    next_attempt_ms: Option<i64>,
-    last_status_code: Option<i32>,
-    last_error: Option<String>,
-    last_latency_ms: Option<i64>,
-    last_response: Option<String>,
-    created_at_ms: i64,
-    delivered_at_ms: Option<i64>,
-}
-
-const DELIVERY: &str = "SELECT d.id, d.endpoint_id, d.message_id, m.event_type, m.sequence, d.status, \
-     d.attempts, d.next_attempt_ms, d.last_status_code, d.last_error, d.last_latency_ms, \
-     d.last_response, d.created_at_ms, d.delivered_at_ms \
-     FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id";
 
 /// One event's delivery to one endpoint, as the log shows it.
 #[derive(Debug, Serialize)]
@@ -103,17 +62,6 @@ impl From<DeliveryRow> for DeliveryView {
             delivered_at: row.delivered_at_ms.map(time),
         }
     }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct AttemptRow {
-    attempt: i32,
-    started_at_ms: i64,
-    status_code: Option<i32>,
-    error: Option<String>,
-    latency_ms: i64,
-    response: Option<String>,
-    next_attempt_ms: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -188,16 +136,8 @@ impl Webhooks {
             }
         };
         self.endpoint_row(platform_id, endpoint_id).await?;
-        let mut rows: Vec<DeliveryRow> = self
-            .db
-            .fetch_all(
-                &format!(
-                    "{DELIVERY} WHERE d.endpoint_id = $1 AND d.id < $2 AND ($3 IS NULL OR d.status = $3) \
-                     ORDER BY d.id DESC LIMIT $4"
-                ),
-                &args![endpoint_id, before, status, i64::from(limit) + 1],
-            )
-            .await?;
+        let mut rows =
+            store::page(&self.db, endpoint_id, before, status, i64::from(limit) + 1).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = more
@@ -216,11 +156,7 @@ impl Webhooks {
         id: Uuid,
     ) -> Result<DeliveryRow> {
         self.endpoint_row(platform_id, endpoint_id).await?;
-        self.db
-            .fetch_optional(
-                &format!("{DELIVERY} WHERE d.id = $1 AND d.endpoint_id = $2"),
-                &args![id, endpoint_id],
-            )
+        store::get(&self.db, endpoint_id, id)
             .await?
             .ok_or_else(|| Error::not_found("delivery not found"))
     }
@@ -232,22 +168,10 @@ impl Webhooks {
         id: Uuid,
     ) -> Result<DeliveryDetail> {
         let row = self.delivery_row(platform_id, endpoint_id, id).await?;
-        let (body,): (String,) = self
-            .db
-            .fetch_optional(
-                "SELECT body FROM webhook_messages WHERE id = $1",
-                &args![row.message_id],
-            )
+        let body = messages::body(&self.db, row.message_id)
             .await?
             .ok_or_else(|| Error::not_found("delivery not found"))?;
-        let attempts: Vec<AttemptRow> = self
-            .db
-            .fetch_all(
-                "SELECT attempt, started_at_ms, status_code, error, latency_ms, response, next_attempt_ms \
-                 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
-                &args![id],
-            )
-            .await?;
+        let attempts = store::attempts(&self.db, id).await?;
         Ok(DeliveryDetail {
             delivery: row.into(),
             payload: serde_json::from_str(&body).unwrap_or(Value::Null),
@@ -275,16 +199,7 @@ impl Webhooks {
     ) -> Result<DeliveryView> {
         let row = self.delivery_row(platform_id, endpoint_id, id).await?;
         let now = ms(self.clock.now());
-        let mut tx = self.db.begin().await?;
-        let changed = tx
-            .execute(
-                "UPDATE webhook_deliveries SET status = 'pending', step = 0, next_attempt_ms = $1, \
-                 updated_at_ms = $1 WHERE id = $2 AND (lease_until_ms IS NULL OR lease_until_ms < $1)",
-                &args![now, row.id],
-            )
-            .await?;
-        tx.commit().await?;
-        if changed == 0 {
+        if !store::replay(&self.db, row.id, now).await? {
             return Err(Error::conflict(
                 "an attempt of this delivery is in flight; replay it once it is done",
             ));
@@ -314,19 +229,13 @@ impl Webhooks {
             return Err(Error::bad_request("since: must not be in the future"));
         }
         let endpoint = self.endpoint_row(platform_id, endpoint_id).await?;
-        let messages: Vec<(Uuid, String)> = self
-            .db
-            .fetch_all(
-                "SELECT id, event_type FROM webhook_messages WHERE platform_id = $1 \
-                 AND created_at_ms >= $2 AND event_type <> $3 ORDER BY created_at_ms LIMIT $4",
-                &args![platform_id, ms(since), TEST_EVENT, MAX_RECOVER],
-            )
-            .await?;
+        let events =
+            messages::since(&self.db, platform_id, ms(since), TEST_EVENT, MAX_RECOVER).await?;
         let mut tx = self.db.begin().await?;
         let mut queued = 0u64;
-        for (message_id, event_type) in &messages {
+        for (message_id, event_type) in &events {
             if endpoint.wants(event_type) {
-                queue(&mut tx, endpoint_id, *message_id, ms(now)).await?;
+                store::queue(&mut tx, endpoint_id, *message_id, ms(now)).await?;
                 queued += 1;
             }
         }
@@ -346,20 +255,18 @@ impl Webhooks {
             "data": {"platform_id": platform_id, "endpoint_id": endpoint_id},
         });
         let mut tx = self.db.begin().await?;
-        tx.defer(
-            "INSERT INTO webhook_messages (id, platform_id, event_type, sequence, body, created_at_ms) \
-             VALUES ($1, $2, $3, NULL, $4, $5)",
-            &args![id, platform_id, TEST_EVENT, body.to_string(), ms(now)],
-        )
-        .await?;
-        queue(&mut tx, endpoint_id, id, ms(now)).await?;
+        let message = NewMessage {
+            id,
+            platform_id,
+            event_type: TEST_EVENT,
+            sequence: None,
+            body: body.to_string(),
+            created_at_ms: ms(now),
+        };
+        messages::insert(&mut tx, &message).await?;
+        store::queue(&mut tx, endpoint_id, id, ms(now)).await?;
         tx.commit().await?;
-        let (delivery,): (Uuid,) = self
-            .db
-            .fetch_optional(
-                "SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND message_id = $2",
-                &args![endpoint_id, id],
-            )
+        let delivery = store::id_of(&self.db, endpoint_id, id)
             .await?
             .ok_or_else(|| Error::internal("the test delivery vanished"))?;
         Ok(self
@@ -372,25 +279,6 @@ impl Webhooks {
     /// messages no delivery needs any more, and dispatched outbox rows as old.
     pub async fn purge(&self) -> Result<u64, sqlx::Error> {
         let cutoff = ms(self.clock.now() - self.settings.retention);
-        let mut tx = self.db.begin().await?;
-        let deliveries = tx
-            .execute(
-                "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at_ms < $1",
-                &args![cutoff],
-            )
-            .await?;
-        tx.execute(
-            "DELETE FROM webhook_messages WHERE created_at_ms < $1 AND NOT EXISTS \
-             (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)",
-            &args![cutoff],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM outbox_events WHERE dispatched_at_ms IS NOT NULL AND dispatched_at_ms < $1",
-            &args![cutoff],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(deliveries)
+        store::purge(&self.db, cutoff).await
     }
 }

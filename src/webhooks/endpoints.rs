@@ -7,11 +7,10 @@ use assistiv_app_sdk::reqwest::Url;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::store::endpoints::{self as store, EndpointFields, EndpointRow};
 use super::{EVENT_TYPES, ROTATION_OVERLAP, Webhooks, ms, signing, time};
-use crate::args;
 use crate::domain::paging::PageRequest;
 use crate::error::{Error, Result};
 use crate::oauth::vault::aad;
@@ -31,28 +30,6 @@ pub struct EndpointInput {
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
-
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct EndpointRow {
-    pub id: Uuid,
-    pub platform_id: Uuid,
-    pub url: String,
-    pub description: Option<String>,
-    pub event_types: Json<Vec<String>>,
-    pub enabled: bool,
-    pub secret_enc: Vec<u8>,
-    pub previous_secret_enc: Option<Vec<u8>>,
-    pub previous_secret_until_ms: Option<i64>,
-    pub disabled_reason: Option<String>,
-    pub disabled_at_ms: Option<i64>,
-    pub failing_since_ms: Option<i64>,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-}
-
-pub(super) const COLUMNS: &str = "id, platform_id, url, description, event_types, enabled, secret_enc, \
-     previous_secret_enc, previous_secret_until_ms, disabled_reason, disabled_at_ms, \
-     failing_since_ms, created_at_ms, updated_at_ms";
 
 impl EndpointRow {
     /// Whether the endpoint wants `event_type` (an empty filter wants all).
@@ -179,13 +156,7 @@ impl Webhooks {
     }
 
     pub(super) async fn endpoint_row(&self, platform_id: Uuid, id: Uuid) -> Result<EndpointRow> {
-        self.db
-            .fetch_optional::<EndpointRow>(
-                &format!(
-                    "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND platform_id = $2"
-                ),
-                &args![id, platform_id],
-            )
+        store::get(&self.db, platform_id, id)
             .await?
             .ok_or_else(|| Error::not_found("webhook endpoint not found"))
     }
@@ -212,32 +183,19 @@ impl Webhooks {
             .map_err(Error::internal)?;
         let now = ms(self.clock.now());
         let mut tx = self.db.begin().await?;
-        let (count,): (i64,) = tx
-            .fetch_one(
-                "SELECT COUNT(*) FROM webhook_endpoints WHERE platform_id = $1",
-                &args![platform_id],
-            )
-            .await?;
-        if count >= MAX_ENDPOINTS {
+        if store::count_in(&mut tx, platform_id).await? >= MAX_ENDPOINTS {
             return Err(Error::conflict(format!(
                 "a platform has at most {MAX_ENDPOINTS} webhook endpoints"
             )));
         }
-        tx.execute(
-            "INSERT INTO webhook_endpoints (id, platform_id, url, description, event_types, enabled, \
-             secret_enc, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            &args![
-                id,
-                platform_id,
-                url,
-                description,
-                serde_json::json!(event_types),
-                input.enabled.unwrap_or(true),
-                sealed,
-                now
-            ],
-        )
-        .await?;
+        let fields = EndpointFields {
+            url,
+            description,
+            event_types,
+            enabled: input.enabled.unwrap_or(true),
+            now_ms: now,
+        };
+        store::insert(&mut tx, platform_id, id, &fields, sealed).await?;
         tx.commit().await?;
         let row = self.endpoint_row(platform_id, id).await?;
         Ok(CreatedEndpoint {
@@ -251,27 +209,9 @@ impl Webhooks {
         platform_id: Uuid,
         page: PageRequest,
     ) -> Result<(Vec<EndpointView>, i64)> {
-        let rows: Vec<EndpointRow> = self
-            .db
-            .fetch_all(
-                &format!(
-                    "SELECT {COLUMNS} FROM webhook_endpoints WHERE platform_id = $1 \
-                     ORDER BY created_at_ms, id LIMIT $2 OFFSET $3"
-                ),
-                &args![platform_id, i64::from(page.limit), page.offset()],
-            )
-            .await?;
-        let total: Option<(i64,)> = self
-            .db
-            .fetch_optional(
-                "SELECT COUNT(*) FROM webhook_endpoints WHERE platform_id = $1",
-                &args![platform_id],
-            )
-            .await?;
-        Ok((
-            rows.iter().map(Into::into).collect(),
-            total.map_or(0, |(n,)| n),
-        ))
+        let rows = store::page(&self.db, platform_id, i64::from(page.limit), page.offset()).await?;
+        let total = store::count(&self.db, platform_id).await?;
+        Ok((rows.iter().map(Into::into).collect(), total))
     }
 
     pub async fn get(&self, platform_id: Uuid, id: Uuid) -> Result<EndpointView> {
@@ -301,41 +241,20 @@ impl Webhooks {
         };
         let enabled = input.enabled.unwrap_or(row.enabled);
         let reenabled = enabled && !row.enabled;
-        let now = ms(self.clock.now());
-        let mut tx = self.db.begin().await?;
-        tx.execute(
-            "UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, enabled = $4, \
-             disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, \
-             disabled_at_ms = CASE WHEN $5 THEN NULL ELSE disabled_at_ms END, \
-             failing_since_ms = CASE WHEN $5 THEN NULL ELSE failing_since_ms END, \
-             updated_at_ms = $6 WHERE id = $7 AND platform_id = $8",
-            &args![
-                url,
-                description,
-                serde_json::json!(event_types),
-                enabled,
-                reenabled,
-                now,
-                id,
-                platform_id
-            ],
-        )
-        .await?;
-        tx.commit().await?;
+        let fields = EndpointFields {
+            url,
+            description,
+            event_types,
+            enabled,
+            now_ms: ms(self.clock.now()),
+        };
+        store::update(&self.db, platform_id, id, &fields, reenabled).await?;
         self.get(platform_id, id).await
     }
 
     /// Deletes the endpoint and its delivery log.
     pub async fn delete(&self, platform_id: Uuid, id: Uuid) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        let deleted = tx
-            .execute(
-                "DELETE FROM webhook_endpoints WHERE id = $1 AND platform_id = $2",
-                &args![id, platform_id],
-            )
-            .await?;
-        tx.commit().await?;
-        if deleted == 0 {
+        if !store::delete(&self.db, platform_id, id).await? {
             return Err(Error::not_found("webhook endpoint not found"));
         }
         Ok(())
@@ -394,26 +313,17 @@ impl Webhooks {
             .vault
             .seal(&current, &aad::webhook_previous_secret(id))
             .map_err(Error::internal)?;
-        let mut tx = self.db.begin().await?;
         // Matching the old ciphertext: of two rotations at once, one wins.
-        let changed = tx
-            .execute(
-                "UPDATE webhook_endpoints SET secret_enc = $1, previous_secret_enc = $2, \
-                 previous_secret_until_ms = $3, updated_at_ms = $4 \
-                 WHERE id = $5 AND platform_id = $6 AND secret_enc = $7",
-                &args![
-                    sealed,
-                    previous,
-                    ms(now + ROTATION_OVERLAP),
-                    ms(now),
-                    id,
-                    platform_id,
-                    row.secret_enc.clone()
-                ],
-            )
-            .await?;
-        tx.commit().await?;
-        if changed == 0 {
+        let rotated = store::rotate_secret(
+            &self.db,
+            &row,
+            sealed,
+            previous,
+            ms(now + ROTATION_OVERLAP),
+            ms(now),
+        )
+        .await?;
+        if !rotated {
             return Err(Error::conflict(
                 "the secret changed meanwhile (another rotation); reveal it and retry",
             ));

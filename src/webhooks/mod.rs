@@ -11,6 +11,7 @@
 //!   PostgreSQL), posts them through the SSRF [`guard`], records each attempt and
 //!   schedules the next one.
 //! - [`deliveries`]: the delivery log, replay, recover since a time, test events.
+//! - `store`: their SQL, the one place in this module that holds any.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub mod endpoints;
 pub mod guard;
 mod routes;
 pub mod signing;
+mod store;
 mod worker;
 
 pub use routes::routes;

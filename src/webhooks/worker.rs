@@ -21,26 +21,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::endpoints::{COLUMNS, EndpointRow};
 use super::guard::Refused;
 use super::signing::signature_header;
+use super::store::deliveries::{self, Attempt, Job};
+use super::store::endpoints::{self, EndpointRow};
 use super::{DISABLE_AFTER, Webhooks, ms};
-use crate::args;
 
 /// The part of an answer kept in the log.
 const RESPONSE_KEPT: usize = 1024;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
-
-#[derive(Debug, sqlx::FromRow)]
-struct Job {
-    id: Uuid,
-    attempts: i32,
-    step: i32,
-    endpoint_id: Uuid,
-    message_id: Uuid,
-    body: String,
-}
 
 /// What one attempt came to.
 #[derive(Debug)]
@@ -176,56 +166,25 @@ impl Webhooks {
         let now = ms(self.clock.now());
         let until = now + self.settings.lease().num_milliseconds();
         let mut tx = self.db.begin().await?;
-        let lock = if tx.single_writer() {
-            ""
-        } else {
-            " FOR UPDATE OF d SKIP LOCKED"
-        };
-        let claimed = tx
-            .execute(
-                &format!(
-                    "WITH picked AS (SELECT d.id FROM webhook_deliveries d \
-                     JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-                     WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
-                     AND (d.lease_until_ms IS NULL OR d.lease_until_ms < $1) AND e.enabled = TRUE \
-                     ORDER BY d.next_attempt_ms LIMIT $2{lock}) \
-                     UPDATE webhook_deliveries SET lease_token = $3, lease_until_ms = $4 \
-                     WHERE id IN (SELECT id FROM picked)"
-                ),
-                &args![now, limit as i64, token, until],
-            )
-            .await?;
+        let claimed = deliveries::lease_due(&mut tx, now, limit as i64, token, until).await?;
         if claimed == 0 {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
-        let jobs: Vec<Job> = tx
-            .fetch_all(
-                "SELECT d.id, d.attempts, d.step, d.endpoint_id, d.message_id, m.body \
-                 FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id \
-                 WHERE d.lease_token = $1",
-                &args![token],
-            )
-            .await?;
-        let mut endpoints: HashMap<Uuid, Arc<EndpointRow>> = HashMap::new();
+        let jobs = deliveries::leased(&mut tx, token).await?;
+        let mut targets: HashMap<Uuid, Arc<EndpointRow>> = HashMap::new();
         for job in &jobs {
-            if let Entry::Vacant(slot) = endpoints.entry(job.endpoint_id) {
-                let row: Option<EndpointRow> = tx
-                    .fetch_optional(
-                        &format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"),
-                        &args![job.endpoint_id],
-                    )
-                    .await?;
-                if let Some(row) = row {
-                    slot.insert(Arc::new(row));
-                }
+            if let Entry::Vacant(slot) = targets.entry(job.endpoint_id)
+                && let Some(row) = endpoints::by_id(&mut tx, job.endpoint_id).await?
+            {
+                slot.insert(Arc::new(row));
             }
         }
         tx.commit().await?;
         Ok(jobs
             .into_iter()
             .filter_map(|job| {
-                let endpoint = endpoints.get(&job.endpoint_id)?.clone();
+                let endpoint = targets.get(&job.endpoint_id)?.clone();
                 Some((job, endpoint, token))
             })
             .collect())
@@ -350,87 +309,35 @@ impl Webhooks {
                 .filter(|_| !success)
                 .map(|s| format!("answered HTTP {s}"))
         });
-        let code = status_code.map(i32::from);
         let mut tx = self.db.begin().await?;
-        tx.defer(
-            "INSERT INTO webhook_attempts (id, delivery_id, attempt, started_at_ms, finished_at_ms, \
-             status_code, error, latency_ms, response, next_attempt_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &args![
-                Uuid::now_v7(),
-                job.id,
-                i64::from(job.attempts) + 1,
-                ms(started),
-                ms(now),
-                code.map(i64::from),
-                error.clone(),
-                latency,
-                response.clone(),
-                next_attempt
-            ],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, step = $2, \
-             next_attempt_ms = $3, lease_token = NULL, lease_until_ms = NULL, last_status_code = $4, \
-             last_error = $5, last_latency_ms = $6, last_response = $7, updated_at_ms = $8, \
-             delivered_at_ms = CASE WHEN $9 THEN $8 ELSE delivered_at_ms END \
-             WHERE id = $10 AND lease_token = $11",
-            &args![
-                status,
-                step as i64,
-                next_attempt,
-                code.map(i64::from),
-                error.clone(),
-                latency,
-                response,
-                ms(now),
-                success,
-                job.id,
-                token
-            ],
-        )
-        .await?;
+        let attempt = Attempt {
+            id: Uuid::now_v7(),
+            delivery_id: job.id,
+            attempt: i64::from(job.attempts) + 1,
+            started_at_ms: ms(started),
+            finished_at_ms: ms(now),
+            status_code: status_code.map(i64::from),
+            error,
+            latency_ms: latency,
+            response,
+            next_attempt_ms: next_attempt,
+        };
+        deliveries::insert_attempt(&mut tx, &attempt).await?;
+        deliveries::finish_attempt(&mut tx, &attempt, status, step as i64, success, token).await?;
         if success {
-            tx.execute(
-                "UPDATE webhook_endpoints SET failing_since_ms = NULL \
-                 WHERE id = $1 AND failing_since_ms IS NOT NULL",
-                &args![endpoint.id],
-            )
-            .await?;
+            endpoints::clear_failing(&mut tx, endpoint.id).await?;
         } else if gone {
-            tx.execute(
-                "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $1, disabled_at_ms = $2, \
-                 updated_at_ms = $2 WHERE id = $3 AND enabled = TRUE",
-                &args![
-                    format!("the endpoint answered 410 Gone at {}", now.to_rfc3339()),
-                    ms(now),
-                    endpoint.id
-                ],
-            )
-            .await?;
+            let reason = format!("the endpoint answered 410 Gone at {}", now.to_rfc3339());
+            endpoints::disable(&mut tx, endpoint.id, reason, ms(now), None).await?;
         } else {
             let reason = format!(
                 "no successful delivery for {} days (last error: {})",
                 DISABLE_AFTER.num_days(),
-                error.as_deref().unwrap_or("unknown")
+                attempt.error.as_deref().unwrap_or("unknown")
             );
-            tx.execute(
-                "UPDATE webhook_endpoints SET failing_since_ms = COALESCE(failing_since_ms, $1) WHERE id = $2",
-                &args![ms(now), endpoint.id],
-            )
-            .await?;
-            tx.execute(
-                "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $1, disabled_at_ms = $2, \
-                 updated_at_ms = $2 WHERE id = $3 AND enabled = TRUE AND failing_since_ms <= $4",
-                &args![
-                    reason,
-                    ms(now),
-                    endpoint.id,
-                    ms(now - DISABLE_AFTER)
-                ],
-            )
-            .await?;
+            endpoints::mark_failing(&mut tx, endpoint.id, ms(now)).await?;
+            let cutoff = Some(ms(now - DISABLE_AFTER));
+            endpoints::disable(&mut tx, endpoint.id, reason, ms(now), cutoff).await?;
         }
         tx.commit().await
     }
