@@ -109,13 +109,18 @@ fn authority(raw: &str) -> Option<(String, Option<u16>)> {
 pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let state = &edge.state;
     let (mut parts, body) = request.into_parts();
-    let Some(caller) = parts.extensions.get_mut::<ToolCaller>() else {
-        return Error::internal("the MCP edge runs behind the auth layer").into_response();
-    };
+    let mut bare = false;
     let (body, message) = if parts.method == Method::POST && is_json(&parts.headers) {
         match axum::body::to_bytes(body, state.config.max_body_bytes).await {
             Ok(bytes) => {
                 let message = Message::read(&bytes);
+                let bytes = match super::bare::rewrite(&mut parts, &bytes) {
+                    Some(rewritten) => {
+                        bare = true;
+                        rewritten
+                    }
+                    None => bytes,
+                };
                 (Body::from(bytes), Some(message))
             }
             Err(_) => {
@@ -128,6 +133,9 @@ pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Re
         }
     } else {
         (body, None)
+    };
+    let Some(caller) = parts.extensions.get_mut::<ToolCaller>() else {
+        return Error::internal("the MCP edge runs behind the auth layer").into_response();
     };
 
     let counts = match &message {
@@ -145,7 +153,16 @@ pub async fn guard(State(edge): State<Edge>, request: Request, next: Next) -> Re
             Ok(Err(refusal)) => return refusal.into_response(),
         }
     }
+    let method = parts.method.clone();
     let mut response = answer(&edge, parts, body, message, next).await;
+    if bare {
+        response = super::bare::as_json(response, state.config.max_body_bytes).await;
+    }
+    // rmcp ends a session with 202; the SDKs expect 200 (Python warns
+    // "Session termination failed: 202" on every close).
+    if method == Method::DELETE && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::OK;
+    }
     if let Some(admission) = admission {
         response.headers_mut().extend(admission.headers());
     }

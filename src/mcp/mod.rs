@@ -4,6 +4,7 @@
 //! Listing and calling go through the one tool pipeline ([`crate::tools::Tools`]).
 
 pub mod auth;
+pub mod bare;
 pub mod edge;
 pub mod server;
 pub mod sessions;

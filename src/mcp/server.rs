@@ -5,13 +5,14 @@
 use rmcp::model::{
     CallToolRequestMethod, CallToolRequestParams, CallToolResponse, CancelTaskMethod,
     CompleteRequestMethod, ConstString, CustomRequest, CustomResult, DiscoverRequestMethod,
-    ErrorCode, GetPromptRequestMethod, GetSkillRequestMethod, GetTaskMethod, Implementation,
-    InitializeResultMethod, ListPromptsRequestMethod, ListResourceTemplatesRequestMethod,
-    ListResourcesRequestMethod, ListSkillsRequestMethod, ListToolsRequestMethod, ListToolsResult,
-    PaginatedRequestParams, PingRequestMethod, ReadResourceDirectoryRequestMethod,
-    ReadResourceRequestMethod, ServerCapabilities, ServerConfig, SetLevelRequestMethod,
-    SetLevelRequestParams, SubscribeRequestMethod, SubscriptionsListenRequestMethod,
-    UnsubscribeRequestMethod, UpdateTaskMethod,
+    ErrorCode, GetPromptRequestMethod, GetPromptRequestParams, GetPromptResponse,
+    GetSkillRequestMethod, GetTaskMethod, Implementation, InitializeResultMethod,
+    ListPromptsRequestMethod, ListResourceTemplatesRequestMethod, ListResourcesRequestMethod,
+    ListSkillsRequestMethod, ListToolsRequestMethod, ListToolsResult, PaginatedRequestParams,
+    PingRequestMethod, ReadResourceDirectoryRequestMethod, ReadResourceRequestMethod,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod,
+    SubscriptionsListenRequestMethod, UnsubscribeRequestMethod, UpdateTaskMethod,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -70,9 +71,13 @@ impl ServerHandler for GatewayServer {
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
+            // Prompts and resources are declared because their lists are served
+            // (empty: the gateway's surface is tools), as `server/discover` says.
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_logging()
+                .enable_prompts()
+                .enable_resources()
                 .build(),
         )
         .with_server_info(Implementation::new("assistiv", env!("CARGO_PKG_VERSION")))
@@ -125,6 +130,31 @@ impl ServerHandler for GatewayServer {
             .await
             .map_err(|e| McpError::internal_error(e.message().to_owned(), None))?;
         Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        Err(McpError::invalid_params(
+            format!(
+                "no prompt named '{}' (this server offers none)",
+                request.name
+            ),
+            None,
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        Err(McpError::resource_not_found(
+            format!("no resource at '{}' (this server offers none)", request.uri),
+            None,
+        ))
     }
 
     async fn call_tool(

@@ -591,7 +591,7 @@ async fn mcp_endpoint_refuses_wrong_callers_and_foreign_hosts(backend: Backend) 
 
     // No key: 401 with a Bearer challenge.
     let missing = app.send(initialize(None)).await;
-    missing.assert_error(401, "unauthorized");
+    assert_jsonrpc_refusal(&missing, 401, -32001, "unauthorized");
     assert!(
         missing
             .headers
@@ -604,7 +604,7 @@ async fn mcp_endpoint_refuses_wrong_callers_and_foreign_hosts(backend: Backend) 
 
     // A platform key is not an end user: 403.
     let platform = app.send(initialize(Some(&app.platform_key))).await;
-    platform.assert_error(403, "forbidden");
+    assert_jsonrpc_refusal(&platform, 403, -32003, "forbidden");
 
     // DNS rebinding: a foreign Host, or a foreign browser Origin, even with a good key.
     let host = app
@@ -780,3 +780,23 @@ both_backends!(
     mcp_endpoint_refuses_wrong_callers_and_foreign_hosts,
     conformance_suite_passes_but_for_fixture_scenarios,
 );
+
+/// A refusal before the MCP session in the shape MCP clients display: a
+/// JSON-RPC error (its message shown by the SDKs) with the REST status, and the
+/// gateway's code and request id in `data`.
+fn assert_jsonrpc_refusal(reply: &crate::helpers::Reply, status: u16, code: i64, ours: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.body["jsonrpc"], "2.0", "{}", reply.body);
+    assert!(reply.body["id"].is_null(), "{}", reply.body);
+    let error = &reply.body["error"];
+    assert_eq!(error["code"], code, "{}", reply.body);
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(error["data"]["code"], ours, "{}", reply.body);
+    assert_eq!(
+        reply
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        error["data"]["request_id"].as_str(),
+    );
+}

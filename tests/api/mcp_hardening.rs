@@ -297,7 +297,7 @@ async fn every_mcp_request_counts_once_against_the_rpm(backend: Backend) {
     );
 
     let closed = send(&app, Method::DELETE, &key, Some(&session), None).await;
-    assert_eq!(closed.status, 202, "closing a session is not counted");
+    assert_eq!(closed.status, 200, "closing a session is not counted");
     app.stop().await;
 }
 
@@ -346,8 +346,9 @@ async fn a_session_belongs_to_the_key_that_opened_it(backend: Backend) {
     let stream = send(&app, Method::GET, &owner, Some(&session), None).await;
     assert_eq!(stream.status, 200, "the owner may open the SSE stream");
 
+    // 200, which the SDKs expect (the Python SDK warns on any other status).
     let closed = send(&app, Method::DELETE, &owner, Some(&session), None).await;
-    assert_eq!(closed.status, 202);
+    assert_eq!(closed.status, 200);
     let (status, _) = request(&app, &owner, &session, 2, "tools/list", json!({})).await;
     assert_eq!(status, 404, "closed by its owner");
     assert_eq!(app.state.mcp_sessions.live(), 0);
@@ -551,7 +552,56 @@ async fn tool_arguments_never_reach_the_log(backend: Backend) {
     assert!(!logs.contains(SECRET), "a tool argument reached the log");
 }
 
+/// What `initialize` declares is what is served: tools, logging, and prompts
+/// and resources (whose lists are empty), and nothing past them.
+async fn the_server_declares_what_it_serves(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.create_end_user("declared").await;
+    let opened = post(&app, &key, None, &initialize()).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let capabilities = answer_to(&opened.body, 0)["result"]["capabilities"].clone();
+    for served in ["tools", "logging", "prompts", "resources"] {
+        assert!(
+            capabilities.get(served).is_some(),
+            "{served}: {capabilities}"
+        );
+    }
+    let session = opened.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &app,
+        &key,
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    let (status, prompts) = request(&app, &key, &session, 2, "prompts/list", json!({})).await;
+    assert_eq!(
+        (status, &prompts["result"]["prompts"]),
+        (200, &json!([])),
+        "{prompts}"
+    );
+    let (_, resources) = request(&app, &key, &session, 3, "resources/list", json!({})).await;
+    assert_eq!(resources["result"]["resources"], json!([]), "{resources}");
+    let (_, prompt) = request(&app, &key, &session, 4, "prompts/get", json!({"name": "x"})).await;
+    assert_eq!(prompt["error"]["code"], -32602, "{prompt}");
+    let (_, read) = request(
+        &app,
+        &key,
+        &session,
+        5,
+        "resources/read",
+        json!({"uri": "x://y"}),
+    )
+    .await;
+    assert_eq!(read["error"]["code"], -32002, "{read}");
+    app.stop().await;
+}
+
 both_backends!(
+    the_server_declares_what_it_serves,
     live_sessions_are_bounded_per_end_user,
     idle_sessions_leave_the_books,
     every_mcp_request_counts_once_against_the_rpm,
