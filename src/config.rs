@@ -64,6 +64,9 @@ pub struct Config {
     pub mcp_max_sessions_per_user: usize,
     /// An MCP session idle this long is closed.
     pub mcp_session_idle_secs: u64,
+    /// `ttlMs` of `tools/list` on the 2026-07-28 revision: how long a client may
+    /// reuse a list before asking again.
+    pub mcp_list_ttl_ms: u64,
     /// Where skill blobs (encrypted, content-addressed) are kept; `<data_dir>/blobs`
     /// when absent. Instances sharing a database must share this directory.
     pub blob_dir: Option<PathBuf>,
@@ -142,6 +145,7 @@ const SETTINGS: &[&str] = &[
     "MCP_ALLOWED_ORIGINS",
     "MCP_MAX_SESSIONS_PER_USER",
     "MCP_SESSION_IDLE_SECS",
+    "MCP_LIST_TTL_MS",
     "BLOB_DIR",
     "MAX_SKILL_ZIP_BYTES",
     "MAX_SKILL_UNPACKED_BYTES",
@@ -182,6 +186,7 @@ struct Defaults {
     tool_timeout_secs: u64,
     mcp_max_sessions_per_user: usize,
     mcp_session_idle_secs: u64,
+    mcp_list_ttl_ms: u64,
     max_skill_zip_bytes: usize,
     max_skill_unpacked_bytes: u64,
     max_skill_files: usize,
@@ -217,6 +222,7 @@ impl Default for Defaults {
             tool_timeout_secs: 30,
             mcp_max_sessions_per_user: 32,
             mcp_session_idle_secs: 300,
+            mcp_list_ttl_ms: 30_000,
             max_skill_zip_bytes: 8 * 1024 * 1024,
             max_skill_unpacked_bytes: 32 * 1024 * 1024,
             max_skill_files: 1000,
@@ -429,6 +435,7 @@ impl Config {
             mcp_allowed_origins: None,
             mcp_max_sessions_per_user: defaults.mcp_max_sessions_per_user,
             mcp_session_idle_secs: defaults.mcp_session_idle_secs,
+            mcp_list_ttl_ms: defaults.mcp_list_ttl_ms,
             blob_dir: None,
             max_skill_zip_bytes: defaults.max_skill_zip_bytes,
             max_skill_unpacked_bytes: defaults.max_skill_unpacked_bytes,

@@ -32,8 +32,9 @@ pub fn router(
         .with_allowed_origins(origins)
         .enforce_origin_validation();
     let edge = edge::Edge::new(state.clone(), tools.clone());
+    let list_ttl_ms = config.mcp_list_ttl_ms;
     let service = StreamableHttpService::new(
-        move || Ok(server::GatewayServer::new(tools.clone())),
+        move || Ok(server::GatewayServer::new(tools.clone(), list_ttl_ms)),
         state.mcp_sessions.clone(),
         mcp_config,
     );

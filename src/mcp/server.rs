@@ -3,7 +3,7 @@
 
 #[allow(deprecated)] // SetLevelRequestParams, see `set_level`
 use rmcp::model::{
-    CallToolRequestMethod, CallToolRequestParams, CallToolResponse, CancelTaskMethod,
+    CacheScope, CallToolRequestMethod, CallToolRequestParams, CallToolResponse, CancelTaskMethod,
     CompleteRequestMethod, ConstString, CustomRequest, CustomResult, DiscoverRequestMethod,
     ErrorCode, GetPromptRequestMethod, GetPromptRequestParams, GetPromptResponse,
     GetSkillRequestMethod, GetTaskMethod, Implementation, InitializeResultMethod,
@@ -22,11 +22,12 @@ use crate::tools::{CallError, ToolCaller, Tools};
 #[derive(Clone)]
 pub struct GatewayServer {
     tools: Tools,
+    list_ttl_ms: u64,
 }
 
 impl GatewayServer {
-    pub fn new(tools: Tools) -> Self {
-        Self { tools }
+    pub fn new(tools: Tools, list_ttl_ms: u64) -> Self {
+        Self { tools, list_ttl_ms }
     }
 }
 
@@ -129,7 +130,11 @@ impl ServerHandler for GatewayServer {
             .list(&caller)
             .await
             .map_err(|e| McpError::internal_error(e.message().to_owned(), None))?;
-        Ok(ListToolsResult::with_all_items(tools))
+        // A deterministic order (sources, then each source's fixed order) and a
+        // private cache hint, so clients need not re-list every turn.
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(self.list_ttl_ms)
+            .with_cache_scope(CacheScope::Private))
     }
 
     async fn get_prompt(

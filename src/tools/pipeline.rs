@@ -104,7 +104,7 @@ impl Tools {
 
     /// This caller's `tools/list` result (`{"tools": [...]}`) as JSON bytes, in
     /// the shape of the session-era revisions (before 2026-07-28: no
-    /// `resultType`), serialized once per distinct visibility and reused: what
+    /// `resultType`; the cache hints as rmcp sends them to every revision), serialized once per distinct visibility and reused: what
     /// rmcp sends for [`Self::list`], for a fraction of the work. The visibility
     /// is read afresh on every call, so a change anywhere shows at once.
     pub async fn session_list_json(&self, caller: &ToolCaller) -> Result<Bytes, Error> {
@@ -113,7 +113,9 @@ impl Tools {
             return Ok(bytes);
         }
         let mut result =
-            ListToolsResult::with_all_items(self.tools_shown(&visible).cloned().collect());
+            ListToolsResult::with_all_items(self.tools_shown(&visible).cloned().collect())
+                .with_ttl_ms(self.state.config.mcp_list_ttl_ms)
+                .with_cache_scope(rmcp::model::CacheScope::Private);
         // rmcp leaves `resultType: "complete"` out for peers before 2026-07-28.
         result.result_type = None;
         let bytes = Bytes::from(

@@ -128,6 +128,9 @@ async fn seed_mcp_curls_answer_in_json(backend: Backend) {
         assert_eq!(status, "200 application/json", "{name}: {body}");
         let json: Value = serde_json::from_str(body).expect("JSON body");
         assert_eq!(json["id"], 1, "{name}: {body}");
+        // The 2026-07-28 cache hints: a private list, reusable for 30 s.
+        assert_eq!(json["result"]["ttlMs"], 30_000, "{name}: {body}");
+        assert_eq!(json["result"]["cacheScope"], "private", "{name}: {body}");
         let names: Vec<&str> = json["result"]["tools"]
             .as_array()
             .unwrap_or_else(|| panic!("{name}: {body}"))
