@@ -481,6 +481,19 @@ mod tests {
         Config::load(file.map(Path::new), overrides).map_err(|e| format!("{e:#}"))
     }
 
+    /// docs/OPERATIONS.md documents every setting the gateway reads.
+    #[test]
+    fn every_setting_is_documented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/OPERATIONS.md");
+        let operations = std::fs::read_to_string(path).expect("docs/OPERATIONS.md");
+        let missing: Vec<String> = SETTINGS
+            .iter()
+            .map(|name| format!("`ASSISTIV_{name}`"))
+            .filter(|env| !operations.contains(env.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not in docs/OPERATIONS.md: {missing:?}");
+    }
+
     #[test]
     fn layers_are_defaults_then_file_then_env_then_flags() {
         figment::Jail::expect_with(|jail| {
