@@ -483,6 +483,7 @@ mod tests {
 
     /// docs/OPERATIONS.md documents every setting the gateway reads.
     #[test]
+    #[allow(clippy::expect_used)]
     fn every_setting_is_documented() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/OPERATIONS.md");
         let operations = std::fs::read_to_string(path).expect("docs/OPERATIONS.md");

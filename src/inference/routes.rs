@@ -124,18 +124,40 @@ async fn chat(
             return Err(error);
         }
     };
-    let stream = request.is_stream();
-    let admitted = completion::admit(state, &payer, request).await?;
-    if stream {
-        return stream_answer(state, admitted).await;
-    }
+    // Admission, the call and its settlement run in their own task: a client
+    // that leaves while they run cannot cut them between the hold (and the TPM
+    // tokens) and their settlement; what it leaves behind settles on drop.
+    let work = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let stream = request.is_stream();
+            let admitted = completion::admit(&state, &payer, request).await?;
+            if stream {
+                let hold = admitted.hold;
+                Relay::open(&state, admitted)
+                    .await
+                    .map(|relay| Work::Stream(Box::new(relay), hold))
+            } else {
+                completion::complete(&state, admitted)
+                    .await
+                    .map(|answered| Work::Whole(Box::new(answered)))
+            }
+        })
+    };
+    let done = work
+        .await
+        .unwrap_or_else(|err| Err(Error::internal(format_args!("completion task: {err}"))))?;
+    let answered = match done {
+        Work::Stream(relay, hold) => return Ok(stream_answer(*relay, hold)),
+        Work::Whole(answered) => *answered,
+    };
     let Answered {
         body,
         provider,
         charged,
         remaining,
         usage_estimated,
-    } = completion::complete(state, admitted).await?;
+    } = answered;
     let mut response = Json(body).into_response();
     money_header(&mut response, COST_HEADER, charged);
     if let Some(remaining) = remaining {
@@ -152,12 +174,13 @@ async fn chat(
     Ok(response)
 }
 
-async fn stream_answer(
-    state: &AppState,
-    admitted: completion::Admitted,
-) -> Result<Response, Error> {
-    let hold = admitted.hold;
-    let relay = Relay::open(state, admitted).await?;
+/// What an admitted completion came to.
+enum Work {
+    Stream(Box<Relay>, Money),
+    Whole(Box<Answered>),
+}
+
+fn stream_answer(relay: Relay, hold: Money) -> Response {
     let provider = relay.provider();
     let mut response = Response::new(Body::from_stream(relay.into_body()));
     money_header(&mut response, HOLD_HEADER, hold);
@@ -168,5 +191,5 @@ async fn stream_answer(
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(PROVIDER_HEADER, HeaderValue::from_static(provider));
-    Ok(response)
+    response
 }

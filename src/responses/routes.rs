@@ -128,21 +128,26 @@ async fn start(
             return Err(error);
         }
     };
-    let offer_tools = plan.max_turns > 1;
-    let first_request = plan.chat_request(&[], offer_tools, true);
-    let first = completion::admit(state, &plan.payer, first_request).await?;
+    let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let mut reporter = if stream {
+        Reporter::streaming(events)
+    } else {
+        Reporter::silent()
+    };
+    let (admitted, admission) = tokio::sync::oneshot::channel::<Result<Money, Error>>();
+    let task = {
+        let (state, service) = (state.clone(), service.clone());
+        tokio::spawn(
+            async move { run(&state, &service, owner, plan, &mut reporter, admitted).await },
+        )
+    };
+    // The first turn's admission decides the status (402, 429, 404 model, ...).
+    let hold = admission
+        .await
+        .unwrap_or_else(|_| Err(Error::internal("the response task ended before admission")))?;
     if stream {
-        let hold = first.hold;
-        return Ok(streamed(state, service, owner, plan, first, hold));
+        return Ok(event_stream(receiver, hold));
     }
-    let state = state.clone();
-    let service = service.clone();
-    let task = tokio::spawn(async move {
-        let mut reporter = Reporter::silent();
-        let finished = turns::run(&state, &service, plan, first, &mut reporter).await?;
-        keep(&state, &service, owner, &finished).await;
-        Ok::<_, Error>(finished)
-    });
     let Finished {
         response,
         charged,
@@ -157,6 +162,54 @@ async fn start(
         money_header(&mut answer, REMAINING_HEADER, remaining);
     }
     Ok(answer)
+}
+
+/// The whole response in its own task, from the first turn's admission (told
+/// to the handler at once) to the stored row and the last event: a client that
+/// leaves at any point cannot cut a hold from its settlement.
+async fn run(
+    state: &AppState,
+    service: &Responses,
+    owner: Owner,
+    plan: Plan,
+    reporter: &mut Reporter,
+    admitted: tokio::sync::oneshot::Sender<Result<Money, Error>>,
+) -> Result<Finished, Error> {
+    let offer_tools = plan.max_turns > 1;
+    let first_request = plan.chat_request(&[], offer_tools, true);
+    let first = match completion::admit(state, &plan.payer, first_request).await {
+        Ok(first) => first,
+        Err(error) => {
+            let _ = admitted.send(Err(error.clone()));
+            return Err(error);
+        }
+    };
+    let _ = admitted.send(Ok(first.hold));
+    reporter.lifecycle("response.created", &plan.response);
+    reporter.lifecycle("response.in_progress", &plan.response);
+    let mut in_progress = plan.response.clone();
+    match turns::run(state, service, plan, first, reporter).await {
+        Ok(finished) => {
+            keep(state, service, owner, &finished).await;
+            let kind = match finished.response.status.as_str() {
+                "completed" => "response.completed",
+                "incomplete" => "response.incomplete",
+                _ => "response.failed",
+            };
+            reporter.lifecycle(kind, &finished.response);
+            Ok(finished)
+        }
+        Err(error) => {
+            reporter.error(error.code(), error.message());
+            in_progress.status = "failed".to_owned();
+            in_progress.error = Some(assistiv_llm::responses::response::ResponseError {
+                code: error.code().to_owned(),
+                message: error.message().to_owned(),
+            });
+            reporter.lifecycle("response.failed", &in_progress);
+            Err(error)
+        }
+    }
 }
 
 /// Stores a finished response (unless `store: false`) with the conversation
@@ -185,45 +238,13 @@ async fn keep(state: &AppState, service: &Responses, owner: Owner, finished: &Fi
     }
 }
 
-/// The event stream: `response.created`, `response.in_progress`, each output
-/// item's events, then `response.completed` (or `incomplete` / `failed`).
-fn streamed(
-    state: &AppState,
-    service: &Responses,
-    owner: Owner,
-    plan: Plan,
-    first: completion::Admitted,
+/// The event stream's response: `response.created`, `response.in_progress`,
+/// each output item's events, then `response.completed` (or `incomplete` /
+/// `failed`), as the run reports them.
+fn event_stream(
+    mut receiver: tokio::sync::mpsc::UnboundedReceiver<Bytes>,
     hold: Money,
 ) -> Response {
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-    let mut reporter = Reporter::streaming(sender);
-    reporter.lifecycle("response.created", &plan.response);
-    reporter.lifecycle("response.in_progress", &plan.response);
-    let state = state.clone();
-    let service = service.clone();
-    let mut in_progress = plan.response.clone();
-    tokio::spawn(async move {
-        match turns::run(&state, &service, plan, first, &mut reporter).await {
-            Ok(finished) => {
-                keep(&state, &service, owner, &finished).await;
-                let kind = match finished.response.status.as_str() {
-                    "completed" => "response.completed",
-                    "incomplete" => "response.incomplete",
-                    _ => "response.failed",
-                };
-                reporter.lifecycle(kind, &finished.response);
-            }
-            Err(error) => {
-                reporter.error(error.code(), error.message());
-                in_progress.status = "failed".to_owned();
-                in_progress.error = Some(assistiv_llm::responses::response::ResponseError {
-                    code: error.code().to_owned(),
-                    message: error.message().to_owned(),
-                });
-                reporter.lifecycle("response.failed", &in_progress);
-            }
-        }
-    });
     let body = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
         .map(Ok::<_, std::convert::Infallible>);
     let mut response = Response::new(Body::from_stream(body));

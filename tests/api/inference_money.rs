@@ -255,7 +255,49 @@ async fn tokens_per_minute_are_estimated_then_reconciled(backend: Backend) {
     app.stop().await;
 }
 
+/// A client that gives up before the first byte (the provider is slow to open
+/// its stream) leaves neither a hold nor its estimate in the TPM bucket.
+async fn a_client_that_leaves_before_the_stream_opens_leaves_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.mock_chunk_delay_ms = 1500).await;
+    let reply = app
+        .post(
+            &format!("/v1/platforms/{}/end-users", app.platform_id),
+            &app.platform_key,
+            &json!({"external_id": "impatient", "budget": {"max_usd": 1, "period": "one_time"},
+                    "rate_limits": {"tpm_limit": 1000}}),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    let key = reply.data()["api_key"]["raw_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = |model: &str| {
+        json!({"model": model, "stream": true, "max_tokens": 600,
+               "messages": [{"role": "user", "content": "ping"}]})
+    };
+    let gave_up = app
+        .request(Method::POST, "/v1/chat/completions", Some(&key))
+        .timeout(Duration::from_millis(300))
+        .json(&body("mock-1"))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client left before the first byte");
+    // Once the abandoned stream has opened and gone, nothing of it remains: the
+    // next 600-token estimate fits the 1,000 bucket again, and nothing is held.
+    let fits = TestApp::eventually(Duration::from_secs(10), || async {
+        let budget = app.get("/v1/me/budget", &key).await;
+        budget.data()["held_usd"] == 0.0
+    })
+    .await;
+    assert!(fits, "the hold was released");
+    let next = chat(&app, &key, &body("mock-fast")).await;
+    assert_eq!(next.status, 200, "the tokens went back: {}", next.body);
+    app.stop().await;
+}
+
 both_backends!(
+    a_client_that_leaves_before_the_stream_opens_leaves_nothing,
     concurrent_streams_never_overspend,
     a_client_that_disconnects_pays_for_what_it_got,
     a_provider_that_dies_mid_stream_charges_what_was_delivered,
