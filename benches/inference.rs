@@ -22,7 +22,9 @@
 //! database (so none of its budgets, limits or spend logs), no admin UI, log
 //! level ERROR, one uvicorn worker. When it is not installed the bench says so
 //! in one line and measures the rest. Any request that fails is counted and
-//! printed, not timed.
+//! printed, not timed. Past its saturation LiteLLM goes on serving requests
+//! whose callers gave up, so the bench waits for it to be idle before its next
+//! step.
 //!
 //! `cargo bench --bench inference` (`BENCH_SECONDS`, default 5; `BENCH_CALLS`,
 //! default 3000).
@@ -308,6 +310,24 @@ impl LiteLlm {
     fn cpu_time(&self) -> Duration {
         cpu_time_of_tree(self.process.id().unwrap())
     }
+
+    /// Waits, up to 120 s, until LiteLLM is idle (under 50 ms of CPU in a
+    /// second): past its saturation it goes on serving requests whose callers
+    /// gave up, which would weigh on the next step. Says so when it is not.
+    async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let before = self.cpu_time();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if self.cpu_time() - before < Duration::from_millis(50) {
+                return;
+            }
+            if Instant::now() > deadline {
+                println!("(LiteLLM still busy 120 s after the step; going on)");
+                return;
+            }
+        }
+    }
 }
 
 /// The `litellm` executable: `BENCH_LITELLM`, else the one in `.venv`.
@@ -448,7 +468,15 @@ async fn main() {
         sequential(&litellm.target, 200).await;
     }
 
-    println!("inference bench: {calls} sequential calls, {seconds} s per load step, SQLite");
+    println!(
+        "inference bench: {calls} sequential calls, {seconds} s per load step, SQLite; load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     if let Some(litellm) = &litellm {
         let pid = litellm.process.id().unwrap();
         let processes = 1 + support::descendants_of(pid).len();
@@ -476,6 +504,7 @@ async fn main() {
         ms(direct_cpu)
     );
     if let Some(litellm) = &litellm {
+        litellm.settle().await;
         let before = litellm.cpu_time();
         let (own_cpu, lat) = sequential(&litellm.target, calls).await;
         let its_cpu = litellm.cpu_time() - before;
@@ -518,6 +547,7 @@ async fn main() {
                 l.over(&d, 0.99),
                 l.failures("LiteLLM"),
             );
+            litellm.settle().await;
         }
     }
 
@@ -534,6 +564,7 @@ async fn main() {
             "saturation (64 callers)   LiteLLM {rps:.0} req/s{}",
             l.failures("LiteLLM")
         );
+        litellm.settle().await;
     }
 
     let mut direct_ttft = Outcomes::default();
