@@ -1,4 +1,5 @@
-//! What the benches share: CPU time from `/proc/<pid>/stat` and how figures print.
+//! What the benches share: CPU time from `/proc/<pid>/stat` (of one process or
+//! of a process and its descendants) and how figures print.
 
 #![allow(dead_code)]
 
@@ -6,17 +7,66 @@ use std::time::Duration;
 
 /// CPU time (user + system) of process `pid` (`"self"` for this one).
 pub fn cpu_time_of(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    try_cpu_time_of(pid).unwrap()
+}
+
+/// CPU time (user + system) of process `pid`, if it is there.
+fn try_cpu_time_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses;
     // utime and stime are fields 14 and 15 (1-based), 12 and 13 after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time of process `pid` and its live descendants (threads included),
+/// plus the children it has already reaped.
+pub fn cpu_time_of_tree(pid: u32) -> Duration {
+    descendants_of(pid)
+        .into_iter()
+        .filter_map(|child| try_cpu_time_of(&child.to_string()))
+        .sum::<Duration>()
+        + cpu_time_of(&pid.to_string())
+        + reaped_children_cpu(pid)
+}
+
+/// The live descendants of process `pid` (processes that exit meanwhile are skipped).
+pub fn descendants_of(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|entry| {
+                    let candidate = entry.ok()?.file_name().to_str()?.parse::<u32>().ok()?;
+                    let stat = std::fs::read_to_string(format!("/proc/{candidate}/stat")).ok()?;
+                    let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
+                    Some((candidate, ppid.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(parent) = queue.pop() {
+        for &(child, _) in parents.iter().filter(|(_, ppid)| *ppid == parent) {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
+}
+
+/// cutime + cstime of `pid`: the CPU of the children it has waited for.
+fn reaped_children_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .unwrap()
         .1
         .split_whitespace()
         .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // USER_HZ on Linux.
+    let ticks: u64 = fields[13].parse::<u64>().unwrap() + fields[14].parse::<u64>().unwrap();
     Duration::from_millis(ticks * 10)
 }
 
