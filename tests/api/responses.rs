@@ -755,7 +755,76 @@ async fn hosted_capability_runs_are_charged(backend: Backend) {
     app.stop().await;
 }
 
+/// An `mcp` item naming an agent's path gives the model exactly that agent's
+/// tools; another platform's agent is 404.
+async fn hosted_tools_follow_an_agents_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    crate::mcp::activate_github(&app, app.platform_id).await;
+    let enabled = app
+        .patch(
+            &format!("/v1/platforms/{}", app.platform_id),
+            &app.platform_key,
+            &json!({"skills_enabled": true}),
+        )
+        .await;
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    let agent = |pid: Uuid, pkey: String| {
+        let app = &app;
+        async move {
+            let reply = app
+                .post(
+                    &format!("/v1/platforms/{pid}/agents"),
+                    &pkey,
+                    &json!({"name": "Reader", "config": {}, "allowed_apps": ["github"], "read_only": true}),
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+            reply.data()["mcp_path"].as_str().unwrap().to_owned()
+        }
+    };
+    let reader = agent(app.platform_id, app.platform_key.clone()).await;
+    let (_, key) = funded_user(&app, "agent-user", 5.0).await;
+    let body = |path: &str| {
+        json!({"model": "mock-1", "input": "who am I", "tools": [
+            {"type": "mcp", "server_label": "reader", "server_url": format!("{}{path}", app.address)}
+        ]})
+    };
+    let reply = create(&app, &key, &body(&reader)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // require_approval left out: the first call waits for the user.
+    assert_eq!(
+        output_types(&reply.body),
+        ["mcp_list_tools", "mcp_approval_request"]
+    );
+    let tools = item(&reply.body, "mcp_list_tools")["tools"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"github_get_me"), "{names:?}");
+    assert!(
+        !names.contains(&"github_create_issue"),
+        "read-only: {names:?}"
+    );
+    assert!(
+        !names.contains(&"find_skill"),
+        "only the agent's apps: {names:?}"
+    );
+    assert!(
+        tools
+            .iter()
+            .all(|t| t["annotations"]["readOnlyHint"] == true),
+        "{tools:?}"
+    );
+    let (other, other_key) = app.create_platform("elsewhere").await;
+    let foreign = agent(other, other_key).await;
+    let refused = create(&app, &key, &body(&foreign)).await;
+    assert_openai_error(&refused, 404, "not_found");
+    app.stop().await;
+}
+
 both_backends!(
+    hosted_tools_follow_an_agents_scope,
     conversations_continue_over_every_provider,
     input_items_page_with_cursors,
     streams_events_and_stores_before_completing,
