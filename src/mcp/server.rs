@@ -9,9 +9,9 @@ use rmcp::model::{
     GetSkillRequestMethod, GetTaskMethod, Implementation, InitializeResultMethod,
     ListPromptsRequestMethod, ListResourceTemplatesRequestMethod, ListResourcesRequestMethod,
     ListSkillsRequestMethod, ListToolsRequestMethod, ListToolsResult, PaginatedRequestParams,
-    PingRequestMethod, ReadResourceDirectoryRequestMethod, ReadResourceRequestMethod,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
-    SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod,
+    PingRequestMethod, ProtocolVersion, ReadResourceDirectoryRequestMethod,
+    ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod,
     SubscriptionsListenRequestMethod, UnsubscribeRequestMethod, UpdateTaskMethod,
 };
 use rmcp::service::RequestContext;
@@ -57,6 +57,38 @@ const TYPED_METHODS: &[&str] = &[
     GetSkillRequestMethod::VALUE,
 ];
 
+/// The session-era methods the `2026-07-28` revision removed: its lifecycle has
+/// no `initialize` and no `ping`, logging is asked for per request in `_meta`
+/// and resources are watched through `subscriptions/listen`. On that revision
+/// they are unknown methods: `-32601`, which rmcp sends with HTTP 404.
+const REMOVED_IN_2026_07_28: &[&str] = &[
+    InitializeResultMethod::VALUE,
+    PingRequestMethod::VALUE,
+    SetLevelRequestMethod::VALUE,
+    SubscribeRequestMethod::VALUE,
+    UnsubscribeRequestMethod::VALUE,
+];
+
+/// Whether the request speaks a revision without `initialize` (`2026-07-28`
+/// on): the version its `_meta` or its session negotiated, else the HTTP
+/// `MCP-Protocol-Version` header (rmcp reads no `_meta` of a request whose
+/// params do not fit its method).
+fn stateless_revision(ctx: &RequestContext<RoleServer>) -> bool {
+    match ctx.protocol_version() {
+        Some(version) => !version.has_initialize(),
+        None => ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.headers.get("mcp-protocol-version"))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v >= ProtocolVersion::NO_INITIALIZE.as_str()),
+    }
+}
+
+fn method_not_found(method: &str) -> McpError {
+    McpError::new(ErrorCode::METHOD_NOT_FOUND, method.to_owned(), None)
+}
+
 /// The caller the auth layer attached to this HTTP request.
 fn caller(ctx: &RequestContext<RoleServer>) -> Result<ToolCaller, McpError> {
     ctx.extensions
@@ -88,34 +120,39 @@ impl ServerHandler for GatewayServer {
         )
     }
 
-    /// Accepted so clients may set a level; the gateway sends no log messages.
+    /// Accepted so clients of the session era may set a level; the gateway sends
+    /// no log messages. Gone from `2026-07-28`, where it is an unknown method.
     #[allow(deprecated)]
     async fn set_level(
         &self,
         _request: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        if stateless_revision(&context) {
+            return Err(method_not_found(SetLevelRequestMethod::VALUE));
+        }
         Ok(())
     }
 
     /// A known method with unfitting params (`tools/call` with a numeric `name`,
-    /// array `arguments`, no `name`) is invalid params; anything else is unknown.
+    /// array `arguments`, no `name`) is invalid params; anything else is unknown,
+    /// as is a method `2026-07-28` removed when the request speaks that revision
+    /// (whatever its params).
     async fn on_custom_request(
         &self,
         request: CustomRequest,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, McpError> {
-        if TYPED_METHODS.contains(&request.method.as_str()) {
+        let method = request.method.as_str();
+        if REMOVED_IN_2026_07_28.contains(&method) && stateless_revision(&context) {
+            Err(method_not_found(method))
+        } else if TYPED_METHODS.contains(&method) {
             Err(McpError::invalid_params(
                 format!("invalid params for {}", request.method),
                 None,
             ))
         } else {
-            Err(McpError::new(
-                ErrorCode::METHOD_NOT_FOUND,
-                request.method,
-                None,
-            ))
+            Err(method_not_found(method))
         }
     }
 
@@ -156,9 +193,11 @@ impl ServerHandler for GatewayServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        // rmcp sends the code as `-32602` from 2026-07-28 on (SEP-2164), which
+        // also asks for the URI in `data`.
         Err(McpError::resource_not_found(
             format!("no resource at '{}' (this server offers none)", request.uri),
-            None,
+            Some(serde_json::json!({ "uri": request.uri })),
         ))
     }
 

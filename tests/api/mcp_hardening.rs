@@ -597,11 +597,91 @@ async fn the_server_declares_what_it_serves(backend: Backend) {
     )
     .await;
     assert_eq!(read["error"]["code"], -32002, "{read}");
+    assert_eq!(read["error"]["data"]["uri"], "x://y", "{read}");
+    app.stop().await;
+}
+
+/// A request of the stateless `2026-07-28` revision: its headers and `_meta`.
+async fn post_stateless(app: &TestApp, key: &str, id: u64, method: &str, params: Value) -> Answer {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let mut request = app
+        .request(Method::POST, "/mcp", Some(key))
+        .header("Accept", ACCEPT)
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", method);
+    if let Some(name) = params.get("uri").or_else(|| params.get("name")) {
+        request = request.header("Mcp-Name", name.as_str().unwrap());
+    }
+    let response = request
+        .json(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+        .send()
+        .await
+        .unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// What `2026-07-28` removed from the session era (`initialize`, `ping`,
+/// `logging/setLevel`, `resources/subscribe` and `unsubscribe`) is an unknown
+/// method on that revision, 404 with `-32601`, whether its params are the old
+/// method's or nothing but `_meta`; a session of an older revision keeps them.
+/// A resource not found names its URI in `data` (SEP-2164) on either.
+async fn the_stateless_revision_has_no_session_era_methods(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.create_end_user("stateless").await;
+    let removed = [
+        ("initialize", json!({})),
+        ("ping", json!({})),
+        ("logging/setLevel", json!({})),
+        ("logging/setLevel", json!({"level": "info"})),
+        ("resources/subscribe", json!({})),
+        ("resources/subscribe", json!({"uri": "x://y"})),
+        ("resources/unsubscribe", json!({})),
+        ("resources/unsubscribe", json!({"uri": "x://y"})),
+    ];
+    for (id, (method, params)) in (20..).zip(removed) {
+        let answer = post_stateless(&app, &key, id, method, params.clone()).await;
+        let shown = format!("{method} {params}");
+        assert_eq!(answer.status, 404, "{shown}: {}", answer.body);
+        let message = answer_to(&answer.body, id);
+        assert_eq!(message["id"], id, "{shown}: {message}");
+        assert_eq!(message["error"]["code"], -32601, "{shown}: {message}");
+    }
+    // What the revision has still works.
+    let listed = post_stateless(&app, &key, 30, "tools/list", json!({})).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(answer_to(&listed.body, 30)["result"]["tools"].is_array());
+    let read = post_stateless(&app, &key, 31, "resources/read", json!({"uri": "x://y"})).await;
+    let read = answer_to(&read.body, 31);
+    assert_eq!(read["error"]["code"], -32602, "{read}");
+    assert_eq!(read["error"]["data"]["uri"], "x://y", "{read}");
+
+    let session = open(&app, &key).await;
+    let (_, pong) = request(&app, &key, &session, 40, "ping", json!({})).await;
+    assert_eq!(pong["result"], json!({}), "{pong}");
+    let (_, level) = request(
+        &app,
+        &key,
+        &session,
+        41,
+        "logging/setLevel",
+        json!({"level": "info"}),
+    )
+    .await;
+    assert_eq!(level["result"], json!({}), "{level}");
     app.stop().await;
 }
 
 both_backends!(
     the_server_declares_what_it_serves,
+    the_stateless_revision_has_no_session_era_methods,
     live_sessions_are_bounded_per_end_user,
     idle_sessions_leave_the_books,
     every_mcp_request_counts_once_against_the_rpm,
