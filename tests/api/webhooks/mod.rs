@@ -98,6 +98,18 @@ impl Receiver {
         )
     }
 
+    /// The receiver's counts, cheap to poll however long its log is.
+    pub async fn summary(&self) -> Summary {
+        self.client
+            .get(self.url("/_summary"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits until `n` distinct event ids were answered 200; the whole log.
     pub async fn wait_accepted(&self, n: usize, within: Duration) -> Vec<Value> {
         self.wait_accepted_where(n, within, |_| true).await
@@ -126,6 +138,17 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// What the receiver counted so far.
+#[derive(Debug, serde::Deserialize)]
+pub struct Summary {
+    /// Requests received.
+    pub requests: usize,
+    /// Distinct event ids answered 200.
+    pub accepted: usize,
+    /// Requests that arrived while another of the same id and path was answered.
+    pub overlaps: i64,
 }
 
 /// The event ids answered 200.
@@ -233,7 +256,7 @@ pub async fn all_deliveries(app: &TestApp, endpoint: Uuid) -> Vec<Value> {
     let mut cursor: Option<String> = None;
     loop {
         let mut path = format!(
-            "{}/{endpoint}/deliveries?limit=100",
+            "{}/{endpoint}/deliveries?limit=200",
             endpoints_path(app.platform_id)
         );
         if let Some(c) = &cursor {
