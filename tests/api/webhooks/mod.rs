@@ -81,17 +81,14 @@ impl Receiver {
         assert_eq!(status, 204);
     }
 
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// Every request received, and how many overlapped another of the same id.
     pub async fn state(&self) -> (Vec<Value>, i64) {
-        let state: Value = self
-            .client
-            .get(self.url("/_state"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let state: Value = self.get("/_state").await;
         (
             state["log"].as_array().cloned().unwrap_or_default(),
             state["overlaps"].as_i64().unwrap_or(-1),
@@ -100,14 +97,7 @@ impl Receiver {
 
     /// The receiver's counts, cheap to poll however long its log is.
     pub async fn summary(&self) -> Summary {
-        self.client
-            .get(self.url("/_summary"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get("/_summary").await
     }
 
     /// Waits until `n` distinct event ids were answered 200; the whole log.
