@@ -78,3 +78,100 @@ pub fn cpu_time() -> Duration {
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
+
+/// The money path every paid call takes: a hold reserved, then settled.
+pub mod money {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use assistiv::billing::budgets::{self, Actor, BudgetInput};
+    use assistiv::billing::{Money, Period, SharedClock, holds};
+    use assistiv::store::Db;
+    use assistiv::tenancy::end_users::{self, CreateEndUser};
+    use uuid::Uuid;
+
+    /// `n` end users of `platform`, each with a budget it cannot spend in a bench.
+    pub async fn users_with_budgets(
+        db: &Db,
+        clock: &SharedClock,
+        platform: Uuid,
+        n: usize,
+    ) -> Vec<Uuid> {
+        let actor = Actor("bench".into());
+        let mut users = Vec::new();
+        for i in 0..n {
+            let request = CreateEndUser {
+                external_id: format!("user-{i}"),
+                display_name: None,
+                metadata: None,
+                budget: None,
+                rate_limits: None,
+            };
+            let (user, _) = end_users::create_or_get(db, clock, platform, request, &actor)
+                .await
+                .expect("user");
+            let input = BudgetInput {
+                max_usd: serde_json::Number::from(1_000_000),
+                period: Period::Monthly,
+                auto_replenish: None,
+                replenish_amount: None,
+                low_balance_threshold: None,
+            };
+            budgets::create(db, clock, platform, user.end_user.id, &input, &actor)
+                .await
+                .expect("budget");
+            users.push(user.end_user.id);
+        }
+        users
+    }
+
+    /// `per_user` reserve+settle pairs (0.001 USD) in a row by each of `users`,
+    /// all users at once: each pair's latency (sorted) and the wall time.
+    pub async fn pairs(
+        db: &Db,
+        clock: &SharedClock,
+        platform: Uuid,
+        users: &[Uuid],
+        per_user: usize,
+    ) -> (Vec<Duration>, Duration) {
+        let started = Instant::now();
+        let tasks = users.iter().map(|&euid| {
+            let (db, clock) = (db.clone(), Arc::clone(clock));
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(per_user);
+                for _ in 0..per_user {
+                    let t = Instant::now();
+                    let amount = Money::from_micros(1_000);
+                    let hold = holds::reserve(
+                        &db,
+                        &clock,
+                        platform,
+                        euid,
+                        amount,
+                        "bench",
+                        Duration::from_secs(60),
+                    )
+                    .await
+                    .expect("reserve");
+                    holds::settle(&db, &clock, &hold, amount)
+                        .await
+                        .expect("settle");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        });
+        let mut latencies: Vec<Duration> = Vec::new();
+        for task in futures::future::join_all(tasks).await {
+            latencies.extend(task.expect("task"));
+        }
+        let elapsed = started.elapsed();
+        latencies.sort();
+        (latencies, elapsed)
+    }
+
+    /// The `p` quantile (0..=1) of sorted latencies.
+    pub fn quantile(sorted: &[Duration], p: f64) -> Duration {
+        sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+    }
+}

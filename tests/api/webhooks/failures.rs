@@ -250,12 +250,7 @@ async fn replay_and_recover_resend(backend: Backend) {
     assert_eq!(log.len(), 3);
     // Recover once the gateway itself shows the three delivered: an event whose
     // delivery the dispatcher has not created yet is simply queued once.
-    let delivered = TestApp::eventually(Duration::from_secs(20), || async {
-        let deliveries = all_deliveries(&app, hook).await;
-        deliveries.len() == 3 && deliveries.iter().all(|d| d["status"] == "delivered")
-    })
-    .await;
-    assert!(delivered, "{:?}", all_deliveries(&app, hook).await);
+    wait_recorded(&app, hook, 3, 1).await;
     let base = format!("{}/{hook}", endpoints_path(app.platform_id));
 
     let recovered = app
@@ -281,6 +276,9 @@ async fn replay_and_recover_resend(backend: Backend) {
     assert_all_verified(&log);
     assert!(by_id(&log).values().all(|records| records.len() == 2));
 
+    // Replay once the gateway has recorded the resent attempts: one still in
+    // flight (answered, not yet recorded) makes a replay a 409.
+    wait_recorded(&app, hook, 3, 2).await;
     let deliveries = all_deliveries(&app, hook).await;
     let replayed = app
         .post(
@@ -322,6 +320,21 @@ async fn replay_and_recover_resend(backend: Backend) {
     .await
     .assert_error(404, "not_found");
     app.stop().await;
+}
+
+/// Waits until the gateway's own log shows `n` deliveries of `hook`, each
+/// delivered at its attempt `attempts` (the receiver has answered before the
+/// gateway records the attempt).
+async fn wait_recorded(app: &TestApp, hook: uuid::Uuid, n: usize, attempts: i64) {
+    let recorded = TestApp::eventually(Duration::from_secs(20), || async {
+        let deliveries = all_deliveries(app, hook).await;
+        deliveries.len() == n
+            && deliveries
+                .iter()
+                .all(|d| d["status"] == "delivered" && d["attempts"] == attempts)
+    })
+    .await;
+    assert!(recorded, "{:?}", all_deliveries(app, hook).await);
 }
 
 /// Finished deliveries older than the retention are purged with their attempts

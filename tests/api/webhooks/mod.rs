@@ -81,21 +81,23 @@ impl Receiver {
         assert_eq!(status, 204);
     }
 
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// Every request received, and how many overlapped another of the same id.
     pub async fn state(&self) -> (Vec<Value>, i64) {
-        let state: Value = self
-            .client
-            .get(self.url("/_state"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let state: Value = self.get("/_state").await;
         (
             state["log"].as_array().cloned().unwrap_or_default(),
             state["overlaps"].as_i64().unwrap_or(-1),
         )
+    }
+
+    /// The receiver's counts, cheap to poll however long its log is.
+    pub async fn summary(&self) -> Summary {
+        self.get("/_summary").await
     }
 
     /// Waits until `n` distinct event ids were answered 200; the whole log.
@@ -126,6 +128,17 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// What the receiver counted so far.
+#[derive(Debug, serde::Deserialize)]
+pub struct Summary {
+    /// Requests received.
+    pub requests: usize,
+    /// Distinct event ids answered 200.
+    pub accepted: usize,
+    /// Requests that arrived while another of the same id and path was answered.
+    pub overlaps: i64,
 }
 
 /// The event ids answered 200.
@@ -233,7 +246,7 @@ pub async fn all_deliveries(app: &TestApp, endpoint: Uuid) -> Vec<Value> {
     let mut cursor: Option<String> = None;
     loop {
         let mut path = format!(
-            "{}/{endpoint}/deliveries?limit=100",
+            "{}/{endpoint}/deliveries?limit=200",
             endpoints_path(app.platform_id)
         );
         if let Some(c) = &cursor {
