@@ -69,6 +69,33 @@ impl Edge {
     /// protocol revision of the session era and none of 2026's request headers).
     fn rmcp_would_admit(&self, headers: &HeaderMap) -> bool {
         const SESSION_ERA: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+        let version_fits = match headers.get("mcp-protocol-version") {
+            None => true,
+            Some(v) => v.to_str().is_ok_and(|v| SESSION_ERA.contains(&v)),
+        };
+        version_fits
+            && self.transport_admits(headers)
+            && !headers.contains_key("mcp-method")
+            && !headers.contains_key("mcp-name")
+    }
+
+    /// Whether rmcp would serve this `tools/list` statelessly (`2026-07-28`)
+    /// and answer it as the fast path does: the transport checks, the revision
+    /// named once, and its `Mcp-Method` header saying `tools/list` (once).
+    fn rmcp_would_list_statelessly(&self, headers: &HeaderMap) -> bool {
+        let single = |name: &str, expected: &str| {
+            let mut values = headers.get_all(name).iter();
+            values.next().is_some_and(|v| v == expected) && values.next().is_none()
+        };
+        self.transport_admits(headers)
+            && single("mcp-protocol-version", STATELESS_REVISION)
+            && single("mcp-method", "tools/list")
+            && !headers.contains_key("mcp-name")
+    }
+
+    /// rmcp's transport checks: an allowed `Host`, no browser `Origin`, both
+    /// media types accepted.
+    fn transport_admits(&self, headers: &HeaderMap) -> bool {
         let host_allowed = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -78,16 +105,9 @@ impl Edge {
                     .iter()
                     .any(|(h, p)| *h == host && p.is_none_or(|p| Some(p) == port))
             });
-        let version_fits = match headers.get("mcp-protocol-version") {
-            None => true,
-            Some(v) => v.to_str().is_ok_and(|v| SESSION_ERA.contains(&v)),
-        };
         host_allowed
-            && version_fits
             && !self.allowed_hosts.is_empty()
             && !headers.contains_key(header::ORIGIN)
-            && !headers.contains_key("mcp-method")
-            && !headers.contains_key("mcp-name")
             && accepts(headers, "application/json")
             && accepts(headers, "text/event-stream")
     }
@@ -189,20 +209,25 @@ async fn answer(
         if !owned {
             return session_not_found();
         }
-        if let Some(Message::ListTools { id, fits: true }) = &message
+        if let Some(Message::ListTools {
+            id,
+            fits: ListFit::Plain,
+        }) = &message
             && edge.rmcp_would_admit(&parts.headers)
             && let Some(caller) = parts.extensions.get::<ToolCaller>()
         {
-            return match edge.tools.session_list_json(caller).await {
-                Ok(result) => jsonrpc_result(id, &result),
-                Err(err) => jsonrpc_error_status(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    id.clone(),
-                    INTERNAL_ERROR,
-                    err.message(),
-                ),
-            };
+            return listed(id, edge.tools.session_list_json(caller).await);
         }
+    } else if let Some(Message::ListTools {
+        id,
+        fits: ListFit::Stateless,
+    }) = &message
+        && edge.rmcp_would_list_statelessly(&parts.headers)
+        && let Some(caller) = parts.extensions.get::<ToolCaller>()
+    {
+        // The stateless revision's list, from bytes too (rmcp would build a
+        // service for this one request to say the same).
+        return listed(id, edge.tools.stateless_list_json(caller).await);
     }
     let response = next.run(Request::from_parts(parts, body)).await;
     if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
@@ -220,6 +245,19 @@ async fn answer(
             "Invalid Request: not a valid MCP client message",
         ),
         None => response,
+    }
+}
+
+/// A `tools/list` answered from serialized bytes.
+fn listed(id: &Value, result: Result<bytes::Bytes, Error>) -> Response {
+    match result {
+        Ok(result) => jsonrpc_result(id, &result),
+        Err(err) => jsonrpc_error_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            id.clone(),
+            INTERNAL_ERROR,
+            err.message(),
+        ),
     }
 }
 
@@ -299,10 +337,10 @@ enum Message {
     ToolCall {
         id: Value,
     },
-    /// `tools/list`; `fits` when its params are ones rmcp would accept.
+    /// `tools/list`, and whether the fast path may answer its params.
     ListTools {
         id: Value,
-        fits: bool,
+        fits: ListFit,
     },
     Request {
         id: Value,
@@ -464,11 +502,45 @@ impl<'de> Deserialize<'de> for Id {
 /// object whose `cursor` is a string, without `_meta`); any other method's params
 /// are walked without being kept.
 #[derive(Debug)]
-struct ListParams(bool);
+struct ListParams(ListFit);
+
+/// What a `tools/list`'s params allow the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListFit {
+    /// No `_meta`, at most a string cursor: a session's list.
+    Plain,
+    /// Exactly the `_meta` the stateless revision requires (its version and
+    /// well-formed client capabilities), at most a string cursor.
+    Stateless,
+    /// Anything else: rmcp answers it.
+    Other,
+}
+
+const STATELESS_REVISION: &str = "2026-07-28";
+
+/// Whether `meta` holds exactly the keys a `2026-07-28` request must carry,
+/// well formed, and nothing rmcp would act on besides.
+fn stateless_meta(meta: &Value) -> bool {
+    let Some(meta) = meta.as_object() else {
+        return false;
+    };
+    meta.len() == 2
+        && meta.get("io.modelcontextprotocol/protocolVersion")
+            == Some(&Value::from(STATELESS_REVISION))
+        && meta
+            .get("io.modelcontextprotocol/clientCapabilities")
+            .is_some_and(|capabilities| {
+                capabilities.is_object()
+                    && serde_json::from_value::<rmcp::model::ClientCapabilities>(
+                        capabilities.clone(),
+                    )
+                    .is_ok()
+            })
+}
 
 impl Default for ListParams {
     fn default() -> Self {
-        Self(true)
+        Self(ListFit::Plain)
     }
 }
 
@@ -481,43 +553,45 @@ impl<'de> Deserialize<'de> for ListParams {
                 f.write_str("JSON-RPC params")
             }
             fn visit_unit<E: de::Error>(self) -> Result<ListParams, E> {
-                Ok(ListParams(true))
+                Ok(ListParams(ListFit::Plain))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListParams, A::Error> {
                 let mut fits = true;
+                let mut meta = None;
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     match key.as_ref() {
                         "cursor" => fits &= map.next_value::<Value>()?.is_string(),
-                        // `_meta` may name a protocol revision rmcp checks: its path.
-                        "_meta" => {
-                            map.next_value::<IgnoredAny>()?;
-                            fits = false;
-                        }
+                        // `_meta` names the protocol revision (and more rmcp acts on).
+                        "_meta" => meta = Some(stateless_meta(&map.next_value::<Value>()?)),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
-                Ok(ListParams(fits))
+                Ok(ListParams(match (fits, meta) {
+                    (true, None) => ListFit::Plain,
+                    (true, Some(true)) => ListFit::Stateless,
+                    _ => ListFit::Other,
+                }))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListParams, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ListParams(false))
+                Ok(ListParams(ListFit::Other))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<ListParams, E> {
-                Ok(ListParams(false))
+                Ok(ListParams(ListFit::Other))
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<ListParams, E> {
-                Ok(ListParams(false))
+                Ok(ListParams(ListFit::Other))
             }
             fn visit_u64<E: de::Error>(self, _: u64) -> Result<ListParams, E> {
-                Ok(ListParams(false))
+                Ok(ListParams(ListFit::Other))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<ListParams, E> {
-                Ok(ListParams(false))
+                Ok(ListParams(ListFit::Other))
             }
             fn visit_str<E: de::Error>(self, _: &str) -> Result<ListParams, E> {
-                Ok(ListParams(false))
+                Ok(ListParams(ListFit::Other))
             }
         }
         deserializer.deserialize_any(ParamsVisitor)
@@ -559,7 +633,7 @@ mod tests {
             read(r#" {"method":"tools/list","id":"a","jsonrpc":"2.0"}"#),
             Message::ListTools {
                 id: json!("a"),
-                fits: true
+                fits: ListFit::Plain
             }
         );
         assert_eq!(
@@ -568,7 +642,7 @@ mod tests {
             ),
             Message::ListTools {
                 id: json!(1),
-                fits: true
+                fits: ListFit::Plain
             }
         );
         for params in [r#"[]"#, r#"5"#, r#"{"cursor":1}"#, r#"{"_meta":{}}"#] {
@@ -578,7 +652,7 @@ mod tests {
                 read(&body),
                 Message::ListTools {
                     id: json!(1),
-                    fits: false
+                    fits: ListFit::Other
                 },
                 "{params}"
             );

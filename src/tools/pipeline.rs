@@ -41,8 +41,9 @@ pub struct Tools {
     by_name: Arc<HashMap<String, (usize, usize)>>,
     timeout: Duration,
     /// A `tools/list` result serialized once per visibility (which of all the
-    /// tools a caller sees decides the list, whoever the caller is).
-    lists: moka::sync::Cache<Vec<bool>, Bytes>,
+    /// tools a caller sees decides the list, whoever the caller is) and shape
+    /// (stateless revision or not).
+    lists: moka::sync::Cache<(Vec<bool>, bool), Bytes>,
 }
 
 impl Tools {
@@ -104,25 +105,38 @@ impl Tools {
 
     /// This caller's `tools/list` result (`{"tools": [...]}`) as JSON bytes, in
     /// the shape of the session-era revisions (before 2026-07-28: no
-    /// `resultType`; the cache hints as rmcp sends them to every revision), serialized once per distinct visibility and reused: what
-    /// rmcp sends for [`Self::list`], for a fraction of the work. The visibility
-    /// is read afresh on every call, so a change anywhere shows at once.
+    /// `resultType`; the cache hints as rmcp sends them to every revision),
+    /// serialized once per distinct visibility and reused: what rmcp sends for
+    /// [`Self::list`], for a fraction of the work. The visibility is read afresh
+    /// on every call, so a change anywhere shows at once.
     pub async fn session_list_json(&self, caller: &ToolCaller) -> Result<Bytes, Error> {
+        self.list_json(caller, false).await
+    }
+
+    /// The same list in the stateless revision's shape (`resultType: "complete"`).
+    pub async fn stateless_list_json(&self, caller: &ToolCaller) -> Result<Bytes, Error> {
+        self.list_json(caller, true).await
+    }
+
+    async fn list_json(&self, caller: &ToolCaller, stateless: bool) -> Result<Bytes, Error> {
         let visible = self.visibility(caller).await?;
-        if let Some(bytes) = self.lists.get(&visible) {
+        let key = (visible, stateless);
+        if let Some(bytes) = self.lists.get(&key) {
             return Ok(bytes);
         }
         let mut result =
-            ListToolsResult::with_all_items(self.tools_shown(&visible).cloned().collect())
+            ListToolsResult::with_all_items(self.tools_shown(&key.0).cloned().collect())
                 .with_ttl_ms(self.state.config.mcp_list_ttl_ms)
                 .with_cache_scope(rmcp::model::CacheScope::Private);
-        // rmcp leaves `resultType: "complete"` out for peers before 2026-07-28.
-        result.result_type = None;
+        if !stateless {
+            // rmcp leaves `resultType: "complete"` out for peers before 2026-07-28.
+            result.result_type = None;
+        }
         let bytes = Bytes::from(
             serde_json::to_vec(&result)
                 .map_err(|e| Error::internal(format_args!("serializing tools/list: {e}")))?,
         );
-        self.lists.insert(visible, bytes.clone());
+        self.lists.insert(key, bytes.clone());
         Ok(bytes)
     }
 

@@ -203,7 +203,89 @@ async fn the_pipeline_runs_tools_without_mcp(backend: Backend) {
     app.stop().await;
 }
 
+/// A stateless (`2026-07-28`) `tools/list`: answered as `params` and headers say.
+async fn stateless_list(
+    app: &TestApp,
+    key: &str,
+    meta: Value,
+    headers: &[(&str, &str)],
+) -> (u16, String, Value) {
+    let mut request = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(key)
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2026-07-28")
+        .header("Mcp-Method", "tools/list")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": {"_meta": meta}}),
+        );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, answer(&response.text().await.unwrap()))
+}
+
+/// The stateless revision's list from bytes is rmcp's, and what rmcp refuses
+/// still reaches rmcp.
+async fn stateless_listing_bytes_are_rmcps_list(backend: Backend) {
+    let app = spawn_app(backend).await;
+    enable_skills(&app, app.platform_id, &app.platform_key).await;
+    let (_, key) = app.create_end_user("stateless-lister").await;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}});
+    let (status, kind, fast) = stateless_list(&app, &key, meta.clone(), &[]).await;
+    assert_eq!(status, 200, "{fast}");
+    assert!(
+        kind.starts_with("application/json"),
+        "served from bytes: {kind}"
+    );
+    // Another `_meta` key sends the same request through rmcp.
+    let mut through = meta.clone();
+    through["progressToken"] = json!(1);
+    let (status, kind, slow) = stateless_list(&app, &key, through, &[]).await;
+    assert_eq!(status, 200, "{slow}");
+    assert!(
+        kind.starts_with("text/event-stream"),
+        "through rmcp: {kind}"
+    );
+    assert_eq!(fast, slow, "the same list either way");
+    assert_eq!(fast["result"]["resultType"], "complete", "{fast}");
+    assert!(names(&fast).contains(&"find_skill".to_owned()));
+    // What rmcp refuses is refused as before: a contradicting Mcp-Method, a
+    // missing capability, malformed capabilities.
+    let (status, _, wrong) =
+        stateless_list(&app, &key, meta.clone(), &[("Mcp-Method", "tools/call")]).await;
+    assert_eq!(status, 400, "{wrong}");
+    let (status, _, missing) = stateless_list(
+        &app,
+        &key,
+        json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400, "{missing}");
+    let (status, _, malformed) = stateless_list(
+        &app,
+        &key,
+        json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+               "io.modelcontextprotocol/clientCapabilities": {"roots": 5}}),
+        &[],
+    )
+    .await;
+    assert_ne!(status, 200, "{malformed}");
+    app.stop().await;
+}
+
 both_backends!(
+    stateless_listing_bytes_are_rmcps_list,
     listing_bytes_are_rmcps_list_and_follow_changes,
     the_pipeline_runs_tools_without_mcp
 );
