@@ -10,11 +10,10 @@ use super::mcp::McpSession;
 use super::skill_zips::enable_skills;
 use assistiv::tools::{CallError, ToolCaller, ToolScope, Tools};
 
-/// A raw `tools/list` on `session`, with extra headers: (status, content type, body).
-async fn list(
+/// A raw `tools/list` with `headers` (after `Accept`): (status, content type, body).
+async fn send_list(
     app: &TestApp,
     key: &str,
-    session: &str,
     params: Value,
     headers: &[(&str, &str)],
 ) -> (u16, String, String) {
@@ -23,8 +22,6 @@ async fn list(
         .post(app.url("/mcp"))
         .bearer_auth(key)
         .header("Accept", "application/json, text/event-stream")
-        .header("Mcp-Session-Id", session)
-        .header("MCP-Protocol-Version", "2025-06-18")
         .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": params}));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -37,6 +34,22 @@ async fn list(
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
     (status, kind, response.text().await.unwrap())
+}
+
+/// A raw `tools/list` on `session`, with extra headers: (status, content type, body).
+async fn list(
+    app: &TestApp,
+    key: &str,
+    session: &str,
+    params: Value,
+    extra: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut headers = vec![
+        ("Mcp-Session-Id", session),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    headers.extend_from_slice(extra);
+    send_list(app, key, params, &headers).await
 }
 
 /// The JSON-RPC answer in a JSON or SSE body.
@@ -203,34 +216,20 @@ async fn the_pipeline_runs_tools_without_mcp(backend: Backend) {
     app.stop().await;
 }
 
-/// A stateless (`2026-07-28`) `tools/list`: answered as `params` and headers say.
+/// A stateless (`2026-07-28`) `tools/list` with `meta` and extra headers.
 async fn stateless_list(
     app: &TestApp,
     key: &str,
     meta: Value,
-    headers: &[(&str, &str)],
+    extra: &[(&str, &str)],
 ) -> (u16, String, Value) {
-    let mut request = app
-        .client
-        .post(app.url("/mcp"))
-        .bearer_auth(key)
-        .header("Accept", "application/json, text/event-stream")
-        .header("MCP-Protocol-Version", "2026-07-28")
-        .header("Mcp-Method", "tools/list")
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": {"_meta": meta}}),
-        );
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let kind = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, kind, answer(&response.text().await.unwrap()))
+    let mut headers = vec![
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/list"),
+    ];
+    headers.extend_from_slice(extra);
+    let (status, kind, body) = send_list(app, key, json!({"_meta": meta}), &headers).await;
+    (status, kind, answer(&body))
 }
 
 /// The stateless revision's list from bytes is rmcp's, and what rmcp refuses
