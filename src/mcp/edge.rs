@@ -518,24 +518,25 @@ enum ListFit {
 
 const STATELESS_REVISION: &str = "2026-07-28";
 
-/// Whether `meta` holds exactly the keys a `2026-07-28` request must carry,
-/// well formed, and nothing rmcp would act on besides.
+/// Whether `meta` holds exactly what a `2026-07-28` request carries (its
+/// version, well-formed client capabilities and, optionally, well-formed
+/// client info) and nothing rmcp would act on besides.
 fn stateless_meta(meta: &Value) -> bool {
+    fn fits<T: serde::de::DeserializeOwned>(value: &Value) -> bool {
+        value.is_object() && serde_json::from_value::<T>(value.clone()).is_ok()
+    }
     let Some(meta) = meta.as_object() else {
         return false;
     };
-    meta.len() == 2
-        && meta.get("io.modelcontextprotocol/protocolVersion")
-            == Some(&Value::from(STATELESS_REVISION))
-        && meta
-            .get("io.modelcontextprotocol/clientCapabilities")
-            .is_some_and(|capabilities| {
-                capabilities.is_object()
-                    && serde_json::from_value::<rmcp::model::ClientCapabilities>(
-                        capabilities.clone(),
-                    )
-                    .is_ok()
-            })
+    meta.iter().all(|(key, value)| match key.as_str() {
+        "io.modelcontextprotocol/protocolVersion" => *value == Value::from(STATELESS_REVISION),
+        "io.modelcontextprotocol/clientCapabilities" => {
+            fits::<rmcp::model::ClientCapabilities>(value)
+        }
+        "io.modelcontextprotocol/clientInfo" => fits::<rmcp::model::Implementation>(value),
+        _ => false,
+    }) && meta.contains_key("io.modelcontextprotocol/protocolVersion")
+        && meta.contains_key("io.modelcontextprotocol/clientCapabilities")
 }
 
 impl Default for ListParams {

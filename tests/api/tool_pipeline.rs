@@ -239,7 +239,8 @@ async fn stateless_listing_bytes_are_rmcps_list(backend: Backend) {
     enable_skills(&app, app.platform_id, &app.platform_key).await;
     let (_, key) = app.create_end_user("stateless-lister").await;
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                      "io.modelcontextprotocol/clientCapabilities": {}});
+                      "io.modelcontextprotocol/clientCapabilities": {},
+                      "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}});
     let (status, kind, fast) = stateless_list(&app, &key, meta.clone(), &[]).await;
     assert_eq!(status, 200, "{fast}");
     assert!(
