@@ -529,7 +529,7 @@ fn stateless_meta(meta: &Value) -> bool {
         return false;
     };
     meta.iter().all(|(key, value)| match key.as_str() {
-        "io.modelcontextprotocol/protocolVersion" => *value == Value::from(STATELESS_REVISION),
+        "io.modelcontextprotocol/protocolVersion" => value.as_str() == Some(STATELESS_REVISION),
         "io.modelcontextprotocol/clientCapabilities" => {
             fits::<rmcp::model::ClientCapabilities>(value)
         }
