@@ -38,10 +38,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use assistiv::config::Config;
-use assistiv::startup::Application;
 use assistiv_llm::stand_in::{StandIn, StandInKind};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use support::{cpu_time, cpu_time_of_tree, ms};
 use tokio::process::{Child, Command};
@@ -248,15 +245,7 @@ async fn saturation(target: &Target, callers: usize, seconds: u64) -> (f64, Outc
 
 /// A gateway on SQLite, serving, with the upstream configured and a funded user.
 async fn gateway(upstream: &StandIn) -> Target {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let mut config = Config::for_data_dir(dir);
-    config.admin_token = Some(SecretString::from(ADMIN));
-    config.mock_provider = false;
-    let app = Application::build(config).await.unwrap();
-    let created = app.provisioned.as_ref().unwrap();
-    let (pid, pkey) = (created.platform.id, created.api_key.raw_key.clone());
-    let base = format!("http://{}", app.addr().unwrap());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (base, pid, pkey) = support::serve_gateway(ADMIN).await;
     let client = reqwest::Client::new();
     let reply: Value = client
         .post(format!("{base}/admin/v1/platforms/{pid}/llm-providers"))

@@ -80,6 +80,21 @@ pub fn ms(d: Duration) -> String {
 }
 
 /// The money path every paid call takes: a hold reserved, then settled.
+/// A gateway serving on SQLite in a fresh data directory, with an admin token
+/// and no mock provider: (base URL, first platform id, its key).
+pub async fn serve_gateway(admin_token: &str) -> (String, uuid::Uuid, String) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut config = assistiv::config::Config::for_data_dir(dir);
+    config.admin_token = Some(secrecy::SecretString::from(admin_token));
+    config.mock_provider = false;
+    let app = assistiv::startup::Application::build(config).await.unwrap();
+    let created = app.provisioned.as_ref().unwrap();
+    let (pid, pkey) = (created.platform.id, created.api_key.raw_key.clone());
+    let base = format!("http://{}", app.addr().unwrap());
+    tokio::spawn(app.run_until(std::future::pending()));
+    (base, pid, pkey)
+}
+
 pub mod money {
     use std::sync::Arc;
     use std::time::{Duration, Instant};

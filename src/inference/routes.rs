@@ -68,7 +68,8 @@ async fn model(
         })
 }
 
-fn money_header(response: &mut Response, name: HeaderName, money: Money) {
+/// Sets a USD money header (`x-assistiv-cost-usd`, ...).
+pub(crate) fn money_header(response: &mut Response, name: HeaderName, money: Money) {
     if let Ok(value) = HeaderValue::from_str(&usd_text(money)) {
         response.headers_mut().insert(name, value);
     }

@@ -28,9 +28,8 @@ use crate::error::Error;
 use crate::http::extract::{ApiPath, ApiQuery, refuse_nul_in_json};
 use crate::http::openai_error::OpenAiError;
 use crate::http::routes::{Audience, Route};
-use crate::inference::charge::usd_text;
 use crate::inference::completion;
-use crate::inference::routes::{COST_HEADER, HOLD_HEADER, REMAINING_HEADER};
+use crate::inference::routes::{COST_HEADER, HOLD_HEADER, REMAINING_HEADER, money_header};
 use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {
@@ -61,12 +60,6 @@ fn end_user(caller: Result<Caller, Error>) -> Result<(AuthContext, Owner), Error
             "responses",
             key.platform_id,
         )),
-    }
-}
-
-fn money_header(response: &mut Response, name: header::HeaderName, money: Money) {
-    if let Ok(value) = HeaderValue::from_str(&usd_text(money)) {
-        response.headers_mut().insert(name, value);
     }
 }
 
@@ -202,10 +195,7 @@ async fn run(
         Err(error) => {
             reporter.error(error.code(), error.message());
             in_progress.status = "failed".to_owned();
-            in_progress.error = Some(assistiv_llm::responses::response::ResponseError {
-                code: error.code().to_owned(),
-                message: error.message().to_owned(),
-            });
+            in_progress.error = Some(turns::failure(&error));
             reporter.lifecycle("response.failed", &in_progress);
             Err(error)
         }

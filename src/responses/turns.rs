@@ -267,10 +267,7 @@ pub async fn run(
         }
         Outcome::Failed(error) => {
             response.status = "failed".to_owned();
-            response.error = Some(ResponseError {
-                code: error.code().to_owned(),
-                message: error.message().to_owned(),
-            });
+            response.error = Some(failure(&error));
         }
     }
     Ok(Finished {
@@ -280,6 +277,14 @@ pub async fn run(
         prior,
         input,
     })
+}
+
+/// A failed response's `error`: the error's stable code and message.
+pub fn failure(error: &Error) -> ResponseError {
+    ResponseError {
+        code: error.code().to_owned(),
+        message: error.message().to_owned(),
+    }
 }
 
 enum Outcome {

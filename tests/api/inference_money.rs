@@ -214,21 +214,26 @@ async fn a_provider_that_dies_mid_stream_charges_what_was_delivered(backend: Bac
     app.stop().await;
 }
 
-async fn tokens_per_minute_are_estimated_then_reconciled(backend: Backend) {
-    let app = spawn_app_with(backend, |_| {}).await;
+/// An end user of the app's platform with a $1 budget and `tpm` tokens per minute: its key.
+async fn user_with_tpm(app: &TestApp, external_id: &str, tpm: u32) -> String {
     let reply = app
         .post(
             &format!("/v1/platforms/{}/end-users", app.platform_id),
             &app.platform_key,
-            &json!({"external_id": "tpm", "budget": {"max_usd": 1, "period": "one_time"},
-                    "rate_limits": {"tpm_limit": 300}}),
+            &json!({"external_id": external_id, "budget": {"max_usd": 1, "period": "one_time"},
+                    "rate_limits": {"tpm_limit": tpm}}),
         )
         .await;
     assert!(reply.status.is_success(), "{}", reply.body);
-    let key = reply.data()["api_key"]["raw_key"]
+    reply.data()["api_key"]["raw_key"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+async fn tokens_per_minute_are_estimated_then_reconciled(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let key = user_with_tpm(&app, "tpm", 300).await;
     let body = |cap: u32| {
         json!({"model": "mock-fast", "max_tokens": cap,
                "messages": [{"role": "user", "content": "ping"}]})
@@ -259,19 +264,7 @@ async fn tokens_per_minute_are_estimated_then_reconciled(backend: Backend) {
 /// its stream) leaves neither a hold nor its estimate in the TPM bucket.
 async fn a_client_that_leaves_before_the_stream_opens_leaves_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.mock_chunk_delay_ms = 1500).await;
-    let reply = app
-        .post(
-            &format!("/v1/platforms/{}/end-users", app.platform_id),
-            &app.platform_key,
-            &json!({"external_id": "impatient", "budget": {"max_usd": 1, "period": "one_time"},
-                    "rate_limits": {"tpm_limit": 1000}}),
-        )
-        .await;
-    assert!(reply.status.is_success(), "{}", reply.body);
-    let key = reply.data()["api_key"]["raw_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = user_with_tpm(&app, "impatient", 1000).await;
     let body = |model: &str| {
         json!({"model": model, "stream": true, "max_tokens": 600,
                "messages": [{"role": "user", "content": "ping"}]})
