@@ -11,6 +11,7 @@ pub mod config;
 pub mod connect_page;
 pub mod domain;
 pub mod error;
+pub mod fuzzing;
 pub mod health;
 pub mod http;
 pub mod inference;

@@ -99,7 +99,7 @@ async fn body_of(response: reqwest::Response) -> Value {
     }
 }
 
-fn price_usd(value: &Value) -> Option<Money> {
+pub(crate) fn price_usd(value: &Value) -> Option<Money> {
     let number = match value {
         Value::Number(n) => n.clone(),
         Value::String(s) => s.parse().ok()?,
@@ -111,7 +111,7 @@ fn price_usd(value: &Value) -> Option<Money> {
 }
 
 /// The x402 quote: the cheapest `accepts` entry.
-fn x402_price(challenge: &Value) -> Option<Money> {
+pub(crate) fn x402_price(challenge: &Value) -> Option<Money> {
     challenge["accepts"]
         .as_array()?
         .iter()

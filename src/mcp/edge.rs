@@ -333,7 +333,7 @@ fn accepts(headers: &HeaderMap, media: &str) -> bool {
 /// What the edge needs of a POSTed message, read in one pass without building it
 /// (rmcp builds it afterwards).
 #[derive(Debug, Clone, PartialEq)]
-enum Message {
+pub(crate) enum Message {
     ToolCall {
         id: Value,
     },
@@ -355,7 +355,7 @@ enum Message {
 }
 
 impl Message {
-    fn read(body: &[u8]) -> Self {
+    pub(crate) fn read(body: &[u8]) -> Self {
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
         let parsed = if first == Some(&b'{') {
             serde_json::from_slice::<Envelope<'_>>(body).map(Envelope::message)
@@ -506,7 +506,7 @@ struct ListParams(ListFit);
 
 /// What a `tools/list`'s params allow the fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListFit {
+pub(crate) enum ListFit {
     /// No `_meta`, at most a string cursor: a session's list.
     Plain,
     /// Exactly the `_meta` the stateless revision requires (its version and
