@@ -81,6 +81,18 @@ impl Reply {
         &self.body["data"]
     }
 
+    /// A created end user's (id, `sk-eu_` key).
+    pub fn end_user_and_key(&self) -> (Uuid, String) {
+        assert!(self.status.is_success(), "{}", self.body);
+        (
+            self.data()["id"].as_str().unwrap().parse().unwrap(),
+            self.data()["api_key"]["raw_key"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
     /// Asserts the contract's error envelope with this status and code.
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(
@@ -383,14 +395,7 @@ impl TestApp {
                 &json!({"external_id": external_id}),
             )
             .await;
-        assert!(reply.status.is_success(), "{}", reply.body);
-        (
-            reply.data()["id"].as_str().unwrap().parse().unwrap(),
-            reply.data()["api_key"]["raw_key"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        )
+        reply.end_user_and_key()
     }
 
     /// Polls `check` until it holds or `within` elapses; whether it held.

@@ -37,14 +37,7 @@ pub(crate) async fn funded_user_on(
                     "budget": {"max_usd": max_usd, "period": "one_time"}}),
         )
         .await;
-    assert!(reply.status.is_success(), "{}", reply.body);
-    (
-        reply.data()["id"].as_str().unwrap().parse().unwrap(),
-        reply.data()["api_key"]["raw_key"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    )
+    reply.end_user_and_key()
 }
 
 pub(crate) async fn funded_user(app: &TestApp, external_id: &str, max_usd: f64) -> (Uuid, String) {

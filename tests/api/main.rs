@@ -38,6 +38,7 @@ mod responses;
 mod responses_sdks;
 mod revocation;
 mod route_table;
+mod scale_out;
 mod secrets;
 mod seed_examples;
 mod skill_zips;

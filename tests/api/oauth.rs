@@ -24,12 +24,12 @@ use uuid::Uuid;
 use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, spawn_app_with_clock};
 
 const PUBLIC_URL: &str = "https://gateway.example";
-const BASE_URL: &str = "https://acme.example/app";
-const CLIENT_ID: &str = "Iv1.client-id-123";
-const CLIENT_SECRET: &str = "client-secret-QyZ8wPq1n3";
+pub(crate) const BASE_URL: &str = "https://acme.example/app";
+pub(crate) const CLIENT_ID: &str = "Iv1.client-id-123";
+pub(crate) const CLIENT_SECRET: &str = "client-secret-QyZ8wPq1n3";
 
 #[derive(Default)]
-struct ProviderState {
+pub(crate) struct ProviderState {
     /// code -> (code_challenge, redirect_uri)
     codes: HashMap<String, (Option<String>, String)>,
     /// Refresh tokens still valid.
@@ -37,7 +37,7 @@ struct ProviderState {
     issued: u32,
     refresh_calls: u32,
     refuse_refresh: bool,
-    expires_in: Option<u64>,
+    pub(crate) expires_in: Option<u64>,
     revoked: Vec<String>,
     /// Access tokens issued, which the API's `GET /user` accepts.
     access_tokens: Vec<String>,
@@ -48,13 +48,13 @@ struct ProviderState {
 }
 
 #[derive(Clone)]
-struct Provider {
-    url: String,
-    state: Arc<Mutex<ProviderState>>,
+pub(crate) struct Provider {
+    pub(crate) url: String,
+    pub(crate) state: Arc<Mutex<ProviderState>>,
 }
 
 impl Provider {
-    async fn start(expires_in: Option<u64>) -> Self {
+    pub(crate) async fn start(expires_in: Option<u64>) -> Self {
         let state = Arc::new(Mutex::new(ProviderState {
             expires_in,
             ..ProviderState::default()
@@ -74,7 +74,7 @@ impl Provider {
     }
 
     /// The user consented: the provider would redirect with this code.
-    fn issue_code(&self, challenge: Option<String>, redirect_uri: &str) -> String {
+    pub(crate) fn issue_code(&self, challenge: Option<String>, redirect_uri: &str) -> String {
         let code = format!("code-{}", Uuid::new_v4().simple());
         self.state
             .lock()
@@ -84,7 +84,7 @@ impl Provider {
         code
     }
 
-    fn refresh_calls(&self) -> u32 {
+    pub(crate) fn refresh_calls(&self) -> u32 {
         self.state.lock().unwrap().refresh_calls
     }
 }
@@ -383,7 +383,7 @@ impl World {
     }
 }
 
-fn query_of(url: &str) -> HashMap<String, String> {
+pub(crate) fn query_of(url: &str) -> HashMap<String, String> {
     let (_, query) = url.split_once('?').unwrap();
     query
         .split('&')

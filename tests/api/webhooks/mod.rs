@@ -273,6 +273,21 @@ pub fn by_id(log: &[Value]) -> BTreeMap<String, Vec<Value>> {
     map
 }
 
+/// Makes each attempt row record the database session that wrote it (a column
+/// added to this test's own database): which instance made which attempt, when
+/// instances name their sessions (`?application_name=...`).
+pub async fn record_who_attempts(db: &assistiv::store::Db) {
+    let mut tx = db.begin().await.unwrap();
+    tx.execute(
+        "ALTER TABLE webhook_attempts \
+         ADD COLUMN made_by TEXT DEFAULT current_setting('application_name')",
+        &[],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// `PUT` with the admin token.
 pub async fn admin_put(app: &TestApp, path: &str, body: &Value) -> crate::helpers::Reply {
     app.send(app.request(Method::PUT, path, Some(ADMIN_TOKEN)).json(body))

@@ -53,15 +53,7 @@ async fn many_events_two_instances_no_attempt_twice_at_once(backend: Backend) {
                 c.master_key = Some(master_key.into());
             })
             .await;
-            let mut tx = app.state.db.begin().await.unwrap();
-            tx.execute(
-                "ALTER TABLE webhook_attempts \
-                 ADD COLUMN made_by TEXT DEFAULT current_setting('application_name')",
-                &[],
-            )
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
+            super::record_who_attempts(&app.state.db).await;
             (app, Some(second))
         }
     };
