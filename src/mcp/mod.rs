@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod bare;
 pub mod edge;
+pub mod replay;
 pub mod server;
 pub mod sessions;
 
@@ -33,8 +34,11 @@ pub fn router(
         .enforce_origin_validation();
     let edge = edge::Edge::new(state.clone(), tools.clone());
     let list_ttl_ms = config.mcp_list_ttl_ms;
+    let skills = crate::skills::extension::SkillsExtension::new(state.skills.clone());
     let service = StreamableHttpService::new(
-        move || Ok(server::GatewayServer::new(tools.clone(), list_ttl_ms)),
+        move || {
+            Ok(server::GatewayServer::new(tools.clone(), list_ttl_ms).with_skills(skills.clone()))
+        },
         state.mcp_sessions.clone(),
         mcp_config,
     );

@@ -14,20 +14,80 @@ use rmcp::model::{
     ServerConfig, SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod,
     SubscriptionsListenRequestMethod, UnsubscribeRequestMethod, UpdateTaskMethod,
 };
+use rmcp::model::{
+    DiscoverResult, GetSkillRequestParams, GetSkillResult, InitializeRequestParams,
+    InitializeResult, ListResourcesResult, ListSkillsResult, ReadResourceDirectoryRequestParams,
+    ReadResourceDirectoryResult, ReadResourceResult, SKILLS_EXTENSION_ID,
+};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::error::{Error, ErrorKind};
+use crate::skills::extension::SkillsExtension;
 use crate::tools::{CallError, ToolCaller, Tools};
 
 #[derive(Clone)]
 pub struct GatewayServer {
     tools: Tools,
     list_ttl_ms: u64,
+    /// The Skills extension, for callers whose platform serves skills.
+    skills: Option<SkillsExtension>,
 }
 
 impl GatewayServer {
     pub fn new(tools: Tools, list_ttl_ms: u64) -> Self {
-        Self { tools, list_ttl_ms }
+        Self {
+            tools,
+            list_ttl_ms,
+            skills: None,
+        }
+    }
+
+    pub fn with_skills(mut self, skills: SkillsExtension) -> Self {
+        self.skills = Some(skills);
+        self
+    }
+
+    /// The extension, when this caller is served it (its scope and platform).
+    async fn skills_for(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Option<(&SkillsExtension, ToolCaller)>, McpError> {
+        let Some(skills) = &self.skills else {
+            return Ok(None);
+        };
+        let caller = caller(ctx)?;
+        let served = skills.served_to(&caller).await.map_err(internal)?;
+        Ok(served.then_some((skills, caller)))
+    }
+
+    /// What this caller is told the server offers: the skills extension only
+    /// where it is served (rmcp checks `get_info`, which declares it for all).
+    async fn info_for(&self, ctx: &RequestContext<RoleServer>) -> Result<ServerConfig, McpError> {
+        let mut info = self.get_info();
+        if self.skills_for(ctx).await?.is_none()
+            && let Some(extensions) = info.capabilities.extensions.as_mut()
+        {
+            extensions.remove(SKILLS_EXTENSION_ID);
+            if extensions.is_empty() {
+                info.capabilities.extensions = None;
+            }
+        }
+        Ok(info)
+    }
+}
+
+fn internal(err: Error) -> McpError {
+    McpError::internal_error(err.message().to_owned(), None)
+}
+
+/// A refusal of the skills extension: a client's mistake is invalid params.
+fn skills_error(err: Error) -> McpError {
+    match err.kind() {
+        ErrorKind::NotFound | ErrorKind::BadRequest => {
+            McpError::invalid_params(err.message().to_owned(), None)
+        }
+        _ => internal(err),
     }
 }
 
@@ -105,19 +165,132 @@ impl ServerHandler for GatewayServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             // Prompts and resources are declared because their lists are served
-            // (empty: the gateway's surface is tools), as `server/discover` says.
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .enable_prompts()
-                .enable_resources()
-                .build(),
+            // (prompts empty; resources are the skill files where skills are
+            // served, else empty), as `server/discover` says. The skills
+            // extension is declared here so rmcp routes its methods;
+            // `initialize` and `server/discover` drop it where it is not served.
+            if self.skills.is_some() {
+                ServerCapabilities::builder()
+                    .enable_tools()
+                    .enable_logging()
+                    .enable_prompts()
+                    .enable_resources()
+                    .enable_skills_with_directory_read()
+                    .build()
+            } else {
+                ServerCapabilities::builder()
+                    .enable_tools()
+                    .enable_logging()
+                    .enable_prompts()
+                    .enable_resources()
+                    .build()
+            },
         )
         .with_server_info(Implementation::new("assistiv", env!("CARGO_PKG_VERSION")))
         .with_instructions(
             "Tools act as the connected end user. A tool answering `not_connected` carries a \
                  `connect_url` the user must open to connect that app before retrying.",
         )
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        result.capabilities = self.info_for(&context).await?.capabilities;
+        Ok(result)
+    }
+
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, McpError> {
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.info_for(&context).await?,
+        ))
+    }
+
+    async fn list_skills(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListSkillsResult, McpError> {
+        let Some((skills, caller)) = self.skills_for(&context).await? else {
+            return Err(method_not_found(ListSkillsRequestMethod::VALUE));
+        };
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (items, next) = skills
+            .list(caller.platform_id, cursor)
+            .await
+            .map_err(skills_error)?;
+        let mut result = ListSkillsResult::with_all_items(items)
+            .with_ttl_ms(self.list_ttl_ms)
+            .with_cache_scope(CacheScope::Private);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn get_skill(
+        &self,
+        request: GetSkillRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetSkillResult, McpError> {
+        let Some((skills, caller)) = self.skills_for(&context).await? else {
+            return Err(method_not_found(GetSkillRequestMethod::VALUE));
+        };
+        let skill = skills
+            .get(caller.platform_id, &request.uri)
+            .await
+            .map_err(skills_error)?;
+        Ok(GetSkillResult::new(skill)
+            .with_ttl_ms(self.list_ttl_ms)
+            .with_cache_scope(CacheScope::Private))
+    }
+
+    async fn read_resource_directory(
+        &self,
+        request: ReadResourceDirectoryRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceDirectoryResult, McpError> {
+        let Some((skills, caller)) = self.skills_for(&context).await? else {
+            return Err(method_not_found(ReadResourceDirectoryRequestMethod::VALUE));
+        };
+        if request.cursor.is_some() {
+            // Every child fits one page, so no page follows the first.
+            return Err(McpError::invalid_params(
+                "invalid cursor: a directory is read in one page",
+                None,
+            ));
+        }
+        let children = skills
+            .read_directory(caller.platform_id, &request.uri)
+            .await
+            .map_err(skills_error)?;
+        Ok(ListResourcesResult::with_all_items(children))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let Some((skills, caller)) = self.skills_for(&context).await? else {
+            return Ok(ListResourcesResult::default());
+        };
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (items, next) = skills
+            .list_resources(caller.platform_id, cursor)
+            .await
+            .map_err(skills_error)?;
+        let mut result = ListResourcesResult::with_all_items(items)
+            .with_ttl_ms(self.list_ttl_ms)
+            .with_cache_scope(CacheScope::Private);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     /// Accepted so clients of the session era may set a level; the gateway sends
@@ -191,14 +364,29 @@ impl ServerHandler for GatewayServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         // rmcp sends the code as `-32602` from 2026-07-28 on (SEP-2164), which
         // also asks for the URI in `data`.
-        Err(McpError::resource_not_found(
-            format!("no resource at '{}' (this server offers none)", request.uri),
-            Some(serde_json::json!({ "uri": request.uri })),
-        ))
+        let not_found = |message: String| {
+            McpError::resource_not_found(message, Some(serde_json::json!({ "uri": request.uri })))
+        };
+        let Some((skills, caller)) = self.skills_for(&context).await? else {
+            return Err(not_found(format!(
+                "no resource at '{}' (this server offers none)",
+                request.uri
+            )));
+        };
+        match skills.read(caller.platform_id, &request.uri).await {
+            Ok(contents) => Ok(ReadResourceResult::new(vec![contents])
+                .with_ttl_ms(self.list_ttl_ms)
+                .with_cache_scope(CacheScope::Private)
+                .into()),
+            Err(err) if err.kind() == ErrorKind::NotFound => {
+                Err(not_found(err.message().to_owned()))
+            }
+            Err(err) => Err(internal(err)),
+        }
     }
 
     async fn call_tool(

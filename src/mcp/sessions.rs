@@ -8,10 +8,10 @@
 //! drops the record, so the book never outlives rmcp's sessions.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError,
@@ -21,6 +21,7 @@ use rmcp::transport::streamable_http_server::session::{
 };
 use uuid::Uuid;
 
+use super::replay::Replays;
 use crate::config::Config;
 use crate::tools::ToolCaller;
 
@@ -30,6 +31,11 @@ pub enum SessionError {
     Local(#[from] LocalSessionManagerError),
     #[error("an MCP session is opened by an authenticated end user's initialize request")]
     NoOpener,
+    #[error(
+        "nothing to resume after that event: not this session's, or no longer kept (60 s after \
+         the response, 8 finished requests per session)"
+    )]
+    NotResumable,
 }
 
 /// Who opened a session: only that key may use it.
@@ -145,6 +151,8 @@ pub struct McpSessions {
     inner: LocalSessionManager,
     book: Mutex<Book>,
     max_per_user: usize,
+    /// Request streams kept for `Last-Event-ID` resumes.
+    replays: Arc<Replays>,
 }
 
 impl McpSessions {
@@ -155,6 +163,7 @@ impl McpSessions {
             inner,
             book: Mutex::new(Book::default()),
             max_per_user: config.mcp_max_sessions_per_user.max(1),
+            replays: Arc::new(Replays::default()),
         }
     }
 
@@ -173,6 +182,11 @@ impl McpSessions {
     /// Live sessions, all users together (bounded by users × the per-user bound).
     pub fn live(&self) -> usize {
         self.book().live()
+    }
+
+    /// Request streams of `id` kept for `Last-Event-ID` resumes.
+    pub fn replayable_streams(&self, id: &str) -> usize {
+        self.replays.streams_of(id)
     }
 
     /// Sessions rmcp itself still holds (live, being opened or being closed).
@@ -243,6 +257,7 @@ impl SessionManager for McpSessions {
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
         let closed = self.inner.close_session(id).await;
         self.book().forget(id);
+        self.replays.forget(id);
         Ok(closed?)
     }
 
@@ -251,7 +266,8 @@ impl SessionManager for McpSessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        Ok(self.inner.create_stream(id, message).await?)
+        let events = self.inner.create_stream(id, message).await?;
+        Ok(self.replays.record(id.clone(), events))
     }
 
     async fn accept_message(
@@ -269,12 +285,20 @@ impl SessionManager for McpSessions {
         Ok(self.inner.create_standalone_stream(id).await?)
     }
 
+    /// A request stream resumes from the log (rmcp forgets it once answered);
+    /// the standalone stream's ids (no `/`) go to rmcp.
     async fn resume(
         &self,
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        Ok(self.inner.resume(id, last_event_id).await?)
+        if !last_event_id.contains('/') {
+            return Ok(self.inner.resume(id, last_event_id).await?.left_stream());
+        }
+        match self.replays.resume(id, &last_event_id) {
+            Some(events) => Ok(events.right_stream()),
+            None => Err(SessionError::NotResumable),
+        }
     }
 }
 

@@ -337,6 +337,11 @@ impl Skills {
         Ok((row.into(), folder))
     }
 
+    /// The folder stored under a content address, decrypted and checked.
+    pub async fn open_folder(&self, address: &str) -> Result<Folder> {
+        self.blobs.get(address).await.map_err(Error::internal)
+    }
+
     pub async fn list(
         &self,
         listing: Listing,

@@ -66,6 +66,19 @@ pub fn has_front_matter(text: &str) -> bool {
     text.starts_with("---\n") || text.starts_with("---\r\n")
 }
 
+/// The front matter of a published `SKILL.md` as a JSON object, every key the
+/// author wrote (the Skills extension serves it verbatim). `None` when it does
+/// not read as a YAML mapping with string keys (publishing checked only the
+/// fields the catalog keeps).
+pub fn front_matter_json(content: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let text = std::str::from_utf8(content).ok()?;
+    let (front, _) = split(text)?;
+    if front.len() > MAX_FRONT_MATTER_BYTES {
+        return None;
+    }
+    serde_saphyr::from_str(front).ok()
+}
+
 /// Parses a `SKILL.md`; every problem is a 400 saying what to fix.
 pub fn parse(content: &[u8]) -> Result<Manifest> {
     let text = std::str::from_utf8(content).map_err(|_| invalid("the file is not UTF-8 text"))?;

@@ -13,11 +13,14 @@
 //!   checks; [`store`] alone speaks SQL (`store::search` with FTS5 BM25 or
 //!   PostgreSQL `ts_rank`, `store::reviews`);
 //! - [`tools`]: the five tools (a tool source), [`tool_specs`] their argument
-//!   types; [`routes`]: the REST surface.
+//!   types; [`routes`]: the REST surface;
+//! - [`extension`]: the catalog as the MCP Skills extension (`skills/list`,
+//!   `skills/get`, files as `skill://` resources, directory reads).
 
 pub mod agent_folder;
 pub mod blobs;
 pub mod catalog;
+pub mod extension;
 pub mod folder;
 pub mod intake;
 pub mod manifest;

@@ -201,21 +201,7 @@ fn files_phrase(count: i64) -> String {
 
 /// `skill://{id}/{path}` with each path segment percent-encoded.
 fn resource_uri(id: Uuid, path: &str) -> String {
-    let encoded: Vec<String> = path
-        .split('/')
-        .map(|segment| {
-            segment
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect()
-        })
-        .collect();
-    format!("skill://{id}/{}", encoded.join("/"))
+    format!("skill://{id}/{}", super::extension::encode_path(path))
 }
 
 #[async_trait]

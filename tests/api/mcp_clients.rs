@@ -48,10 +48,10 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(90);
 // The peer tools
 // ---------------------------------------------------------------------------------
 
-struct Peers {
-    python: PathBuf,
-    node22: PathBuf,
-    dir: PathBuf,
+pub struct Peers {
+    pub python: PathBuf,
+    pub node22: PathBuf,
+    pub dir: PathBuf,
 }
 
 pub fn repo_path(path: &str) -> PathBuf {
@@ -64,7 +64,7 @@ pub fn repo_path(path: &str) -> PathBuf {
 }
 
 /// The installed peers; panics (never skips) when they are missing.
-fn peers() -> Peers {
+pub fn peers() -> Peers {
     let python = repo_path(
         &std::env::var("ASSISTIV_TEST_PYTHON").unwrap_or_else(|_| ".venv/bin/python".into()),
     );
@@ -695,15 +695,15 @@ fn scored_scenarios(dir: &Path, revision: &str) -> BTreeSet<String> {
 
 /// One check of a scenario: its id, status (`SUCCESS`, `FAILURE`, `WARNING`,
 /// `SKIPPED`, `INFO`) and error message.
-struct Check {
-    id: String,
-    status: String,
-    message: String,
+pub struct Check {
+    pub id: String,
+    pub status: String,
+    pub message: String,
 }
 
 /// Scenario name -> its checks, from the suite's
 /// `<out>/server-<scenario>-<timestamp>/checks.json`.
-fn conformance_results(out: &Path) -> BTreeMap<String, Vec<Check>> {
+pub fn conformance_results(out: &Path) -> BTreeMap<String, Vec<Check>> {
     let mut results = BTreeMap::new();
     for entry in std::fs::read_dir(out).unwrap() {
         let entry = entry.unwrap();
@@ -805,15 +805,19 @@ fn judge(
     (unexpected, stale)
 }
 
-async fn conformance_suite_passes_but_for_fixture_scenarios(backend: Backend) {
-    let peers = peers();
-    let w = world(backend).await;
-
-    // The suite cannot send a bearer token: a proxy adds the end user's.
+/// The auth proxy (tests/peers/auth_proxy.mjs) in front of the gateway at
+/// `address`, adding `key` as the bearer token: the child and the URL of `path`
+/// through it.
+pub async fn start_auth_proxy(
+    peers: &Peers,
+    address: &str,
+    key: &str,
+    path: &str,
+) -> (tokio::process::Child, String) {
     let mut proxy = Command::new(&peers.node22)
         .arg(peers.dir.join("auth_proxy.mjs"))
-        .arg(&w.app.address)
-        .env("ASSISTIV_MCP_KEY", &w.eu_key)
+        .arg(address)
+        .env("ASSISTIV_MCP_KEY", key)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -829,7 +833,15 @@ async fn conformance_suite_passes_but_for_fixture_scenarios(backend: Backend) {
         .strip_prefix("listening ")
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("unexpected auth proxy output: {first}"));
-    let url = format!("http://127.0.0.1:{port}/mcp");
+    (proxy, format!("http://127.0.0.1:{port}{path}"))
+}
+
+async fn conformance_suite_passes_but_for_fixture_scenarios(backend: Backend) {
+    let peers = peers();
+    let w = world(backend).await;
+
+    // The suite cannot send a bearer token: a proxy adds the end user's.
+    let (mut proxy, url) = start_auth_proxy(&peers, &w.app.address, &w.eu_key, "/mcp").await;
 
     let expected = expected_failures(&peers.dir);
     let mut scored_somewhere = BTreeSet::new();
