@@ -19,13 +19,13 @@ use super::skill_zips::enable_skills;
 use super::webhooks::{budget_action, create_endpoint, fast, user_with_budget};
 
 /// One scrape: every sample's value by name and sorted labels.
-struct Scrape {
+pub(crate) struct Scrape {
     text: String,
     samples: HashMap<(String, Vec<(String, String)>), f64>,
 }
 
 impl Scrape {
-    fn parse(text: String) -> Self {
+    pub(crate) fn parse(text: String) -> Self {
         let lines = text.lines().map(|l| Ok(l.to_owned()));
         let parsed = prometheus_parse::Scrape::parse(lines).expect("a valid exposition");
         let mut samples = HashMap::new();
@@ -49,7 +49,7 @@ impl Scrape {
     }
 
     /// The value of `name{labels}`; 0 when the series does not exist yet.
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let mut key: Vec<(String, String)> = labels
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
