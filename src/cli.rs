@@ -641,6 +641,7 @@ async fn broker(store: &StoreArgs) -> anyhow::Result<crate::oauth::Broker> {
         &master_key,
         config.public_url(),
         std::sync::Arc::new(SystemClock),
+        crate::metrics::Metrics::new(),
     )
 }
 

@@ -23,6 +23,9 @@ pub enum LogFormat {
 pub struct Config {
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
+    /// A separate address serving only `/metrics` (no token); when set, the
+    /// main listener does not serve it.
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory for the embedded SQLite database, the generated master key and blobs.
     pub data_dir: PathBuf,
     /// `postgres://...` or `sqlite://...`; SQLite in `data_dir` when absent.
@@ -126,6 +129,7 @@ pub struct Config {
 /// `ASSISTIV_PLATFORM_KEY`, say) are not ours and are left alone.
 const SETTINGS: &[&str] = &[
     "LISTEN",
+    "METRICS_LISTEN",
     "DATA_DIR",
     "DATABASE_URL",
     "REDIS_URL",
@@ -416,6 +420,7 @@ impl Config {
         let defaults = Defaults::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_listen: None,
             data_dir,
             database_url: None,
             redis_url: None,

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod management;
 pub mod master_key;
 pub mod mcp;
+pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;
 pub mod responses;

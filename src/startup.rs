@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::inference::Inference;
 use crate::jobs::Jobs;
 use crate::master_key::MasterKey;
+use crate::metrics::Metrics;
 use crate::oauth::{self, Broker};
 use crate::ratelimit::RateLimiter;
 use crate::skills::Skills;
@@ -34,6 +35,8 @@ use crate::{http, mcp};
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` alone, when the operator gave it its own address.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     jobs: Jobs,
@@ -69,6 +72,14 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{}", listener.local_addr()?));
         }
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the metrics listener {address}"))?,
+            ),
+            None => None,
+        };
         let master_key = Arc::new(MasterKey::load(&config)?);
         let db = Db::connect(&config).await?;
         db.migrate().await?;
@@ -86,7 +97,9 @@ impl Application {
             None => RateLimiter::in_process(),
         };
         let auth = Authenticator::new(db.clone());
+        let metrics = Metrics::new();
         let (usage, usage_writer) = UsageLogger::channel(db.clone());
+        let usage = usage.observed_by(metrics.clone());
         let market = Capabilities::start(&db, &config, &master_key).await?;
         let inference = Inference::start(&config, &master_key)?;
         let provisioned_mock = match &provisioned {
@@ -111,7 +124,13 @@ impl Application {
             usage_writer,
         );
 
-        let webhooks = Webhooks::new(db.clone(), &master_key, &config, clock.clone())?;
+        let webhooks = Webhooks::new(
+            db.clone(),
+            &master_key,
+            &config,
+            clock.clone(),
+            metrics.clone(),
+        )?;
         webhooks.start(&mut jobs);
 
         let oauth = Broker::new(
@@ -120,6 +139,7 @@ impl Application {
             &master_key,
             config.public_url(),
             clock.clone(),
+            metrics.clone(),
         )?;
         let skills = Skills::from_config(db.clone(), &config, &master_key, clock.clone());
         let billing = crate::billing::Billing::new(db.clone(), clock.clone(), usage.clone());
@@ -142,6 +162,7 @@ impl Application {
             inference,
             mcp_sessions,
             webhooks,
+            metrics,
         };
         let purging = state.clone();
         jobs.every(
@@ -155,6 +176,7 @@ impl Application {
         let router = router(state.clone(), jobs.shutdown_token())?;
         Ok(Self {
             listener,
+            metrics_listener,
             router,
             state,
             jobs,
@@ -165,6 +187,14 @@ impl Application {
 
     pub fn addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// The address of the metrics listener, when one was configured.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        Ok(match &self.metrics_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -184,10 +214,27 @@ impl Application {
                 tracing::warn!(error = %err, "cannot set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router)
+        let metrics_stop = CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = crate::metrics::listener_router(self.state.clone());
+            let stop = metrics_stop.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+            })
+        });
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(stop)
             .await
-            .context("serving HTTP")?;
+            .context("serving HTTP");
+        metrics_stop.cancel();
+        if let Some(server) = metrics_server
+            && let Ok(Err(err)) = server.await
+        {
+            tracing::error!(error = %err, "the metrics listener failed");
+        }
+        served?;
         self.jobs.stop().await;
         self.state.db.close().await;
         Ok(())
@@ -250,7 +297,10 @@ pub fn router(state: AppState, shutdown: CancellationToken) -> anyhow::Result<Ro
     Ok(http::routes::router(&state, shutdown)?
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(http::request_context::middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            http::request_context::middleware,
+        ))
         .with_state(state))
 }
 

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::inference::Inference;
 use crate::master_key::MasterKey;
 use crate::mcp::sessions::McpSessions;
+use crate::metrics::Metrics;
 use crate::oauth::Broker;
 use crate::ratelimit::RateLimiter;
 use crate::skills::Skills;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub mcp_sessions: Arc<McpSessions>,
     /// Outbound webhooks: endpoints, the delivery log and worker.
     pub webhooks: Webhooks,
+    /// This instance's Prometheus metrics (served at `/metrics`).
+    pub metrics: Metrics,
 }
 
 impl AppState {

@@ -582,6 +582,14 @@ pub async fn sweep(db: &Db, clock: &SharedClock) {
     }
 }
 
+/// Holds not yet settled or released (each is deleted when it ends).
+pub async fn count_open(db: &Db) -> Result<i64, Error> {
+    let row: Option<(i64,)> = db
+        .fetch_optional("SELECT count(*) FROM holds", &args![])
+        .await?;
+    Ok(row.map_or(0, |(n,)| n))
+}
+
 /// When a hold taken now with `ttl` expires (for callers that report it).
 pub fn expires_at(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15))

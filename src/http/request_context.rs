@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::http::error_response::Enveloped;
+use crate::metrics::Metrics;
 
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,13 +34,20 @@ fn new_request_id() -> String {
     format!("req_{}", Uuid::new_v4().simple())
 }
 
-pub async fn middleware(mut request: Request, next: Next) -> Response {
+pub async fn middleware(
+    State(metrics): State<Metrics>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let request_id = new_request_id();
     request
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    // This layer runs after routing: the matched template, never the raw path,
+    // labels the request's metrics.
+    let template = request.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
 
     let (method_ref, path_ref) = (&method, &path);
@@ -55,12 +63,19 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
             .headers_mut()
             .insert(REQUEST_ID_HEADER.clone(), value);
     }
+    let took = started.elapsed();
+    metrics.request(
+        &method,
+        template.as_ref().map(MatchedPath::as_str),
+        response.status().as_u16(),
+        took,
+    );
     tracing::info!(
         request_id = %request_id,
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
+        latency_us = took.as_micros() as u64,
         "request"
     );
     response

@@ -105,6 +105,7 @@ pub fn table(state: &AppState) -> Vec<Route> {
     routes.extend(crate::inference::routes::routes());
     routes.extend(crate::inference::admin::routes());
     routes.extend(crate::responses::routes::routes());
+    routes.extend(crate::metrics::routes(state));
     routes
 }
 

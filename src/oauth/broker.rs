@@ -18,6 +18,7 @@ use crate::apps::{App, AppRegistry, AppSlug, OAuthSpec};
 use crate::billing::SharedClock;
 use crate::error::Error;
 use crate::master_key::MasterKey;
+use crate::metrics::RefreshOutcome;
 use crate::store::Db;
 
 /// Tokens are refreshed when less than this is left.
@@ -118,6 +119,7 @@ pub(super) struct Inner {
     pub public_url: String,
     pub http: reqwest::Client,
     pub clock: SharedClock,
+    metrics: crate::metrics::Metrics,
     /// One lock per connection being refreshed (single flight).
     refresh_locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     /// A platform's activations (rows, sealed secrets included), for 2 s.
@@ -131,6 +133,7 @@ impl Broker {
         master_key: &MasterKey,
         public_url: String,
         clock: SharedClock,
+        metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -146,6 +149,7 @@ impl Broker {
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 http,
                 clock,
+                metrics,
                 refresh_locks: Mutex::new(HashMap::new()),
                 activated: moka::sync::Cache::builder()
                     .max_capacity(100_000)
@@ -441,6 +445,9 @@ impl Broker {
         let Some(refresh_enc) = &current.refresh_token_enc else {
             // Nothing to refresh with: the user must connect again.
             store::mark_needs_reauth(&self.inner.db, current.id, self.inner.clock.now()).await?;
+            self.inner
+                .metrics
+                .token_refresh(app.as_str(), RefreshOutcome::Refused);
             return Err(self.needs_reauth(platform_id, end_user_id, app));
         };
         let vault = &self.inner.vault;
@@ -495,6 +502,9 @@ impl Broker {
                 )
                 .await?;
                 tracing::info!(connection_id = %current.id, app = %app, "refreshed an app token");
+                self.inner
+                    .metrics
+                    .token_refresh(app.as_str(), RefreshOutcome::Refreshed);
                 Ok(AppToken {
                     access_token: tokens.access_token,
                     api_base_url,
@@ -517,10 +527,16 @@ impl Broker {
                     "the provider refused a token refresh; the connection needs re-authorization");
                 store::mark_needs_reauth(&self.inner.db, current.id, self.inner.clock.now())
                     .await?;
+                self.inner
+                    .metrics
+                    .token_refresh(app.as_str(), RefreshOutcome::Refused);
                 Err(self.needs_reauth(platform_id, end_user_id, app))
             }
             Err(ProviderError::Failed(reason)) => {
                 tracing::warn!(connection_id = %current.id, app = %app, %reason, "token refresh failed");
+                self.inner
+                    .metrics
+                    .token_refresh(app.as_str(), RefreshOutcome::Failed);
                 Err(TokenError::Failed(Error::upstream(
                     "the provider's token endpoint did not answer usably",
                 )))

@@ -15,6 +15,7 @@ use super::results::{refusal, tool_error};
 use super::{Deadline, ToolCaller, ToolDef, ToolSource};
 use crate::domain::nul::{NUL_REFUSED, nul_path};
 use crate::error::Error;
+use crate::metrics::{ToolMeters, ToolOutcome};
 use crate::state::AppState;
 
 /// A failure that is not a tool result: the call cannot be routed or the
@@ -39,6 +40,8 @@ pub struct Tools {
     sources: Arc<[Arc<dyn ToolSource>]>,
     /// Tool name → (source, index in its tools), built once.
     by_name: Arc<HashMap<String, (usize, usize)>>,
+    /// Each tool's metrics, by source and index, resolved once.
+    meters: Arc<[Vec<ToolMeters>]>,
     timeout: Duration,
     /// A `tools/list` result serialized once per visibility (which of all the
     /// tools a caller sees decides the list, whoever the caller is) and shape
@@ -58,10 +61,21 @@ impl Tools {
             }
         }
         let timeout = super::timeout(&state.config);
+        let meters = sources
+            .iter()
+            .map(|source| {
+                source
+                    .tools()
+                    .iter()
+                    .map(|def| state.metrics.tool(&def.log_label, def.name()))
+                    .collect()
+            })
+            .collect();
         Ok(Self {
             state,
             sources: sources.into(),
             by_name: Arc::new(by_name),
+            meters,
             timeout,
             lists: moka::sync::Cache::new(1024),
         })
@@ -147,7 +161,10 @@ impl Tools {
         name: &str,
         arguments: Map<String, Value>,
     ) -> Result<CallToolResult, CallError> {
-        let unknown = || CallError::UnknownTool(name.to_owned());
+        let unknown = || {
+            self.state.metrics.unknown_tool();
+            CallError::UnknownTool(name.to_owned())
+        };
         let &(s, t) = self.by_name.get(name).ok_or_else(unknown)?;
         let source = &self.sources[s];
         let def = &source.tools()[t];
@@ -155,10 +172,21 @@ impl Tools {
         if !visible.get(t).copied().unwrap_or(false) {
             return Err(unknown());
         }
+        let meters = &self.meters[s][t];
         let started = Instant::now();
-        let result = self
-            .checked_run(caller, source.as_ref(), def, t, arguments)
-            .await?;
+        let checked = self
+            .checked_run(caller, source.as_ref(), def, t, arguments, meters)
+            .await;
+        let result = match checked {
+            Ok((result, outcome)) => {
+                meters.count(outcome);
+                result
+            }
+            Err(err) => {
+                meters.count(ToolOutcome::Internal);
+                return Err(err);
+            }
+        };
         if def.logged_as_tool_call {
             self.log(caller, def, &result, started);
         }
@@ -172,33 +200,38 @@ impl Tools {
         def: &ToolDef,
         index: usize,
         arguments: Map<String, Value>,
-    ) -> Result<CallToolResult, CallError> {
+        meters: &ToolMeters,
+    ) -> Result<(CallToolResult, ToolOutcome), CallError> {
         let arguments = Value::Object(arguments);
         if let Some(invalid) = schema_refusal(def, &arguments) {
-            return Ok(invalid);
+            return Ok((invalid, ToolOutcome::Refused));
         }
         if let Some(at) = nul_path(&arguments) {
             // Arguments reach databases and upstreams: refused like REST bodies.
-            return Ok(tool_error(
+            let refused = tool_error(
                 "invalid_arguments",
                 format!("{NUL_REFUSED} (at {at})"),
                 json!({}),
-            ));
+            );
+            return Ok((refused, ToolOutcome::Refused));
         }
         if let Some(refusal) = caller.over_rate_limit {
-            return Ok(tool_error(
+            let refused = tool_error(
                 "rate_limited",
                 refusal.to_string(),
                 json!({"retry_after_secs": refusal.retry_after_secs}),
-            ));
+            );
+            return Ok((refused, ToolOutcome::Refused));
         }
+        let ran_from = Instant::now();
         let run = source.run(caller, index, arguments);
         let outcome = match def.deadline {
             Deadline::Source => run.await,
             Deadline::Pipeline => match tokio::time::timeout(self.timeout, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
-                    return Ok(tool_error(
+                    meters.ran_for(ran_from.elapsed());
+                    let timed_out = tool_error(
                         "upstream_error",
                         format!(
                             "{}: the call did not finish within {} s",
@@ -206,14 +239,23 @@ impl Tools {
                             self.timeout.as_secs()
                         ),
                         json!({"status": 504}),
-                    ));
+                    );
+                    return Ok((timed_out, ToolOutcome::Timeout));
                 }
             },
         };
+        meters.ran_for(ran_from.elapsed());
         match outcome {
-            Ok(result) => Ok(result),
+            Ok(result) => {
+                let answered = if result.is_error == Some(true) {
+                    ToolOutcome::Error
+                } else {
+                    ToolOutcome::Ok
+                };
+                Ok((result, answered))
+            }
             Err(err) if err.is_server_side() => Err(err.into()),
-            Err(err) => Ok(refusal(&err)),
+            Err(err) => Ok((refusal(&err), ToolOutcome::Error)),
         }
     }
 

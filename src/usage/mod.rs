@@ -84,6 +84,8 @@ fn replace_nul(text: &mut String) {
 pub struct UsageLogger {
     sender: mpsc::Sender<UsageRecord>,
     dropped: Arc<AtomicU64>,
+    /// Counts inference tokens and cost from the rows as they are recorded.
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl UsageLogger {
@@ -104,12 +106,26 @@ impl UsageLogger {
             db,
             dropped: Arc::clone(&dropped),
         };
-        (Self { sender, dropped }, UsageWriter { writer, receiver })
+        let logger = Self {
+            sender,
+            dropped,
+            metrics: None,
+        };
+        (logger, UsageWriter { writer, receiver })
+    }
+
+    /// The same logger, counting every row it records in `metrics` too.
+    pub fn observed_by(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Queues a record; when the queue is full the record is dropped with a
     /// warning rather than slowing the call down.
     pub fn record(&self, record: UsageRecord) {
+        if let Some(metrics) = &self.metrics {
+            metrics.observe_usage(&record);
+        }
         if let Err(err) = self.sender.try_send(record.without_nul()) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %err, "usage log queue full or closed; record dropped");
@@ -120,6 +136,11 @@ impl UsageLogger {
     /// full, the database refused the row, or it could not be reached.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records queued for the writer now.
+    pub fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
     }
 }
 

@@ -120,7 +120,13 @@ async fn service(store: &StoreArgs) -> anyhow::Result<Webhooks> {
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let master_key = crate::master_key::MasterKey::load(&config)?;
-    Webhooks::new(db, &master_key, &config, Arc::new(SystemClock))
+    Webhooks::new(
+        db,
+        &master_key,
+        &config,
+        Arc::new(SystemClock),
+        crate::metrics::Metrics::new(),
+    )
 }
 
 fn list(text: Option<String>) -> Option<Vec<String>> {

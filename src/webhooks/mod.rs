@@ -163,6 +163,7 @@ pub struct Webhooks {
     clock: SharedClock,
     settings: Arc<Settings>,
     client: reqwest::Client,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Webhooks {
@@ -171,6 +172,7 @@ impl Webhooks {
         master_key: &MasterKey,
         config: &Config,
         clock: SharedClock,
+        metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<Self> {
         let settings = Settings::from_config(config)?;
         let client = reqwest::Client::builder()
@@ -188,11 +190,20 @@ impl Webhooks {
             clock,
             settings: Arc::new(settings),
             client,
+            metrics,
         })
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Outbox events not yet dispatched and deliveries waiting for an attempt.
+    pub async fn backlog(&self) -> Result<(i64, i64), sqlx::Error> {
+        Ok((
+            store::messages::undispatched_count(&self.db).await?,
+            store::deliveries::pending_count(&self.db).await?,
+        ))
     }
 
     /// Registers the delivery worker and the retention purge with the runner.

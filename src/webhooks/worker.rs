@@ -26,6 +26,7 @@ use super::signing::signature_header;
 use super::store::deliveries::{self, Attempt, Job};
 use super::store::endpoints::{self, EndpointRow};
 use super::{DISABLE_AFTER, Webhooks, ms};
+use crate::metrics::DeliveryOutcome;
 
 /// The part of an answer kept in the log.
 const RESPONSE_KEPT: usize = 1024;
@@ -339,7 +340,13 @@ impl Webhooks {
             let cutoff = Some(ms(now - DISABLE_AFTER));
             endpoints::disable(&mut tx, endpoint.id, reason, ms(now), cutoff).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.metrics.webhook_attempt(match (success, next_attempt) {
+            (true, _) => DeliveryOutcome::Delivered,
+            (false, Some(_)) => DeliveryOutcome::Retrying,
+            (false, None) => DeliveryOutcome::Failed,
+        });
+        Ok(())
     }
 }
 

@@ -49,6 +49,8 @@ macro_rules! both_backends {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://host:port` of the dedicated metrics listener, when configured.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub platform_id: Uuid,
     pub platform_key: String,
@@ -240,6 +242,10 @@ async fn spawn_with(
         .expect("build application");
     let state = app.state().clone();
     let address = format!("http://{}", app.addr().expect("bound address"));
+    let metrics_address = app
+        .metrics_addr()
+        .expect("metrics address")
+        .map(|a| format!("http://{a}"));
     let provisioned = app
         .provisioned
         .as_ref()
@@ -251,6 +257,7 @@ async fn spawn_with(
     let (platform_id, platform_key) = provisioned.unwrap_or((Uuid::nil(), String::new()));
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         platform_id,
         platform_key,

@@ -678,6 +678,16 @@ async fn tokens_refresh_once_under_concurrency(backend: Backend) {
     assert_eq!(mine[0]["connected"], false);
     assert_eq!(mine[0]["status"], "needs_reauth");
     assert_eq!(w.provider.refresh_calls(), 3);
+    // Counted by outcome: two refreshed, one refused.
+    let scraped =
+        crate::metrics::Scrape::parse(assistiv::metrics::exposition(&w.app.state).await.unwrap());
+    let refreshes = |outcome| {
+        scraped.value(
+            "assistiv_oauth_token_refreshes_total",
+            &[("app", "github"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!((refreshes("refreshed"), refreshes("refused")), (2.0, 1.0));
 
     // Connecting again heals it.
     w.connect().await;

@@ -279,3 +279,14 @@ pub async fn purge(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
     tx.commit().await?;
     Ok(deliveries)
 }
+
+/// Deliveries waiting for an attempt (the partial index on pending rows).
+pub async fn pending_count(db: &Db) -> Result<i64, sqlx::Error> {
+    let row: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'",
+            &args![],
+        )
+        .await?;
+    Ok(row.map_or(0, |(n,)| n))
+}

@@ -142,3 +142,14 @@ pub async fn since(
     )
     .await
 }
+
+/// Outbox events not yet dispatched (the partial index on undispatched rows).
+pub async fn undispatched_count(db: &Db) -> Result<i64, sqlx::Error> {
+    let row: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT count(*) FROM outbox_events WHERE dispatched_at_ms IS NULL",
+            &args![],
+        )
+        .await?;
+    Ok(row.map_or(0, |(n,)| n))
+}
