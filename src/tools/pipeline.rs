@@ -1,20 +1,24 @@
 //! The one path of a tool call, for every source: the tool must be the
 //! caller's to see, its arguments must fit its schema (and hold no NUL), the
 //! call must be within the end user's request limits, it runs under one
-//! deadline, and it leaves one usage-log row.
+//! deadline, and it leaves one usage-log row. A call may take more than one
+//! round (`input_required`, see [`super::rounds`]): the rounds that ask the user
+//! something leave no row; the one that completes does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rmcp::model::{CallToolResult, ListToolsResult, Tool};
+use rmcp::model::{CallToolResult, InputRequiredResult, ListToolsResult, Tool};
 use serde_json::{Map, Value, json};
 
 use super::results::{refusal, tool_error};
+use super::rounds::{self, Rounds, StateError, Step};
 use super::{Deadline, ToolCaller, ToolDef, ToolSource};
 use crate::domain::nul::{NUL_REFUSED, nul_path};
 use crate::error::Error;
+use crate::oauth::vault::Vault;
 use crate::state::AppState;
 
 /// A failure that is not a tool result: the call cannot be routed or the
@@ -23,7 +27,18 @@ use crate::state::AppState;
 pub enum CallError {
     /// No such tool for this caller (MCP: JSON-RPC -32602).
     UnknownTool(String),
+    /// The `requestState` of a retried call does not open for this call
+    /// (MCP: JSON-RPC -32602).
+    RequestState(StateError),
     Internal(Error),
+}
+
+/// How a call ended: a result, or questions for the user (with the sealed
+/// state the client must send back with its answers).
+#[derive(Debug)]
+pub enum CallOutcome {
+    Complete(CallToolResult),
+    InputRequired(InputRequiredResult),
 }
 
 impl From<Error> for CallError {
@@ -40,6 +55,8 @@ pub struct Tools {
     /// Tool name → (source, index in its tools), built once.
     by_name: Arc<HashMap<String, (usize, usize)>>,
     timeout: Duration,
+    /// Seals the state of calls that take more than one round.
+    vault: Vault,
     /// A `tools/list` result serialized once per visibility (which of all the
     /// tools a caller sees decides the list, whoever the caller is) and shape
     /// (stateless revision or not).
@@ -58,11 +75,13 @@ impl Tools {
             }
         }
         let timeout = super::timeout(&state.config);
+        let vault = state.master_key.vault();
         Ok(Self {
             state,
             sources: sources.into(),
             by_name: Arc::new(by_name),
             timeout,
+            vault,
             lists: moka::sync::Cache::new(1024),
         })
     }
@@ -140,13 +159,37 @@ impl Tools {
         Ok(bytes)
     }
 
-    /// Runs `name` as `caller`. Refusals and tool failures are `isError` results.
+    /// Runs `name` as `caller`, in one round. Refusals and tool failures are
+    /// `isError` results.
     pub async fn call(
         &self,
         caller: &ToolCaller,
         name: &str,
         arguments: Map<String, Value>,
     ) -> Result<CallToolResult, CallError> {
+        match self
+            .call_in_rounds(caller, name, arguments, Rounds::none(), None)
+            .await?
+        {
+            CallOutcome::Complete(result) => Ok(result),
+            CallOutcome::InputRequired(_) => Err(CallError::Internal(Error::internal(
+                "a tool asked for input a one-round caller cannot give",
+            ))),
+        }
+    }
+
+    /// Runs `name` as `caller`, one round of a call that may take several:
+    /// `rounds` says what the client can ask its user and what it answered;
+    /// `request_state` is the state the previous round handed out, which must
+    /// open for this caller, tool and arguments.
+    pub async fn call_in_rounds(
+        &self,
+        caller: &ToolCaller,
+        name: &str,
+        arguments: Map<String, Value>,
+        mut rounds: Rounds,
+        request_state: Option<&str>,
+    ) -> Result<CallOutcome, CallError> {
         let unknown = || CallError::UnknownTool(name.to_owned());
         let &(s, t) = self.by_name.get(name).ok_or_else(unknown)?;
         let source = &self.sources[s];
@@ -155,14 +198,38 @@ impl Tools {
         if !visible.get(t).copied().unwrap_or(false) {
             return Err(unknown());
         }
-        let started = Instant::now();
-        let result = self
-            .checked_run(caller, source.as_ref(), def, t, arguments)
-            .await?;
-        if def.logged_as_tool_call {
-            self.log(caller, def, &result, started);
+        let arguments = Value::Object(arguments);
+        let now_ms = self.state.clock.now().timestamp_millis();
+        // Only a call that can take more than one round is bound to its arguments.
+        let binding = (rounds.can_ask() || request_state.is_some())
+            .then(|| rounds::binding(caller, name, &arguments));
+        if let (Some(sealed), Some(binding)) = (request_state, &binding) {
+            let opened = rounds::open(&self.vault, binding, sealed, now_ms)
+                .map_err(CallError::RequestState)?;
+            rounds.state = Some(opened);
         }
-        Ok(result)
+        let started = Instant::now();
+        let step = self
+            .checked_run(caller, source.as_ref(), def, t, arguments, &rounds)
+            .await?;
+        match step {
+            Step::Complete(result) => {
+                if def.logged_as_tool_call {
+                    self.log(caller, def, &result, started);
+                }
+                Ok(CallOutcome::Complete(result))
+            }
+            Step::Ask(ask) => {
+                let binding = binding.ok_or_else(|| {
+                    Error::internal(format_args!("{name} asked a caller that cannot answer"))
+                })?;
+                let sealed = rounds::seal(&self.vault, &binding, ask.state, now_ms)?;
+                Ok(CallOutcome::InputRequired(InputRequiredResult::new(
+                    Some(ask.requests),
+                    Some(sealed),
+                )))
+            }
+        }
     }
 
     async fn checked_run(
@@ -171,34 +238,35 @@ impl Tools {
         source: &dyn ToolSource,
         def: &ToolDef,
         index: usize,
-        arguments: Map<String, Value>,
-    ) -> Result<CallToolResult, CallError> {
-        let arguments = Value::Object(arguments);
+        arguments: Value,
+        rounds: &Rounds,
+    ) -> Result<Step, CallError> {
+        let complete = |result| Ok(Step::Complete(result));
         if let Some(invalid) = schema_refusal(def, &arguments) {
-            return Ok(invalid);
+            return complete(invalid);
         }
         if let Some(at) = nul_path(&arguments) {
             // Arguments reach databases and upstreams: refused like REST bodies.
-            return Ok(tool_error(
+            return complete(tool_error(
                 "invalid_arguments",
                 format!("{NUL_REFUSED} (at {at})"),
                 json!({}),
             ));
         }
         if let Some(refusal) = caller.over_rate_limit {
-            return Ok(tool_error(
+            return complete(tool_error(
                 "rate_limited",
                 refusal.to_string(),
                 json!({"retry_after_secs": refusal.retry_after_secs}),
             ));
         }
-        let run = source.run(caller, index, arguments);
+        let run = source.run_in_rounds(caller, index, arguments, rounds);
         let outcome = match def.deadline {
             Deadline::Source => run.await,
             Deadline::Pipeline => match tokio::time::timeout(self.timeout, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
-                    return Ok(tool_error(
+                    return complete(tool_error(
                         "upstream_error",
                         format!(
                             "{}: the call did not finish within {} s",
@@ -211,9 +279,9 @@ impl Tools {
             },
         };
         match outcome {
-            Ok(result) => Ok(result),
+            Ok(step) => Ok(step),
             Err(err) if err.is_server_side() => Err(err.into()),
-            Err(err) => Ok(refusal(&err)),
+            Err(err) => complete(refusal(&err)),
         }
     }
 
