@@ -27,6 +27,7 @@ mod layering;
 mod mcp;
 mod mcp_clients;
 mod mcp_hardening;
+mod mcp_rounds;
 mod oauth;
 mod oauth_mock_server;
 mod oauth_sweep;

@@ -48,7 +48,6 @@ async def run(args: argparse.Namespace) -> dict:
             asked["browser"] = json.loads(out.decode().strip().splitlines()[-1])
             seen.append(asked)
             return ElicitResult(action="accept")
-        asked["schema"] = params.requested_schema
         seen.append(asked)
         if args.form_content:
             return ElicitResult(action="accept", content=json.loads(args.form_content))

@@ -69,7 +69,8 @@ try {
   const result = await client.callTool({ name: values.tool, arguments: JSON.parse(values.args) });
   const report = {
     sdk: "typescript",
-    protocol_version: transport.protocolVersion ?? null,
+    protocol_version: client.getNegotiatedProtocolVersion() ?? null,
+    era: client.getProtocolEra() ?? null,
     elicitations: seen,
     call: { isError: Boolean(result.isError), structuredContent: result.structuredContent ?? null },
   };
