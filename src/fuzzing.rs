@@ -317,7 +317,8 @@ mod tests {
     #[test]
     fn fuzz_seeds_and_recorded_findings_pass() {
         let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-        let targets: [(&str, fn(&[u8])); 5] = [
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 5] = [
             ("mcp_body", super::mcp_body),
             ("skill_zip", super::skill_zip),
             ("capability_input", super::capability_input),

@@ -1,6 +1,7 @@
 //! The third-party apps the gateway serves (GitHub, Zoho Mail, Zendesk, ...), by slug. App crates know
 //! nothing of tenants or storage; the gateway hands them a token and a client.
 
+mod connect_rounds;
 pub mod tools;
 
 use std::sync::Arc;

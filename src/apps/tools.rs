@@ -14,7 +14,7 @@ use crate::apps::AppSlug;
 use crate::error::Error;
 use crate::oauth::{AppToken, TokenError};
 use crate::state::AppState;
-use crate::tools::{ToolCaller, ToolDef, ToolScope, ToolSource, tool_error};
+use crate::tools::{Rounds, Step, ToolCaller, ToolDef, ToolScope, ToolSource, tool_error};
 
 /// One app tool: which app and action run it.
 struct Entry {
@@ -65,12 +65,11 @@ impl AppTools {
         })
     }
 
-    async fn token(&self, caller: &ToolCaller, slug: &AppSlug) -> Result<AppToken, CallToolResult> {
+    async fn token(&self, caller: &ToolCaller, slug: &AppSlug) -> Result<AppToken, TokenError> {
         self.state
             .oauth
             .token(caller.platform_id, caller.end_user_id, slug)
             .await
-            .map_err(|err| token_error(slug, err))
     }
 
     async fn call_app(
@@ -89,7 +88,7 @@ impl AppTools {
     }
 }
 
-fn token_error(slug: &AppSlug, err: TokenError) -> CallToolResult {
+pub(super) fn token_error(slug: &AppSlug, err: TokenError) -> CallToolResult {
     match err {
         TokenError::NotConnected { connect_url } => tool_error(
             "not_connected",
@@ -171,10 +170,49 @@ impl ToolSource for AppTools {
         args: Value,
     ) -> Result<CallToolResult, Error> {
         let entry = &self.entries[tool];
-        let token = match self.token(caller, &entry.slug).await {
-            Ok(token) => token,
-            Err(result) => return Ok(result),
-        };
+        match self.token(caller, &entry.slug).await {
+            Ok(token) => self.run_as(caller, entry, token, args).await,
+            Err(err) => Ok(token_error(&entry.slug, err)),
+        }
+    }
+
+    /// As [`Self::run`]; a client that can open a URL for its user is asked to
+    /// connect the app (its connect fields first, by form) instead of getting
+    /// `not_connected`, and its retry runs the call.
+    async fn run_in_rounds(
+        &self,
+        caller: &ToolCaller,
+        tool: usize,
+        args: Value,
+        rounds: &Rounds,
+    ) -> Result<Step, Error> {
+        let entry = &self.entries[tool];
+        match self.token(caller, &entry.slug).await {
+            Ok(token) => self
+                .run_as(caller, entry, token, args)
+                .await
+                .map(Step::Complete),
+            Err(err) if rounds.url => Ok(
+                match super::connect_rounds::next(entry.app.as_ref(), &entry.slug, err, rounds) {
+                    Ok(ask) => Step::Ask(ask),
+                    Err(result) => Step::Complete(result),
+                },
+            ),
+            Err(err) => Ok(Step::Complete(token_error(&entry.slug, err))),
+        }
+    }
+}
+
+impl AppTools {
+    /// Runs one tool with the user's token; a token the provider refuses is
+    /// refreshed once and the call retried once.
+    async fn run_as(
+        &self,
+        caller: &ToolCaller,
+        entry: &Entry,
+        token: AppToken,
+        args: Value,
+    ) -> Result<CallToolResult, Error> {
         let mut outcome = self.call_app(entry, &token, &args).await;
         if matches!(outcome, Err(AppError::Unauthorized)) {
             match self

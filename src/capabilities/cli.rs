@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::Capabilities;
 use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
-use super::policy::Mode;
+use super::policy::{ConfirmFallback, Mode};
 use crate::billing::SystemClock;
 use crate::cli::{StoreArgs, print_json};
 
@@ -57,6 +57,15 @@ pub(crate) enum CapabilitiesCommand {
         require_healthy: Option<bool>,
         #[arg(long)]
         charge_failed_calls: Option<bool>,
+        /// Ask the end user before a `capability_run` quoted above this (USD).
+        #[arg(long, conflicts_with = "no_confirm")]
+        confirm_above_usd: Option<f64>,
+        /// Never ask before a run.
+        #[arg(long)]
+        no_confirm: bool,
+        /// run or refuse: a run above the threshold on a client that cannot ask.
+        #[arg(long)]
+        confirm_fallback: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -153,6 +162,12 @@ fn print_policy(p: &PolicyView) {
     );
     println!("  require healthy:     {}", p.require_healthy);
     println!("  charge failed calls: {}", p.charge_failed_calls);
+    println!(
+        "  confirm above:       {}",
+        p.confirm_above_usd
+            .map_or("never".into(), |m| format!("{} USD", m.to_usd()))
+    );
+    println!("  confirm fallback:    {}", p.confirm_fallback.as_str());
 }
 
 fn print_provider(p: &AdminProviderView) {
@@ -217,6 +232,9 @@ pub(crate) async fn run(command: CapabilitiesCommand) -> anyhow::Result<()> {
             min_rating,
             require_healthy,
             charge_failed_calls,
+            confirm_above_usd,
+            no_confirm,
+            confirm_fallback,
             json,
         } => {
             let mode = match mode.as_deref() {
@@ -230,6 +248,19 @@ pub(crate) async fn run(command: CapabilitiesCommand) -> anyhow::Result<()> {
                 (Some(usd), false) => Some(Some(number(usd)?)),
                 (None, false) => None,
             };
+            let confirm = match (confirm_above_usd, no_confirm) {
+                (_, true) => Some(None),
+                (Some(usd), false) => Some(Some(number(usd)?)),
+                (None, false) => None,
+            };
+            let confirm_fallback = match confirm_fallback.as_deref() {
+                None => None,
+                Some("run") => Some(ConfirmFallback::Run),
+                Some("refuse") => Some(ConfirmFallback::Refuse),
+                Some(other) => {
+                    anyhow::bail!("--confirm-fallback must be run or refuse, not {other}")
+                }
+            };
             let input = PolicyInput {
                 enabled,
                 mode,
@@ -239,6 +270,8 @@ pub(crate) async fn run(command: CapabilitiesCommand) -> anyhow::Result<()> {
                 min_rating: min_rating.map(Some),
                 require_healthy,
                 charge_failed_calls,
+                confirm_above_usd: confirm,
+                confirm_fallback,
             };
             let view = operator::set_policy(&operator(&store).await?, platform, input)
                 .await

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::Capabilities;
 use super::catalog::ProviderSpec;
-use super::policy::{Mode, Policy};
+use super::policy::{ConfirmFallback, Mode, Policy};
 use super::snapshot::{Availability, Origin, Provider};
 use super::store;
 use crate::billing::Money;
@@ -56,6 +56,10 @@ pub struct PolicyInput {
     pub min_rating: Option<Option<f64>>,
     pub require_healthy: Option<bool>,
     pub charge_failed_calls: Option<bool>,
+    /// `null` turns confirmation off.
+    #[serde(default, deserialize_with = "double_option")]
+    pub confirm_above_usd: Option<Option<Number>>,
+    pub confirm_fallback: Option<ConfirmFallback>,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,6 +73,8 @@ pub struct PolicyView {
     pub min_rating: Option<f64>,
     pub require_healthy: bool,
     pub charge_failed_calls: bool,
+    pub confirm_above_usd: Option<Money>,
+    pub confirm_fallback: ConfirmFallback,
 }
 
 impl PolicyView {
@@ -83,6 +89,8 @@ impl PolicyView {
             min_rating: p.min_rating,
             require_healthy: p.require_healthy,
             charge_failed_calls: p.charge_failed_calls,
+            confirm_above_usd: p.confirm_above,
+            confirm_fallback: p.confirm_fallback,
         }
     }
 }
@@ -129,6 +137,15 @@ pub async fn set_policy(
         }
         policy.max_cost_per_call = max;
     }
+    if let Some(confirm) = input.confirm_above_usd {
+        let confirm = confirm
+            .map(|n| Money::from_usd_json("confirm_above_usd", &n))
+            .transpose()?;
+        if confirm.is_some_and(Money::is_negative) {
+            return Err(Error::bad_request("confirm_above_usd must not be negative"));
+        }
+        policy.confirm_above = confirm;
+    }
     if let Some(min) = input.min_rating {
         if min.is_some_and(|m| !(0.0..=5.0).contains(&m)) {
             return Err(Error::bad_request("min_rating must be between 0 and 5"));
@@ -138,6 +155,7 @@ pub async fn set_policy(
     policy.enabled = input.enabled.unwrap_or(policy.enabled);
     policy.mode = input.mode.unwrap_or(policy.mode);
     policy.require_healthy = input.require_healthy.unwrap_or(policy.require_healthy);
+    policy.confirm_fallback = input.confirm_fallback.unwrap_or(policy.confirm_fallback);
     policy.charge_failed_calls = input
         .charge_failed_calls
         .unwrap_or(policy.charge_failed_calls);

@@ -33,6 +33,31 @@ pub struct Policy {
     pub min_rating: Option<f64>,
     pub require_healthy: bool,
     pub charge_failed_calls: bool,
+    /// Runs through the `capability_run` tool quoted above this ask the end
+    /// user first; `None` never asks.
+    pub confirm_above: Option<Money>,
+    /// What such a run does when the client cannot ask its user.
+    pub confirm_fallback: ConfirmFallback,
+}
+
+/// What a run above `confirm_above` does on a client without form elicitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmFallback {
+    /// Run without asking.
+    Run,
+    /// Refuse with `confirmation_required` (nothing is held or charged).
+    #[default]
+    Refuse,
+}
+
+impl ConfirmFallback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+            Self::Refuse => "refuse",
+        }
+    }
 }
 
 impl Default for Policy {
@@ -46,6 +71,8 @@ impl Default for Policy {
             min_rating: None,
             require_healthy: false,
             charge_failed_calls: true,
+            confirm_above: None,
+            confirm_fallback: ConfirmFallback::Refuse,
         }
     }
 }

@@ -33,7 +33,23 @@ pub struct RunRequest {
     pub input: Option<Value>,
     #[serde(default)]
     pub max_pay: Option<Number>,
+    /// Set by the `capability_run` tool only (never from a body).
+    #[serde(skip)]
+    pub consent: Consent,
 }
+
+/// The end user's say before a run, where the client can ask them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Consent {
+    /// Stop before anything is held when the fresh quote is above this
+    /// (`confirmation_required`).
+    pub ask_above: Option<Money>,
+    /// The price the user approved: the run's ceiling never exceeds it.
+    pub approved: Option<Money>,
+}
+
+/// The code of a run stopped for the user's confirmation.
+pub const CONFIRMATION_REQUIRED: &str = "confirmation_required";
 
 /// Who runs it.
 #[derive(Debug, Clone)]
@@ -139,6 +155,10 @@ pub fn admit(
         ))
         .into());
     }
+    let max_pay = match (max_pay, request.consent.approved) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Ok((provider, input, max_pay))
 }
 
@@ -208,6 +228,20 @@ pub async fn run(
         let policy = store::policy(&state.db, runner.platform_id).await?;
         let (provider, input, max_pay) = admit(state, &policy, request)?;
         let quoted = quote_within_ceiling(state, &policy, &provider, &input, max_pay).await?;
+        if let Some(threshold) = request.consent.ask_above.filter(|t| quoted.0 > *t) {
+            return Err(Refusal {
+                error: Error::forbidden(format!(
+                    "{} quotes {} USD, above the platform's confirmation threshold of {} USD: \
+                     the end user must confirm this run first",
+                    provider.spec.name,
+                    quoted.0.to_usd(),
+                    threshold.to_usd()
+                ))
+                .with_code(CONFIRMATION_REQUIRED),
+                price: Some(quoted.0),
+                ceiling: quoted.1,
+            });
+        }
         Ok::<_, Refusal>((policy, provider, input, quoted))
     };
     let (policy, provider, input, (price, ceiling)) = match before_hold.await {

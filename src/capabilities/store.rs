@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::catalog::ProviderSpec;
-use super::policy::{Mode, Policy};
+use super::policy::{ConfirmFallback, Mode, Policy};
 use super::snapshot::Override;
 use crate::args;
 use crate::billing::Money;
@@ -22,6 +22,8 @@ struct SettingsRow {
     min_rating_centi: Option<i64>,
     require_healthy: bool,
     charge_failed_calls: bool,
+    confirm_above_micros: Option<i64>,
+    confirm_fallback: String,
 }
 
 fn list(text: &str) -> std::collections::BTreeSet<String> {
@@ -33,7 +35,8 @@ pub async fn policy(db: &Db, platform_id: Uuid) -> Result<Policy, sqlx::Error> {
     let row: Option<SettingsRow> = db
         .fetch_optional(
             "SELECT enabled, mode, allowlist, denylist, max_cost_micros, min_rating_centi, \
-             require_healthy, charge_failed_calls FROM capability_settings WHERE platform_id = $1",
+             require_healthy, charge_failed_calls, confirm_above_micros, confirm_fallback \
+             FROM capability_settings WHERE platform_id = $1",
             &args![platform_id],
         )
         .await?;
@@ -50,6 +53,12 @@ pub async fn policy(db: &Db, platform_id: Uuid) -> Result<Policy, sqlx::Error> {
         min_rating: r.min_rating_centi.map(|c| c as f64 / 100.0),
         require_healthy: r.require_healthy,
         charge_failed_calls: r.charge_failed_calls,
+        confirm_above: r.confirm_above_micros.map(Money::from_micros),
+        confirm_fallback: if r.confirm_fallback == "run" {
+            ConfirmFallback::Run
+        } else {
+            ConfirmFallback::Refuse
+        },
     }))
 }
 
@@ -62,10 +71,13 @@ pub async fn save_policy(
     let mut tx = db.begin().await?;
     tx.execute(
         "INSERT INTO capability_settings (platform_id, enabled, mode, allowlist, denylist, \
-         max_cost_micros, min_rating_centi, require_healthy, charge_failed_calls, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (platform_id) DO UPDATE SET \
-         enabled = $2, mode = $3, allowlist = $4, denylist = $5, max_cost_micros = $6, \
-         min_rating_centi = $7, require_healthy = $8, charge_failed_calls = $9, updated_at = $10",
+         max_cost_micros, min_rating_centi, require_healthy, charge_failed_calls, updated_at, \
+         confirm_above_micros, confirm_fallback) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (platform_id) \
+         DO UPDATE SET enabled = $2, mode = $3, allowlist = $4, denylist = $5, \
+         max_cost_micros = $6, min_rating_centi = $7, require_healthy = $8, \
+         charge_failed_calls = $9, updated_at = $10, confirm_above_micros = $11, \
+         confirm_fallback = $12",
         &args![
             platform_id,
             policy.enabled,
@@ -79,7 +91,9 @@ pub async fn save_policy(
             policy.min_rating.map(|r| (r * 100.0).round() as i64),
             policy.require_healthy,
             policy.charge_failed_calls,
-            now
+            now,
+            policy.confirm_above.map(Money::micros),
+            policy.confirm_fallback.as_str()
         ],
     )
     .await?;

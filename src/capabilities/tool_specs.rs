@@ -91,6 +91,7 @@ impl From<RunArgs> for RunRequest {
             capability: args.capability,
             input: args.input.map(Value::Object),
             max_pay: args.max_pay,
+            consent: Default::default(),
         }
     }
 }

@@ -24,7 +24,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::error::{Error, ErrorKind};
 use crate::skills::extension::SkillsExtension;
-use crate::tools::{CallError, ToolCaller, Tools};
+use crate::tools::{CallError, CallOutcome, Rounds, ToolCaller, Tools};
 
 #[derive(Clone)]
 pub struct GatewayServer {
@@ -149,6 +149,28 @@ fn method_not_found(method: &str) -> McpError {
     McpError::new(ErrorCode::METHOD_NOT_FOUND, method.to_owned(), None)
 }
 
+/// What this request's client can ask its user, and its answers to the last
+/// round's questions. Questions travel in `input_required` results, which exist
+/// from `2026-07-28` on; the client declares what it can show in the request's
+/// `_meta` (an empty `elicitation` object means forms).
+fn rounds(
+    ctx: &RequestContext<RoleServer>,
+    responses: Option<rmcp::model::InputResponses>,
+) -> Rounds {
+    if !stateless_revision(ctx) {
+        return Rounds::none();
+    }
+    let elicitation = ctx.client_capabilities().and_then(|c| c.elicitation);
+    Rounds {
+        form: elicitation
+            .as_ref()
+            .is_some_and(|e| e.form.is_some() || e.url.is_none()),
+        url: elicitation.as_ref().is_some_and(|e| e.url.is_some()),
+        responses: responses.unwrap_or_default(),
+        state: None,
+    }
+}
+
 /// The caller the auth layer attached to this HTTP request.
 fn caller(ctx: &RequestContext<RoleServer>) -> Result<ToolCaller, McpError> {
     ctx.extensions
@@ -189,7 +211,8 @@ impl ServerHandler for GatewayServer {
         .with_server_info(Implementation::new("assistiv", env!("CARGO_PKG_VERSION")))
         .with_instructions(
             "Tools act as the connected end user. A tool answering `not_connected` carries a \
-                 `connect_url` the user must open to connect that app before retrying.",
+                 `connect_url` the user must open to connect that app before retrying; clients on \
+                 2026-07-28 that declare URL elicitation are asked to open it in the call itself.",
         )
     }
 
@@ -395,9 +418,25 @@ impl ServerHandler for GatewayServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let caller = caller(&context)?;
+        let rounds = rounds(&context, request.input_responses);
         let arguments = request.arguments.unwrap_or_default();
-        match self.tools.call(&caller, &request.name, arguments).await {
-            Ok(result) => Ok(result.into()),
+        let outcome = self
+            .tools
+            .call_in_rounds(
+                &caller,
+                &request.name,
+                arguments,
+                rounds,
+                request.request_state.as_deref(),
+            )
+            .await;
+        match outcome {
+            Ok(CallOutcome::Complete(result)) => Ok(result.into()),
+            Ok(CallOutcome::InputRequired(asked)) => Ok(asked.into()),
+            Err(CallError::RequestState(err)) => {
+                tracing::info!(tool = %request.name, request_id = %caller.request_id, "requestState refused: {err}");
+                Err(McpError::invalid_params(err.to_string(), None))
+            }
             Err(CallError::UnknownTool(name)) => {
                 // The client's mistake, not the operator's: INFO (rmcp's WARN is muted).
                 tracing::info!(tool = ?name, request_id = %caller.request_id, "call of an unknown MCP tool refused");

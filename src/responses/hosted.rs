@@ -258,6 +258,11 @@ impl Server {
                     &format!("no tool named '{name}' for this user"),
                 ),
             ),
+            // No state is handed to a hosted call; kept for the match to be whole.
+            Err(CallError::RequestState(err)) => failed(
+                item,
+                tool_error_content("invalid_arguments", &err.to_string()),
+            ),
             Err(CallError::Internal(error)) => {
                 tracing::error!(error = %error, tool = name, "hosted tool call failed");
                 item.status = Some("failed".to_owned());

@@ -6,6 +6,7 @@
 
 mod pipeline;
 mod results;
+pub mod rounds;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +20,9 @@ use uuid::Uuid;
 use crate::auth::cache::AuthContext;
 use crate::error::Error;
 
-pub use pipeline::{CallError, Tools};
+pub use pipeline::{CallError, CallOutcome, Tools};
 pub use results::{result_or_tool_error, structured, tool_error};
+pub use rounds::{Rounds, Step};
 
 /// Which of an end user's tools a caller reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +143,19 @@ pub trait ToolSource: Send + Sync {
         tool: usize,
         arguments: Value,
     ) -> Result<CallToolResult, Error>;
+
+    /// Runs `tool` in a multi round-trip call: a source that may need the user
+    /// (to connect an app, to confirm a payment) answers [`Step::Ask`] when the
+    /// client can ask them ([`Rounds`]), and reads their answers on the retry.
+    async fn run_in_rounds(
+        &self,
+        caller: &ToolCaller,
+        tool: usize,
+        arguments: Value,
+        _rounds: &Rounds,
+    ) -> Result<Step, Error> {
+        self.run(caller, tool, arguments).await.map(Step::Complete)
+    }
 }
 
 /// Deserializes a tool's arguments into the type its schema was derived from.

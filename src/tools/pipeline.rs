@@ -1,21 +1,25 @@
 //! The one path of a tool call, for every source: the tool must be the
 //! caller's to see, its arguments must fit its schema (and hold no NUL), the
 //! call must be within the end user's request limits, it runs under one
-//! deadline, and it leaves one usage-log row.
+//! deadline, and it leaves one usage-log row. A call may take more than one
+//! round (`input_required`, see [`super::rounds`]): the rounds that ask the user
+//! something leave no row; the one that completes does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rmcp::model::{CallToolResult, ListToolsResult, Tool};
+use rmcp::model::{CallToolResult, InputRequiredResult, ListToolsResult, Tool};
 use serde_json::{Map, Value, json};
 
 use super::results::{refusal, tool_error};
+use super::rounds::{self, Rounds, StateError, Step};
 use super::{Deadline, ToolCaller, ToolDef, ToolSource};
 use crate::domain::nul::{NUL_REFUSED, nul_path};
 use crate::error::Error;
 use crate::metrics::{ToolMeters, ToolOutcome};
+use crate::oauth::vault::Vault;
 use crate::state::AppState;
 
 /// A failure that is not a tool result: the call cannot be routed or the
@@ -24,7 +28,18 @@ use crate::state::AppState;
 pub enum CallError {
     /// No such tool for this caller (MCP: JSON-RPC -32602).
     UnknownTool(String),
+    /// The `requestState` of a retried call does not open for this call
+    /// (MCP: JSON-RPC -32602).
+    RequestState(StateError),
     Internal(Error),
+}
+
+/// How a call ended: a result, or questions for the user (with the sealed
+/// state the client must send back with its answers).
+#[derive(Debug)]
+pub enum CallOutcome {
+    Complete(CallToolResult),
+    InputRequired(InputRequiredResult),
 }
 
 impl From<Error> for CallError {
@@ -40,9 +55,11 @@ pub struct Tools {
     sources: Arc<[Arc<dyn ToolSource>]>,
     /// Tool name → (source, index in its tools), built once.
     by_name: Arc<HashMap<String, (usize, usize)>>,
+    timeout: Duration,
     /// Each tool's metrics, by source and index, resolved once.
     meters: Arc<[Vec<ToolMeters>]>,
-    timeout: Duration,
+    /// Seals the state of calls that take more than one round.
+    vault: Vault,
     /// A `tools/list` result serialized once per visibility (which of all the
     /// tools a caller sees decides the list, whoever the caller is) and shape
     /// (stateless revision or not).
@@ -61,7 +78,7 @@ impl Tools {
             }
         }
         let timeout = super::timeout(&state.config);
-        let meters = sources
+        let meters: Vec<Vec<ToolMeters>> = sources
             .iter()
             .map(|source| {
                 source
@@ -71,12 +88,14 @@ impl Tools {
                     .collect()
             })
             .collect();
+        let vault = state.master_key.vault();
         Ok(Self {
             state,
             sources: sources.into(),
             by_name: Arc::new(by_name),
-            meters,
             timeout,
+            meters: meters.into(),
+            vault,
             lists: moka::sync::Cache::new(1024),
         })
     }
@@ -154,13 +173,37 @@ impl Tools {
         Ok(bytes)
     }
 
-    /// Runs `name` as `caller`. Refusals and tool failures are `isError` results.
+    /// Runs `name` as `caller`, in one round. Refusals and tool failures are
+    /// `isError` results.
     pub async fn call(
         &self,
         caller: &ToolCaller,
         name: &str,
         arguments: Map<String, Value>,
     ) -> Result<CallToolResult, CallError> {
+        match self
+            .call_in_rounds(caller, name, arguments, Rounds::none(), None)
+            .await?
+        {
+            CallOutcome::Complete(result) => Ok(result),
+            CallOutcome::InputRequired(_) => Err(CallError::Internal(Error::internal(
+                "a tool asked for input a one-round caller cannot give",
+            ))),
+        }
+    }
+
+    /// Runs `name` as `caller`, one round of a call that may take several:
+    /// `rounds` says what the client can ask its user and what it answered;
+    /// `request_state` is the state the previous round handed out, which must
+    /// open for this caller, tool and arguments.
+    pub async fn call_in_rounds(
+        &self,
+        caller: &ToolCaller,
+        name: &str,
+        arguments: Map<String, Value>,
+        mut rounds: Rounds,
+        request_state: Option<&str>,
+    ) -> Result<CallOutcome, CallError> {
         let unknown = || {
             self.state.metrics.unknown_tool();
             CallError::UnknownTool(name.to_owned())
@@ -172,90 +215,138 @@ impl Tools {
         if !visible.get(t).copied().unwrap_or(false) {
             return Err(unknown());
         }
+        let arguments = Value::Object(arguments);
+        let now_ms = self.state.clock.now().timestamp_millis();
+        // Only a call that can take more than one round is bound to its arguments.
+        let binding = (rounds.can_ask() || request_state.is_some())
+            .then(|| rounds::binding(caller, name, &arguments));
+        if let (Some(sealed), Some(binding)) = (request_state, &binding) {
+            let opened = rounds::open(&self.vault, binding, sealed, now_ms)
+                .map_err(CallError::RequestState)?;
+            rounds.state = Some(opened);
+        }
         let meters = &self.meters[s][t];
         let started = Instant::now();
         let checked = self
-            .checked_run(caller, source.as_ref(), def, t, arguments, meters)
+            .checked_run(
+                caller,
+                ResolvedTool {
+                    source: source.as_ref(),
+                    def,
+                    index: t,
+                    meters,
+                },
+                arguments,
+                &rounds,
+            )
             .await;
-        let result = match checked {
-            Ok((result, outcome)) => {
-                meters.count(outcome);
-                result
+        let step = match checked {
+            Ok((step, outcome)) => {
+                // A round that asks the user is not a call's end: counted when it ends.
+                if matches!(step, Step::Complete(_)) {
+                    meters.count(outcome);
+                }
+                step
             }
             Err(err) => {
                 meters.count(ToolOutcome::Internal);
                 return Err(err);
             }
         };
-        if def.logged_as_tool_call {
-            self.log(caller, def, &result, started);
+        match step {
+            Step::Complete(result) => {
+                if def.logged_as_tool_call {
+                    self.log(caller, def, &result, started);
+                }
+                Ok(CallOutcome::Complete(result))
+            }
+            Step::Ask(ask) => {
+                let binding = binding.ok_or_else(|| {
+                    Error::internal(format_args!("{name} asked a caller that cannot answer"))
+                })?;
+                let sealed = rounds::seal(&self.vault, &binding, ask.state, now_ms)?;
+                Ok(CallOutcome::InputRequired(InputRequiredResult::new(
+                    Some(ask.requests),
+                    Some(sealed),
+                )))
+            }
         }
-        Ok(result)
     }
 
     async fn checked_run(
         &self,
         caller: &ToolCaller,
-        source: &dyn ToolSource,
-        def: &ToolDef,
-        index: usize,
-        arguments: Map<String, Value>,
-        meters: &ToolMeters,
-    ) -> Result<(CallToolResult, ToolOutcome), CallError> {
-        let arguments = Value::Object(arguments);
+        tool: ResolvedTool<'_>,
+        arguments: Value,
+        rounds: &Rounds,
+    ) -> Result<(Step, ToolOutcome), CallError> {
+        let ResolvedTool {
+            source,
+            def,
+            index,
+            meters,
+        } = tool;
+        let complete = |result, outcome| Ok((Step::Complete(result), outcome));
         if let Some(invalid) = schema_refusal(def, &arguments) {
-            return Ok((invalid, ToolOutcome::Refused));
+            return complete(invalid, ToolOutcome::Refused);
         }
         if let Some(at) = nul_path(&arguments) {
             // Arguments reach databases and upstreams: refused like REST bodies.
-            let refused = tool_error(
-                "invalid_arguments",
-                format!("{NUL_REFUSED} (at {at})"),
-                json!({}),
+            return complete(
+                tool_error(
+                    "invalid_arguments",
+                    format!("{NUL_REFUSED} (at {at})"),
+                    json!({}),
+                ),
+                ToolOutcome::Refused,
             );
-            return Ok((refused, ToolOutcome::Refused));
         }
         if let Some(refusal) = caller.over_rate_limit {
-            let refused = tool_error(
-                "rate_limited",
-                refusal.to_string(),
-                json!({"retry_after_secs": refusal.retry_after_secs}),
+            return complete(
+                tool_error(
+                    "rate_limited",
+                    refusal.to_string(),
+                    json!({"retry_after_secs": refusal.retry_after_secs}),
+                ),
+                ToolOutcome::Refused,
             );
-            return Ok((refused, ToolOutcome::Refused));
         }
         let ran_from = Instant::now();
-        let run = source.run(caller, index, arguments);
+        let run = source.run_in_rounds(caller, index, arguments, rounds);
         let outcome = match def.deadline {
             Deadline::Source => run.await,
             Deadline::Pipeline => match tokio::time::timeout(self.timeout, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
                     meters.ran_for(ran_from.elapsed());
-                    let timed_out = tool_error(
-                        "upstream_error",
-                        format!(
-                            "{}: the call did not finish within {} s",
-                            def.log_label,
-                            self.timeout.as_secs()
+                    return complete(
+                        tool_error(
+                            "upstream_error",
+                            format!(
+                                "{}: the call did not finish within {} s",
+                                def.log_label,
+                                self.timeout.as_secs()
+                            ),
+                            json!({"status": 504}),
                         ),
-                        json!({"status": 504}),
+                        ToolOutcome::Timeout,
                     );
-                    return Ok((timed_out, ToolOutcome::Timeout));
                 }
             },
         };
         meters.ran_for(ran_from.elapsed());
         match outcome {
-            Ok(result) => {
+            Ok(Step::Complete(result)) => {
                 let answered = if result.is_error == Some(true) {
                     ToolOutcome::Error
                 } else {
                     ToolOutcome::Ok
                 };
-                Ok((result, answered))
+                complete(result, answered)
             }
+            Ok(ask) => Ok((ask, ToolOutcome::Ok)),
             Err(err) if err.is_server_side() => Err(err.into()),
-            Err(err) => Ok((refusal(&err), ToolOutcome::Error)),
+            Err(err) => complete(refusal(&err), ToolOutcome::Error),
         }
     }
 
@@ -293,6 +384,16 @@ impl Tools {
             price: None,
         });
     }
+}
+
+/// The tool a call resolved to: its source, its definition, its index in
+/// the source's tools and its metrics.
+#[derive(Clone, Copy)]
+struct ResolvedTool<'a> {
+    source: &'a dyn ToolSource,
+    def: &'a ToolDef,
+    index: usize,
+    meters: &'a ToolMeters,
 }
 
 /// `invalid_arguments` when `args` do not fit the tool's input schema.

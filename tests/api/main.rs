@@ -28,6 +28,7 @@ mod mcp;
 mod mcp_clients;
 mod mcp_hardening;
 mod mcp_resume;
+mod mcp_rounds;
 mod metrics;
 mod oauth;
 mod oauth_mock_server;

@@ -38,10 +38,10 @@ use uuid::Uuid;
 
 use crate::helpers::{ADMIN_TOKEN, Backend, TestApp, spawn_app};
 
-const BASE_URL: &str = "https://acme.example/app";
+pub const BASE_URL: &str = "https://acme.example/app";
 const CLIENT_ID: &str = "Iv1.peer-client-id";
 const CLIENT_SECRET: &str = "peer-client-secret-7Hq2Lm";
-const GITHUB_LOGIN: &str = "octocat-assistiv";
+pub const GITHUB_LOGIN: &str = "octocat-assistiv";
 const PEER_TIMEOUT: Duration = Duration::from_secs(90);
 
 // ---------------------------------------------------------------------------------
@@ -177,13 +177,13 @@ struct GitHubState {
 }
 
 #[derive(Clone)]
-struct GitHub {
-    url: String,
+pub struct GitHub {
+    pub url: String,
     state: Arc<Mutex<GitHubState>>,
 }
 
 impl GitHub {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(GitHubState::default()));
         let router = Router::new()
             .route("/login/oauth/authorize", get(gh_authorize))
@@ -385,13 +385,13 @@ fn query_of(url: &str) -> HashMap<String, String> {
 // The world: a gateway with GitHub activated (endpoints at the stand-in), one end user
 // ---------------------------------------------------------------------------------
 
-struct World {
-    app: TestApp,
-    github: GitHub,
-    eu_key: String,
+pub struct World {
+    pub app: TestApp,
+    pub github: GitHub,
+    pub eu_key: String,
 }
 
-async fn world(backend: Backend) -> World {
+pub async fn world(backend: Backend) -> World {
     let github = GitHub::start().await;
     let app = spawn_app(backend).await;
     let (_, eu_key) = app.create_end_user("mcp-peer-user").await;
@@ -426,7 +426,7 @@ async fn world(backend: Backend) -> World {
 }
 
 impl World {
-    fn mcp_url(&self) -> String {
+    pub fn mcp_url(&self) -> String {
         self.app.url("/mcp")
     }
 

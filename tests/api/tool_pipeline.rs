@@ -53,7 +53,7 @@ async fn list(
 }
 
 /// The JSON-RPC answer in a JSON or SSE body.
-fn answer(body: &str) -> Value {
+pub fn answer(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|_| {
         body.lines()
             .filter_map(|l| l.strip_prefix("data:"))

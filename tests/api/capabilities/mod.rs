@@ -12,7 +12,7 @@ mod crash;
 mod limits;
 mod quotes;
 mod refusals;
-mod runs;
+pub mod runs;
 mod seed_curl;
 
 use std::sync::Arc;

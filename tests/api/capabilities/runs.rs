@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{add_provider, budget, provider, run, set_policy, spawn, upstream, user_with_budget};
 use crate::helpers::{ADMIN_TOKEN, Backend, TestApp};
 
-async fn count(app: &TestApp, sql: &str, euid: uuid::Uuid) -> i64 {
+pub async fn count(app: &TestApp, sql: &str, euid: uuid::Uuid) -> i64 {
     let rows: Vec<(i64,)> = app
         .state
         .db
@@ -26,7 +26,7 @@ async fn runs_of(app: &TestApp, euid: uuid::Uuid) -> i64 {
     .await
 }
 
-async fn run_ledger_rows(app: &TestApp, euid: uuid::Uuid) -> i64 {
+pub async fn run_ledger_rows(app: &TestApp, euid: uuid::Uuid) -> i64 {
     count(
         app,
         "SELECT COUNT(*) FROM budget_ledger WHERE end_user_id = $1 AND related_id LIKE 'capability_run:%'",
