@@ -19,6 +19,7 @@ pub mod management;
 pub mod master_key;
 pub mod mcp;
 pub mod oauth;
+pub mod openapi;
 pub mod ratelimit;
 pub mod responses;
 pub mod sealing;

@@ -30,6 +30,7 @@ mod mcp_hardening;
 mod oauth;
 mod oauth_mock_server;
 mod oauth_sweep;
+mod openapi;
 mod periods;
 mod pipeline;
 mod platforms;
