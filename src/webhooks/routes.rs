@@ -47,7 +47,7 @@ impl utoipa::Modify for OperatorTwins {
             .paths
             .paths
             .iter()
-            .filter_map(|(path, item)| {
+            .map(|(path, item)| {
                 let admin = path.replacen("/v1/", "/admin/v1/", 1);
                 let mut item = item.clone();
                 for operation in operations(&mut item) {
@@ -61,7 +61,7 @@ impl utoipa::Modify for OperatorTwins {
                         .as_ref()
                         .map(|id| format!("admin_{id}"));
                 }
-                Some((admin, item))
+                (admin, item)
             })
             .collect();
         openapi.paths.paths.extend(twins);
