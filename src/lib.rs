@@ -21,6 +21,7 @@ pub mod master_key;
 pub mod mcp;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod ratelimit;
 pub mod responses;
 pub mod sealing;

@@ -5,6 +5,19 @@ use crate::http::routes::{Audience, Route};
 mod platforms;
 mod wallets;
 
+/// The documented operator platform and wallet routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    platforms::list,
+    platforms::create,
+    platforms::show,
+    wallets::show,
+    wallets::configure,
+    wallets::topup,
+    wallets::transactions,
+))]
+pub struct Api;
+
 /// The operator's platform and wallet routes (apps, skills and capabilities list
 /// their own operator routes).
 pub fn routes() -> Vec<Route> {

@@ -11,6 +11,14 @@ use crate::state::AppState;
 use crate::store::platforms as platform_store;
 use crate::tenancy::platforms::{self, CreatePlatform, CreatedPlatform, PlatformView};
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/platforms",
+    tag = "operator",
+    request_body = CreatePlatform,
+    security(("admin_token" = [])),
+    responses((status = 201, description = "The platform with its first platform key, shown once", body = crate::http::response::DataBody<CreatedPlatform>), (status = 409, description = "A platform with this name exists", body = crate::openapi::errors::ErrorEnvelope), crate::openapi::errors::AdminBodyErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     _: Admin,
@@ -19,6 +27,14 @@ pub async fn create(
     platforms::create(&state.db, request).await.map(Created)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms",
+    tag = "operator",
+    params(crate::http::response::PageQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every platform", body = crate::http::response::Paged<PlatformView>), crate::openapi::errors::AdminErrors),
+)]
 pub async fn list(
     State(state): State<AppState>,
     _: Admin,
@@ -30,6 +46,14 @@ pub async fn list(
     Ok(page.into_page(rows.into_iter().map(Into::into).collect(), total))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}",
+    tag = "operator",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The platform", body = crate::http::response::DataBody<PlatformView>), crate::openapi::errors::AdminErrors),
+)]
 pub async fn show(
     State(state): State<AppState>,
     _: Admin,

@@ -15,6 +15,14 @@ use crate::management::budgets::CursorParams;
 use crate::state::AppState;
 use crate::tenancy::platforms;
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/wallet",
+    tag = "operator",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The platform's wallet", body = crate::http::response::DataBody<WalletView>), crate::openapi::errors::AdminErrors),
+)]
 pub async fn show(
     State(state): State<AppState>,
     _: Admin,
@@ -23,6 +31,15 @@ pub async fn show(
     wallets::get(&state.db, &state.clock, pid).await.map(Data)
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/platforms/{pid}/wallet",
+    tag = "operator",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = WalletSettings,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The wallet as configured", body = crate::http::response::DataBody<WalletView>), crate::openapi::errors::AdminBodyErrors),
+)]
 pub async fn configure(
     State(state): State<AppState>,
     _: Admin,
@@ -34,6 +51,15 @@ pub async fn configure(
         .map(Data)
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/platforms/{pid}/wallet/topup",
+    tag = "operator",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated key (24 h)")),
+    request_body = WalletTopup,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The wallet after the top-up", body = crate::http::response::DataBody<WalletView>), (status = 409, description = "The Idempotency-Key was used with another body, or its first request is still running", body = crate::openapi::errors::ErrorEnvelope), crate::openapi::errors::AdminBodyErrors),
+)]
 pub async fn topup(
     State(state): State<AppState>,
     _: Admin,
@@ -51,6 +77,14 @@ pub async fn topup(
     Ok(idempotent_response(status, body, replayed))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/wallet/transactions",
+    tag = "operator",
+    params(("pid" = Uuid, Path, description = "The platform id"), CursorParams),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The wallet's ledger, newest first", body = crate::http::response::CursorPage<LedgerEntry>), crate::openapi::errors::AdminErrors),
+)]
 pub async fn transactions(
     State(state): State<AppState>,
     _: Admin,

@@ -19,13 +19,16 @@ use crate::store::Db;
 use crate::store::tx::Tx;
 
 /// `POST .../budget` body (also the `budget` of the one-call bootstrap).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
+    #[schema(value_type = f64)]
     pub max_usd: Number,
     pub period: Period,
     pub auto_replenish: Option<bool>,
+    #[schema(value_type = Option<f64>)]
     pub replenish_amount: Option<Number>,
+    #[schema(value_type = Option<f64>)]
     pub low_balance_threshold: Option<Number>,
 }
 
@@ -87,19 +90,22 @@ impl BudgetConfig {
 }
 
 /// `PATCH .../budget` body; absent fields stay, `null` clears the optional ones.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetPatch {
+    #[schema(value_type = Option<f64>)]
     pub max_usd: Option<Number>,
     pub period: Option<Period>,
     pub auto_replenish: Option<bool>,
     #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
+    #[schema(value_type = Option<f64>)]
     pub replenish_amount: Option<Option<Number>>,
     #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
+    #[schema(value_type = Option<f64>)]
     pub low_balance_threshold: Option<Option<Number>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BudgetView {
     pub end_user_id: Uuid,
     pub max_usd: Money,
@@ -348,9 +354,10 @@ pub async fn delete(db: &Db, platform_id: Uuid, end_user_id: Uuid) -> Result<()>
 }
 
 /// `{amount_usd, reason}` of topup and debit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountInput {
+    #[schema(value_type = f64)]
     pub amount_usd: Number,
     pub reason: Option<String>,
 }

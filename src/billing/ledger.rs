@@ -27,7 +27,7 @@ struct LedgerRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     pub id: Uuid,
     pub kind: String,

@@ -13,7 +13,9 @@ pub const MICROS_PER_USD: i64 = 1_000_000;
 /// The largest amount the API accepts: one billion USD.
 const MAX_ABS_USD: i64 = 1_000_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// Serialized as USD (a JSON number); held as integer micro-USD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
+#[schema(value_type = f64)]
 pub struct Money(i64);
 
 impl Money {

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::tx::Tx;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WalletView {
     pub platform_id: Uuid,
     pub metered: bool,
@@ -70,11 +70,12 @@ pub async fn get(db: &Db, clock: &SharedClock, platform_id: Uuid) -> Result<Wall
 }
 
 /// `PUT /admin/v1/platforms/{pid}/wallet`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletSettings {
     pub metered: Option<bool>,
     #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
+    #[schema(value_type = Option<f64>)]
     pub low_balance_threshold_usd: Option<Option<Number>>,
 }
 
@@ -112,9 +113,10 @@ pub async fn configure(
     Ok((&row).into())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletTopup {
+    #[schema(value_type = f64)]
     pub amount_usd: Number,
     pub reason: Option<String>,
 }

@@ -5,16 +5,36 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::operator::{self, AdminProviderView, Operator, PolicyInput, PolicyView};
 use crate::auth::Admin;
 use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::response::Data;
+use crate::http::response::{Data, DataBody};
 use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
+
+/// Every provider as the operator sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminProviders {
+    data: Vec<AdminProviderView>,
+    total: usize,
+}
+
+/// A provider's health after a probe.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Probed {
+    uid: String,
+    availability: super::snapshot::Availability,
+}
+
+/// The documented operator capability routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(show_policy, set_policy, list, add, probe, show, change, remove))]
+pub struct Api;
 
 pub fn routes() -> Vec<Route> {
     use Audience::Operator;
@@ -32,6 +52,14 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/capabilities",
+    tag = "capabilities",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The platform's capability policy", body = crate::http::response::DataBody<PolicyView>), crate::openapi::errors::AdminErrors),
+)]
 async fn show_policy(
     State(state): State<AppState>,
     _: Admin,
@@ -42,6 +70,15 @@ async fn show_policy(
         .map(Data)
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/platforms/{pid}/capabilities",
+    tag = "capabilities",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = PolicyInput,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The policy as set (fields left out keep their value)", body = crate::http::response::DataBody<PolicyView>), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn set_policy(
     State(state): State<AppState>,
     _: Admin,
@@ -53,11 +90,30 @@ async fn set_policy(
         .map(Data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/capabilities/providers",
+    tag = "capabilities",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every provider, with its origin and health", body = AdminProviders), crate::openapi::errors::AdminErrors),
+)]
 async fn list(State(state): State<AppState>, _: Admin) -> Result<Response> {
     let providers = operator::list_providers(&Operator::of(&state));
-    Ok(axum::Json(json!({"data": providers, "total": providers.len()})).into_response())
+    Ok(axum::Json(AdminProviders {
+        total: providers.len(),
+        data: providers,
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/capabilities/providers/{uid}",
+    tag = "capabilities",
+    params(("uid" = String, Path, description = "The provider uid (`cap_*`)")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The provider", body = crate::http::response::DataBody<AdminProviderView>), crate::openapi::errors::AdminErrors),
+)]
 async fn show(
     State(state): State<AppState>,
     _: Admin,
@@ -66,15 +122,32 @@ async fn show(
     operator::show_provider(&Operator::of(&state), &uid).map(Data)
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/capabilities/providers",
+    tag = "capabilities",
+    request_body = super::catalog::ProviderSpec,
+    security(("admin_token" = [])),
+    responses((status = 201, description = "The provider is added", body = crate::http::response::DataBody<AdminProviderView>), (status = 409, description = "A provider with this uid exists", body = crate::openapi::errors::ErrorEnvelope), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn add(
     State(state): State<AppState>,
     _: Admin,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response> {
     let view = operator::add_provider(&Operator::of(&state), body).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"data": view}))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(DataBody { data: view })).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/capabilities/providers/{uid}",
+    tag = "capabilities",
+    params(("uid" = String, Path, description = "The provider uid (`cap_*`)")),
+    request_body = Object,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The provider with the given fields laid over it", body = crate::http::response::DataBody<AdminProviderView>), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn change(
     State(state): State<AppState>,
     _: Admin,
@@ -86,6 +159,14 @@ async fn change(
         .map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/capabilities/providers/{uid}",
+    tag = "capabilities",
+    params(("uid" = String, Path, description = "The provider uid (`cap_*`)")),
+    security(("admin_token" = [])),
+    responses((status = 204, description = "The operator's definition is removed"), crate::openapi::errors::AdminErrors),
+)]
 async fn remove(
     State(state): State<AppState>,
     _: Admin,
@@ -96,12 +177,22 @@ async fn remove(
 }
 
 /// Probes every provider now instead of waiting for the next interval.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/capabilities/providers/probe",
+    tag = "capabilities",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every provider's health, probed now", body = crate::http::response::DataBody<Vec<Probed>>), crate::openapi::errors::AdminErrors),
+)]
 async fn probe(State(state): State<AppState>, _: Admin) -> Result<Response> {
     super::health::probe_all(&state.capabilities).await;
     let providers = operator::list_providers(&Operator::of(&state));
-    let health: Vec<Value> = providers
-        .iter()
-        .map(|p| json!({"uid": p.spec.uid, "availability": p.availability}))
+    let health: Vec<Probed> = providers
+        .into_iter()
+        .map(|p| Probed {
+            uid: p.spec.uid,
+            availability: p.availability,
+        })
         .collect();
-    Ok(axum::Json(json!({"data": health})).into_response())
+    Ok(Data(health).into_response())
 }

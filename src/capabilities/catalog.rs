@@ -23,7 +23,7 @@ pub struct Shelf {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum CallMethod {
     Get,
@@ -31,35 +31,40 @@ pub enum CallMethod {
 }
 
 /// How a provider is priced. Prices are USD in the files and the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Pricing {
     Fixed {
+        #[schema(value_type = f64)]
         price_usd: Number,
     },
     /// `quote_url` answers `{"price_usd": n}` for an input.
     Quote {
         quote_url: String,
+        #[schema(value_type = f64)]
         min_price_usd: Number,
+        #[schema(value_type = f64)]
         max_price_usd: Number,
     },
     /// The endpoint answers 402 with an x402 `accepts` array: that is the quote.
     X402 {
+        #[schema(value_type = f64)]
         min_price_usd: Number,
+        #[schema(value_type = f64)]
         max_price_usd: Number,
     },
 }
 
 /// The header a provider's secret travels in. The secret itself is set by the
 /// operator, kept encrypted, and never part of a spec that is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
     pub header: String,
 }
 
 /// A provider as written in the files and accepted from the operator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSpec {
     pub uid: String,

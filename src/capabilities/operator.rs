@@ -43,7 +43,7 @@ impl Operator {
 }
 
 /// `PUT /admin/v1/platforms/{pid}/capabilities`: fields left out keep their value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     pub enabled: Option<bool>,
@@ -51,6 +51,7 @@ pub struct PolicyInput {
     pub allowlist: Option<Vec<String>>,
     pub denylist: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<f64>)]
     pub max_cost_per_call_usd: Option<Option<Number>>,
     #[serde(default, deserialize_with = "double_option")]
     pub min_rating: Option<Option<f64>>,
@@ -62,7 +63,7 @@ pub struct PolicyInput {
     pub confirm_fallback: Option<ConfirmFallback>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolicyView {
     pub platform_id: Uuid,
     pub enabled: bool,
@@ -166,7 +167,7 @@ pub async fn set_policy(
 
 /// A provider as the operator sees it: the whole spec (endpoints included),
 /// where it comes from, its health, and whether a secret is set (never the secret).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminProviderView {
     #[serde(flatten)]
     pub spec: ProviderSpec,

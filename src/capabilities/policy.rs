@@ -9,7 +9,7 @@ use super::snapshot::{Availability, Provider};
 use crate::billing::Money;
 use crate::error::PaymentCode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Only allowlisted providers (or shelves) run.
@@ -79,7 +79,7 @@ impl Default for Policy {
 
 /// Where a provider stands under the platform's policy: every state but
 /// `InPolicy` is a 402 with the code of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyState {
     InPolicy,
@@ -103,7 +103,7 @@ impl PolicyState {
 }
 
 /// Availability, not policy, keeping a provider from running now (a 503).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Bar {
     NotHealthy,

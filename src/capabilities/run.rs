@@ -24,7 +24,7 @@ use crate::state::AppState;
 
 pub(crate) const PURPOSE: &str = "capability_run";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// The provider's uid (`cap_*`).
@@ -32,6 +32,7 @@ pub struct RunRequest {
     #[serde(default)]
     pub input: Option<Value>,
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub max_pay: Option<Number>,
     /// Set by the `capability_run` tool only (never from a body).
     #[serde(skip)]

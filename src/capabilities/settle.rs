@@ -15,6 +15,32 @@ use crate::billing::Money;
 use crate::billing::holds::Hold;
 use crate::billing::pipeline::{Charge, Reservation, record};
 
+/// A run's answer (also what its `Idempotency-Key` replays).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RunAnswer {
+    pub capability: String,
+    /// The provider's uid (`cap_*`).
+    pub provider: String,
+    /// Whether the provider answered with success.
+    pub ok: bool,
+    /// `billed`, `failed` or `released`.
+    pub final_state: String,
+    /// The provider's HTTP status (504 on a timeout, 502 when unreachable).
+    pub status: u16,
+    pub cost_usd: Money,
+    pub quote_usd: Money,
+    pub charged_end_user: bool,
+    pub run_id: uuid::Uuid,
+    /// The provider's answer, or `{"error": ...}`.
+    pub result: Value,
+}
+
+impl RunAnswer {
+    fn into_value(self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// What a delivery means for money: `(final_state, ok, status, charge, result)`.
 fn outcome(
     policy: &Policy,
@@ -64,19 +90,20 @@ fn outcome(
 /// The answer a run's `Idempotency-Key` resolves to when the run dies between
 /// its hold and its settlement (the sweeper released the hold: nothing charged).
 pub(crate) fn interrupted(provider: &Provider, hold: &Hold) -> Value {
-    json!({
-        "capability": provider.spec.capability,
-        "provider": provider.spec.uid,
-        "ok": false,
-        "final_state": "released",
-        "status": 502,
-        "cost_usd": Money::ZERO,
-        "quote_usd": hold.amount,
-        "charged_end_user": false,
-        "run_id": hold.id,
-        "result": {"error": "the run was interrupted before it settled (the gateway stopped); \
-                             its hold was released and nothing was charged"},
-    })
+    RunAnswer {
+        capability: provider.spec.capability.clone(),
+        provider: provider.spec.uid.clone(),
+        ok: false,
+        final_state: "released".to_owned(),
+        status: 502,
+        cost_usd: Money::ZERO,
+        quote_usd: hold.amount,
+        charged_end_user: false,
+        run_id: hold.id,
+        result: json!({"error": "the run was interrupted before it settled (the gateway stopped); \
+                             its hold was released and nothing was charged"}),
+    }
+    .into_value()
 }
 
 /// Finishes a run's reservation: what the provider's answer means for money, and
@@ -125,18 +152,19 @@ pub(crate) async fn settle(
                     run.cost = charged;
                     run.charged = charged > Money::ZERO;
                     store::insert_run(tx, &run, now).await?;
-                    Ok(json!({
-                        "capability": run.capability,
-                        "provider": run.provider_uid,
-                        "ok": ok,
-                        "final_state": run.final_state,
-                        "status": run.status,
-                        "cost_usd": charged,
-                        "quote_usd": run.quote,
-                        "charged_end_user": run.charged,
-                        "run_id": run.id,
-                        "result": *result,
-                    }))
+                    Ok(RunAnswer {
+                        capability: run.capability,
+                        provider: run.provider_uid,
+                        ok,
+                        final_state: run.final_state.to_owned(),
+                        status: run.status,
+                        cost_usd: charged,
+                        quote_usd: run.quote,
+                        charged_end_user: run.charged,
+                        run_id: run.id,
+                        result: (*result).clone(),
+                    }
+                    .into_value())
                 })
             }),
         )

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::catalog::{Catalog, PriceRange, ProviderSpec, Shelf};
 
 /// A provider's upstream health at the last probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Availability {
     Healthy,
@@ -20,7 +20,7 @@ pub enum Availability {
 }
 
 /// Where a provider's current definition comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     Catalog,

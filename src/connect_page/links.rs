@@ -24,7 +24,7 @@ const LINK_TTL_MS: i64 = 15 * 60 * 1000;
 pub const SESSION_TTL_MS: i64 = 30 * 60 * 1000;
 
 /// A freshly minted link (the only time its token is seen).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectLink {
     pub url: String,
     pub expires_at: DateTime<Utc>,

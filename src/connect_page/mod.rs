@@ -32,6 +32,11 @@ use links::{ConnectLink, PageSession};
 
 const COOKIE: &str = "assistiv_connect";
 
+/// The documented connect-page routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(mint, show, connect, disconnect))]
+pub struct Api;
+
 /// The platform's minting route and the browser's page.
 pub fn routes() -> Vec<Route> {
     use Audience::{Platform, Public};
@@ -47,6 +52,14 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/end-users/{euid}/connect-links",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id")),
+    security(("platform_key" = [])),
+    responses((status = 201, description = "A single-use link to the hosted connect page (15 minutes)", body = crate::http::response::DataBody<ConnectLink>), crate::openapi::errors::KeyErrors),
+)]
 async fn mint(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -143,6 +156,13 @@ struct ShowParams {
     error: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/connect",
+    tag = "apps",
+    params(("t" = Option<String>, Query, description = "The link token, on first use"), ("app" = Option<String>, Query), ("status" = Option<String>, Query), ("error" = Option<String>, Query)),
+    responses((status = 200, description = "The connect page (with a session cookie)", content_type = "text/html", body = String), (status = 303, description = "The link became a session cookie: the page without the token"), (status = 401, description = "The link or the session has expired", content_type = "text/html", body = String), crate::openapi::errors::PublicErrors),
+)]
 async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -254,6 +274,14 @@ fn as_page(result: Result<Response>) -> Response {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/connect/apps/{app}/connect",
+    tag = "apps",
+    params(("app" = String, Path, description = "The app's slug")),
+    request_body(content = inline(std::collections::BTreeMap<String, String>), content_type = "application/x-www-form-urlencoded", description = "`csrf` and the app's connect fields"),
+    responses((status = 303, description = "To the provider's authorization page"), (status = 400, description = "A value the user can fix, the page again saying why; or a malformed form", content_type = "text/html", body = String), (status = 401, description = "The page session has expired", content_type = "text/html", body = String), (status = 403, description = "The form has expired (CSRF token)", content_type = "text/html", body = String), (status = 404, description = "Unknown or inactive app", content_type = "text/html", body = String), (status = 415, description = "The body is not a form", body = crate::openapi::errors::ErrorEnvelope)),
+)]
 async fn connect(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -304,6 +332,14 @@ async fn connect_form(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/connect/apps/{app}/disconnect",
+    tag = "apps",
+    params(("app" = String, Path, description = "The app's slug")),
+    request_body(content = inline(std::collections::BTreeMap<String, String>), content_type = "application/x-www-form-urlencoded", description = "`csrf` and the app's connect fields"),
+    responses((status = 303, description = "Back to the page, the app disconnected"), (status = 400, description = "A value the user can fix, the page again saying why; or a malformed form", content_type = "text/html", body = String), (status = 401, description = "The page session has expired", content_type = "text/html", body = String), (status = 403, description = "The form has expired (CSRF token)", content_type = "text/html", body = String), (status = 404, description = "Unknown or inactive app", content_type = "text/html", body = String), (status = 415, description = "The body is not a form", body = crate::openapi::errors::ErrorEnvelope)),
+)]
 async fn disconnect(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 
 /// `{"data": [...], "total", "page", "limit"}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     pub data: Vec<T>,
     pub total: i64,
@@ -18,7 +18,8 @@ pub const DEFAULT_PAGE_LIMIT: u32 = 20;
 pub const MAX_PAGE_LIMIT: u32 = 100;
 
 /// `?page=&limit=` as sent by the client.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub page: Option<u32>,
     pub limit: Option<u32>,
@@ -61,7 +62,7 @@ impl PageRequest {
 }
 
 /// `{"data": [...], "next_cursor": ...}` for logs and ledgers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CursorPage<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,

@@ -33,18 +33,22 @@ pub fn status(error: &Error) -> StatusCode {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// The REST error body: `{"error": {...}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The precise code (`not_found`, `budget_exceeded`, ...).
+    pub code: String,
+    pub message: String,
+    /// The error's family, in OpenAI's vocabulary (`invalid_request_error`, ...).
     #[serde(rename = "type")]
-    error_type: &'a str,
-    request_id: String,
+    pub error_type: String,
+    /// This request's id, as in the `x-request-id` header and the logs.
+    pub request_id: String,
 }
 
 /// The headers an error's status calls for.
@@ -62,11 +66,11 @@ pub fn add_error_headers(error: &Error, headers: &mut axum::http::HeaderMap) {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let envelope = Envelope {
-            error: Body {
-                code: self.code(),
-                message: self.message(),
-                error_type: self.error_type(),
+        let envelope = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code().to_owned(),
+                message: self.message().to_owned(),
+                error_type: self.error_type().to_owned(),
                 request_id: request_context::current_request_id(),
             },
         };

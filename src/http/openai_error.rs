@@ -5,7 +5,7 @@
 //! `WWW-Authenticate` on 401). A renderer, not a second error type.
 
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use super::error_response::{Enveloped, add_error_headers, status};
 use super::request_context;
@@ -21,18 +21,35 @@ impl From<Error> for OpenAiError {
     }
 }
 
+/// OpenAI's error body, as the inference routes answer it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OpenAiErrorEnvelope {
+    pub error: OpenAiErrorBody,
+    pub request_id: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OpenAiErrorBody {
+    pub message: String,
+    #[serde(rename = "type")]
+    pub error_type: String,
+    pub code: String,
+    /// Always `null`: errors name the parameter in the message.
+    pub param: Option<String>,
+}
+
 impl IntoResponse for OpenAiError {
     fn into_response(self) -> Response {
         let error = self.0;
-        let body = json!({
-            "error": {
-                "message": error.message(),
-                "type": error.error_type(),
-                "code": error.code(),
-                "param": null,
+        let body = OpenAiErrorEnvelope {
+            error: OpenAiErrorBody {
+                message: error.message().to_owned(),
+                error_type: error.error_type().to_owned(),
+                code: error.code().to_owned(),
+                param: None,
             },
-            "request_id": request_context::current_request_id(),
-        });
+            request_id: request_context::current_request_id(),
+        };
         let mut response = (status(&error), axum::Json(body)).into_response();
         add_error_headers(&error, response.headers_mut());
         response.extensions_mut().insert(Enveloped);

@@ -15,9 +15,10 @@ pub struct Data<T>(pub T);
 /// `{"data": T}` with status 201.
 pub struct Created<T>(pub T);
 
-#[derive(Serialize)]
-struct DataBody<T> {
-    data: T,
+/// The body of [`Data`] and [`Created`] (what the contract documents).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DataBody<T> {
+    pub data: T,
 }
 
 impl<T: Serialize> IntoResponse for Data<T> {

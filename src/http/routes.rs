@@ -94,6 +94,7 @@ pub fn table(state: &AppState) -> Vec<Route> {
         Route::get(Audience::Public, "/healthz", crate::health::healthz),
         Route::get(Audience::Public, "/readyz", crate::health::readyz),
     ];
+    routes.extend(crate::openapi::routes());
     routes.extend(crate::management::routes());
     routes.extend(crate::oauth::routes::routes());
     routes.extend(crate::connect_page::routes());

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::operator::{self, Operator, ProviderInput, ProviderView};
@@ -14,6 +14,18 @@ use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::response::{Created, Data};
 use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
+
+/// A platform's provider configurations.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProviderList {
+    data: Vec<ProviderView>,
+    total: usize,
+}
+
+/// The documented operator inference routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, show, change, remove))]
+pub struct Api;
 
 pub fn routes() -> Vec<Route> {
     use Audience::Operator;
@@ -38,15 +50,36 @@ impl Operator {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/llm-providers",
+    tag = "inference",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The platform's inference provider configurations", body = ProviderList), crate::openapi::errors::AdminErrors),
+)]
 async fn list(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(pid): ApiPath<Uuid>,
 ) -> Result<Response> {
     let providers = operator::list(&Operator::of(&state), pid).await?;
-    Ok(axum::Json(json!({"data": providers, "total": providers.len()})).into_response())
+    Ok(axum::Json(ProviderList {
+        total: providers.len(),
+        data: providers,
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/platforms/{pid}/llm-providers",
+    tag = "inference",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = ProviderInput,
+    security(("admin_token" = [])),
+    responses((status = 201, description = "The configuration (never its API key)", body = crate::http::response::DataBody<ProviderView>), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn create(
     State(state): State<AppState>,
     _: Admin,
@@ -58,6 +91,14 @@ async fn create(
         .map(Created)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/llm-providers/{id}",
+    tag = "inference",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("id" = Uuid, Path, description = "The provider configuration id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The configuration", body = crate::http::response::DataBody<ProviderView>), crate::openapi::errors::AdminErrors),
+)]
 async fn show(
     State(state): State<AppState>,
     _: Admin,
@@ -68,6 +109,15 @@ async fn show(
         .map(Data)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/platforms/{pid}/llm-providers/{id}",
+    tag = "inference",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("id" = Uuid, Path, description = "The provider configuration id")),
+    request_body = ProviderInput,
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The configuration as changed", body = crate::http::response::DataBody<ProviderView>), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn change(
     State(state): State<AppState>,
     _: Admin,
@@ -79,6 +129,14 @@ async fn change(
         .map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/platforms/{pid}/llm-providers/{id}",
+    tag = "inference",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("id" = Uuid, Path, description = "The provider configuration id")),
+    security(("admin_token" = [])),
+    responses((status = 204, description = "The configuration is deleted"), crate::openapi::errors::AdminErrors),
+)]
 async fn remove(
     State(state): State<AppState>,
     _: Admin,

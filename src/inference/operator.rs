@@ -34,14 +34,16 @@ pub struct Operator {
 
 /// A config to create (`POST`) or the fields to change (`PATCH`; absent fields
 /// keep their value, `null` clears `base_url` and `models`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LlmProviderInput)]
 pub struct ProviderInput {
     /// `openai`, `anthropic`, `google`, `xai`, `openai-compatible`, `mock`
     /// (set at creation only).
     pub provider: Option<String>,
     pub name: Option<String>,
     /// Write-only.
+    #[schema(value_type = Option<String>)]
     pub api_key: Option<SecretString>,
     #[serde(default, deserialize_with = "double_option")]
     pub base_url: Option<Option<String>>,
@@ -57,7 +59,7 @@ pub struct ProviderInput {
 
 /// A price override as the operator writes it: USD per million tokens.
 /// `cached_input` and `cache_write` default to `input`.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
     pub input: f64,
@@ -69,7 +71,8 @@ pub struct PriceInput {
 }
 
 /// A config as the operator sees it: never the key, only whether one is set.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = LlmProviderView)]
 pub struct ProviderView {
     pub id: Uuid,
     pub platform_id: Uuid,

@@ -5,13 +5,14 @@
 //! `x-assistiv-budget-remaining-usd` (streams: `x-assistiv-hold-usd` up front,
 //! the cost in the final usage chunk).
 
+use assistiv_llm::openai::ModelObject;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use super::charge::usd_text;
 use super::completion::{self, Answered, Caller as Payer};
@@ -30,6 +31,33 @@ pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-assistiv-bud
 pub const HOLD_HEADER: HeaderName = HeaderName::from_static("x-assistiv-hold-usd");
 pub const PROVIDER_HEADER: HeaderName = HeaderName::from_static("x-assistiv-provider");
 
+/// `GET /v1/models`, as OpenAI answers it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ModelList {
+    /// Always `list`.
+    object: &'static str,
+    data: Vec<ModelObject>,
+}
+
+/// A chat completion request, in OpenAI's shape, documented by its principal
+/// fields; the other fields of OpenAI's Chat Completions API are accepted as
+/// OpenAI documents them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ChatCompletionRequest {
+    /// A model `GET /v1/models` lists.
+    pub model: String,
+    /// The conversation: `{"role": "system" | "user" | "assistant" | "tool", "content": ...}`.
+    pub messages: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Answer as server-sent events (`text/event-stream`), metered chunk by chunk.
+    pub stream: Option<bool>,
+}
+
+/// The documented inference routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(models, model, chat_completions))]
+pub struct Api;
+
 pub fn routes() -> Vec<Route> {
     vec![
         Route::get(Audience::AnyKey, "/v1/models", models),
@@ -38,15 +66,34 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    tag = "inference",
+    security(("platform_key" = []), ("end_user_key" = [])),
+    responses((status = 200, description = "The models this platform's providers serve", body = ModelList), crate::openapi::errors::OpenAiErrors),
+)]
 async fn models(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
 ) -> Result<Response, OpenAiError> {
     let Caller(ctx) = caller?;
     let routes = state.inference.routes(&state.db, ctx.platform_id).await?;
-    Ok(Json(json!({"object": "list", "data": routes.model_list()})).into_response())
+    Ok(Json(ModelList {
+        object: "list",
+        data: routes.model_list(),
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/models/{model}",
+    tag = "inference",
+    params(("model" = String, Path, description = "The model id (may contain `/`)")),
+    security(("platform_key" = []), ("end_user_key" = [])),
+    responses((status = 200, description = "The model", body = ModelObject), crate::openapi::errors::OpenAiErrors),
+)]
 async fn model(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
@@ -82,6 +129,30 @@ fn refused(error: Error) -> Response {
     response
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/chat/completions",
+    tag = "inference",
+    request_body = ChatCompletionRequest,
+    security(("end_user_key" = [])),
+    responses(
+        (status = 200, description = "OpenAI's chat completion object (or, with `stream`, its chunks as server-sent events); the cost in `x-assistiv-cost-usd`",
+            content(
+                (Object = "application/json"),
+                (String = "text/event-stream"),
+            ),
+            headers(
+                ("x-assistiv-cost-usd" = String, description = "What this call cost, USD"),
+                ("x-assistiv-provider" = String, description = "The provider that answered"),
+            ),
+        ),
+        (status = 402, description = "Refused on money: `budget_exceeded`, `wallet_insufficient`, ...", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        (status = 413, description = "The body is larger than the gateway accepts", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        (status = 502, description = "Every provider failed before the first byte", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        (status = 503, description = "No provider is available", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        crate::openapi::errors::OpenAiErrors,
+    ),
+)]
 async fn chat_completions(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,

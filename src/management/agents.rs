@@ -10,6 +10,15 @@ use crate::http::response::{Created, Data, PageQuery, PageRequest, Paged};
 use crate::state::AppState;
 use crate::tenancy::agents::{self, Agent, AgentInput};
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/agents",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = AgentInput,
+    security(("platform_key" = [])),
+    responses((status = 201, description = "The agent", body = crate::http::response::DataBody<Agent>), crate::openapi::errors::KeyBodyErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -26,6 +35,14 @@ pub async fn create(
     .map(Created)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/agents",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), crate::http::response::PageQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's agents", body = crate::http::response::Paged<Agent>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn list(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -36,6 +53,14 @@ pub async fn list(
     Ok(page.into_page(agents, total))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/agents/{agent_id}",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("agent_id" = Uuid, Path, description = "The agent id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The agent", body = crate::http::response::DataBody<Agent>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn show(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -46,6 +71,15 @@ pub async fn show(
         .map(Data)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/platforms/{pid}/agents/{agent_id}",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("agent_id" = Uuid, Path, description = "The agent id")),
+    request_body = AgentInput,
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The agent as changed", body = crate::http::response::DataBody<Agent>), crate::openapi::errors::KeyBodyErrors),
+)]
 pub async fn update(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -64,11 +98,25 @@ pub async fn update(
     .map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/platforms/{pid}/agents/{agent_id}",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("agent_id" = Uuid, Path, description = "The agent id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The agent is deleted", body = crate::http::response::DataBody<AgentDeleted>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn remove(
     State(state): State<AppState>,
     scope: PlatformScope,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
-) -> Result<Data<serde_json::Value>> {
+) -> Result<Data<AgentDeleted>> {
     agents::delete(&state.db, scope.platform_id, id).await?;
-    Ok(Data(serde_json::json!({"id": id, "deleted": true})))
+    Ok(Data(AgentDeleted { id, deleted: true }))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AgentDeleted {
+    id: Uuid,
+    deleted: bool,
 }

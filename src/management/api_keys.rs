@@ -15,6 +15,14 @@ use crate::state::AppState;
 use crate::store::api_keys::{self, KeyOwner};
 use crate::tenancy::keys::{self, IssuedKey, KeyView};
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/api-keys",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), crate::http::response::PageQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's keys (prefixes only)", body = crate::http::response::Paged<KeyView>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn list(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -32,12 +40,21 @@ pub async fn list(
     Ok(page.into_page(rows.into_iter().map(Into::into).collect(), total))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/api-keys",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = Option<CreateKey>,
+    security(("platform_key" = [])),
+    responses((status = 201, description = "A new platform key, shown once", body = crate::http::response::DataBody<IssuedKey>), crate::openapi::errors::KeyBodyErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -53,13 +70,21 @@ pub async fn create(
         .map(Created)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Revoked {
     id: Uuid,
     revoked: bool,
     revoked_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/platforms/{pid}/api-keys/{key_id}",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("key_id" = Uuid, Path, description = "The key id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The key is revoked", body = crate::http::response::DataBody<Revoked>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -76,6 +101,14 @@ pub async fn revoke(
 
 /// `GET .../end-users/{euid}/api-keys`: the end user's live keys (prefixes only).
 /// Every `POST .../end-users` for an existing `external_id` adds one.
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/end-users/{euid}/api-keys",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id"), crate::http::response::PageQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The end user's keys (prefixes only)", body = crate::http::response::Paged<KeyView>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn list_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -97,6 +130,14 @@ pub async fn list_end_user(
 }
 
 /// `DELETE .../end-users/{euid}/api-keys/{key_id}`: revoked at once, everywhere.
+#[utoipa::path(
+    delete,
+    path = "/v1/platforms/{pid}/end-users/{euid}/api-keys/{key_id}",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id"), ("key_id" = Uuid, Path, description = "The key id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The key is revoked", body = crate::http::response::DataBody<Revoked>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn revoke_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,

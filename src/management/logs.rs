@@ -9,6 +9,14 @@ use crate::http::response::CursorPage;
 use crate::state::AppState;
 use crate::usage::query::{self, LogEntry, LogQuery};
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/logs",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), LogQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's usage logs, newest first", body = crate::http::response::CursorPage<LogEntry>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn platform(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -17,6 +25,14 @@ pub async fn platform(
     query::list(&state.db, scope.platform_id, &q).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/logs",
+    tag = "self-service",
+    params(LogQuery),
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The end user's own usage logs, newest first", body = crate::http::response::CursorPage<LogEntry>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn mine(
     State(state): State<AppState>,
     me: EndUserKey,

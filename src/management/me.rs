@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::auth::{Caller, KeyKind};
 use crate::http::response::Data;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Identity {
     key_kind: &'static str,
     key_id: Uuid,
@@ -16,6 +16,13 @@ pub struct Identity {
     end_user_id: Option<Uuid>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "self-service",
+    security(("platform_key" = []), ("end_user_key" = [])),
+    responses((status = 200, description = "Which key this is", body = crate::http::response::DataBody<Identity>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn show(Caller(ctx): Caller) -> Data<Identity> {
     Data(Identity {
         key_kind: match ctx.kind {

@@ -17,7 +17,7 @@ use crate::tenancy::platforms;
 use crate::tenancy::rate_limits::RateLimits;
 
 /// The budget in the platform's display units (`credits_per_usd` × USD).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DisplayAmounts {
     unit: String,
     credits_per_usd: f64,
@@ -27,7 +27,7 @@ pub struct DisplayAmounts {
     remaining: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MyBudget {
     #[serde(flatten)]
     budget: BudgetView,
@@ -39,6 +39,13 @@ fn to_units(usd: crate::billing::Money, rate: f64) -> f64 {
     (usd.to_usd() * rate * 100.0).round() / 100.0
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/budget",
+    tag = "self-service",
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The end user's budget, also in the platform's display units", body = crate::http::response::DataBody<MyBudget>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn budget(State(state): State<AppState>, me: EndUserKey) -> Result<Data<MyBudget>> {
     let budget = budgets::get(&state.db, &state.clock, me.ctx.platform_id, me.end_user_id).await?;
     let platform = platforms::get(&state.db, me.ctx.platform_id).await?;
@@ -54,6 +61,14 @@ pub async fn budget(State(state): State<AppState>, me: EndUserKey) -> Result<Dat
     Ok(Data(MyBudget { budget, display }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/budget/transactions",
+    tag = "self-service",
+    params(CursorParams),
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The budget's ledger, newest first", body = crate::http::response::CursorPage<LedgerEntry>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn transactions(
     State(state): State<AppState>,
     me: EndUserKey,
@@ -63,13 +78,20 @@ pub async fn transactions(
     ledger::budget_entries(&state.db, me.ctx.platform_id, me.end_user_id, &query).await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MyRateLimits {
     limits: RateLimits,
     /// What is left now in each window (not counting this request's own check).
     status: RateLimitStatus,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/rate-limits",
+    tag = "self-service",
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The effective limits and what is left in each window", body = crate::http::response::DataBody<MyRateLimits>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn rate_limits(
     State(state): State<AppState>,
     me: EndUserKey,

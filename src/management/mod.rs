@@ -13,6 +13,49 @@ mod me_money;
 mod platforms;
 mod rate_limits;
 
+/// The documented management and self-service routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    me::show,
+    me_money::budget,
+    me_money::transactions,
+    me_money::rate_limits,
+    logs::mine,
+    logs::platform,
+    platforms::show,
+    platforms::update,
+    api_keys::list,
+    api_keys::create,
+    api_keys::revoke,
+    api_keys::list_end_user,
+    api_keys::revoke_end_user,
+    end_users::list,
+    end_users::create,
+    end_users::show,
+    end_users::update,
+    end_users::remove,
+    budgets::show,
+    budgets::create,
+    budgets::update,
+    budgets::remove,
+    budgets::topup,
+    budgets::debit,
+    budgets::suspend,
+    budgets::unsuspend,
+    budgets::transactions,
+    agents::list,
+    agents::create,
+    agents::show,
+    agents::update,
+    agents::remove,
+    rate_limits::show_platform,
+    rate_limits::put_platform,
+    rate_limits::show_end_user,
+    rate_limits::put_end_user,
+    rate_limits::delete_end_user,
+))]
+pub struct Api;
+
 /// The management and self-service routes (`/v1/me`, `/v1/platforms/{pid}/...`).
 pub fn routes() -> Vec<Route> {
     use Audience::{AnyKey, EndUser, Platform};

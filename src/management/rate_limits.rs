@@ -11,6 +11,14 @@ use crate::http::response::Data;
 use crate::state::AppState;
 use crate::tenancy::rate_limits::{self, EndUserLimitsView, RateLimitInput, RateLimits};
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/rate-limits",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's default limits", body = crate::http::response::DataBody<RateLimits>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn show_platform(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -20,6 +28,15 @@ pub async fn show_platform(
         .map(Data)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/platforms/{pid}/rate-limits",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = RateLimitInput,
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's default limits as set", body = crate::http::response::DataBody<RateLimits>), crate::openapi::errors::KeyBodyErrors),
+)]
 pub async fn put_platform(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -33,6 +50,14 @@ pub async fn put_platform(
     Ok(Data(saved))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The end user's override and effective limits", body = crate::http::response::DataBody<EndUserLimitsView>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn show_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -44,6 +69,15 @@ pub async fn show_end_user(
         .map(Data)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id")),
+    request_body = RateLimitInput,
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The end user's override as set", body = crate::http::response::DataBody<EndUserLimitsView>), crate::openapi::errors::KeyBodyErrors),
+)]
 pub async fn put_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -63,6 +97,14 @@ pub async fn put_end_user(
     Ok(Data(view))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/platforms/{pid}/end-users/{euid}/rate-limits",
+    tag = "management",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The override is cleared: the platform default applies", body = crate::http::response::DataBody<EndUserLimitsView>), crate::openapi::errors::KeyErrors),
+)]
 pub async fn delete_end_user(
     State(state): State<AppState>,
     scope: PlatformScope,

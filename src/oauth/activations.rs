@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::tenancy::platforms;
 
 /// Scopes as an array or one space- (or comma-) separated string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ScopesInput {
     List(Vec<String>),
@@ -23,11 +23,12 @@ pub enum ScopesInput {
 }
 
 /// `PUT /admin/v1/platforms/{pid}/apps/{app}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateInput {
     pub client_id: String,
     /// Write-only. Required on first activation; absent on update keeps the old one.
+    #[schema(value_type = Option<String>)]
     pub client_secret: Option<SecretString>,
     pub scopes: Option<ScopesInput>,
     /// The platform's landing URL; the browser returns to `{base_url}/mcp/oauth-callback`.
@@ -39,7 +40,7 @@ pub struct ActivateInput {
 }
 
 /// An activation as shown: never the client secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActivationView {
     pub platform_id: Uuid,
     pub app: String,
@@ -59,7 +60,7 @@ pub struct ActivationView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EffectiveEndpoints {
     pub authorize_url: String,
     pub token_url: String,
@@ -68,7 +69,7 @@ pub struct EffectiveEndpoints {
 }
 
 /// What deactivating removed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Deactivated {
     pub app: String,
     pub deactivated: bool,

@@ -39,7 +39,7 @@ const ACCOUNT_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 
 /// Where to send the browser to consent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Authorization {
     pub authorize_url: String,
     pub expires_at: DateTime<Utc>,
@@ -58,7 +58,7 @@ pub struct CallbackParams {
 }
 
 /// `POST /v1/me/apps/{app}/connect` body (optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectInput {
     /// Values for the app's connect fields, e.g. `{"subdomain": "acme"}` for Zendesk.

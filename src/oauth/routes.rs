@@ -19,6 +19,25 @@ use crate::http::response::{Created, Data};
 use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
 
+/// The documented broker routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_activations,
+    show_activation,
+    activate,
+    deactivate,
+    platform_apps,
+    list_connections,
+    show_connection,
+    delete_connection,
+    my_apps,
+    connect,
+    disconnect,
+    start,
+    callback,
+))]
+pub struct Api;
+
 /// The operator's activations, platforms' and end users' views of apps and
 /// connections, and the browser's `/oauth/start` and `/oauth/callback` (no key, ever).
 pub fn routes() -> Vec<Route> {
@@ -46,12 +65,21 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Removed {
     app: String,
     deleted: bool,
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/platforms/{pid}/apps/{app}",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    request_body = ActivateInput,
+    security(("admin_token" = [])),
+    responses((status = 201, description = "The app is activated", body = crate::http::response::DataBody<ActivationView>), (status = 200, description = "The activation is updated", body = crate::http::response::DataBody<ActivationView>), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn activate(
     State(state): State<AppState>,
     _: Admin,
@@ -66,6 +94,14 @@ async fn activate(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/apps/{app}",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The activation (never the client secret)", body = crate::http::response::DataBody<ActivationView>), crate::openapi::errors::AdminErrors),
+)]
 async fn show_activation(
     State(state): State<AppState>,
     _: Admin,
@@ -74,6 +110,14 @@ async fn show_activation(
     state.oauth.activation_view(pid, &app).await.map(Data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/platforms/{pid}/apps",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The platform's app activations", body = crate::http::response::DataBody<Vec<ActivationView>>), crate::openapi::errors::AdminErrors),
+)]
 async fn list_activations(
     State(state): State<AppState>,
     _: Admin,
@@ -82,6 +126,14 @@ async fn list_activations(
     state.oauth.activation_views(pid).await.map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/platforms/{pid}/apps/{app}",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The app is deactivated and its connections removed", body = crate::http::response::DataBody<Deactivated>), crate::openapi::errors::AdminErrors),
+)]
 async fn deactivate(
     State(state): State<AppState>,
     _: Admin,
@@ -90,6 +142,14 @@ async fn deactivate(
     state.oauth.deactivate(pid, &app).await.map(Data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/mcp/apps",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's activated apps, for a connect UI", body = crate::http::response::DataBody<Vec<PlatformAppView>>), crate::openapi::errors::KeyErrors),
+)]
 async fn platform_apps(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -97,6 +157,14 @@ async fn platform_apps(
     state.oauth.platform_apps(scope.platform_id).await.map(Data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/end-users/{euid}/connections",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The end user's connections", body = crate::http::response::DataBody<Vec<ConnectionView>>), crate::openapi::errors::KeyErrors),
+)]
 async fn list_connections(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -109,6 +177,14 @@ async fn list_connections(
         .map(Data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/end-users/{euid}/connections/{app}",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id"), ("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The connection", body = crate::http::response::DataBody<ConnectionView>), crate::openapi::errors::KeyErrors),
+)]
 async fn show_connection(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -121,6 +197,14 @@ async fn show_connection(
         .map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/platforms/{pid}/end-users/{euid}/connections/{app}",
+    tag = "apps",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("euid" = Uuid, Path, description = "The end user id"), ("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The connection is removed (and its token revoked)", body = crate::http::response::DataBody<Removed>), crate::openapi::errors::KeyErrors),
+)]
 async fn delete_connection(
     State(state): State<AppState>,
     scope: PlatformScope,
@@ -133,6 +217,13 @@ async fn delete_connection(
     Ok(Data(Removed { app, deleted: true }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/apps",
+    tag = "apps",
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The platform's activated apps with this end user's connection state", body = crate::http::response::DataBody<Vec<MyAppView>>), crate::openapi::errors::KeyErrors),
+)]
 async fn my_apps(State(state): State<AppState>, key: EndUserKey) -> Result<Data<Vec<MyAppView>>> {
     state
         .oauth
@@ -141,6 +232,15 @@ async fn my_apps(State(state): State<AppState>, key: EndUserKey) -> Result<Data<
         .map(Data)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/apps/{app}/connect",
+    tag = "apps",
+    params(("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    request_body = Option<ConnectInput>,
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The provider's authorization URL to send the user to", body = crate::http::response::DataBody<Authorization>), crate::openapi::errors::KeyBodyErrors),
+)]
 async fn connect(
     State(state): State<AppState>,
     key: EndUserKey,
@@ -162,6 +262,14 @@ async fn connect(
         .map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/apps/{app}",
+    tag = "apps",
+    params(("app" = String, Path, description = "The app's slug (`github`, `slack`, ...)")),
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The connection is removed (and its token revoked)", body = crate::http::response::DataBody<Removed>), crate::openapi::errors::KeyErrors),
+)]
 async fn disconnect(
     State(state): State<AppState>,
     key: EndUserKey,
@@ -184,6 +292,13 @@ struct StartParams {
 
 /// A signed start link: straight to the provider, or first a small form asking for
 /// the app's connect fields (a Zendesk subdomain).
+#[utoipa::path(
+    get,
+    path = "/oauth/start",
+    tag = "apps",
+    params(("t" = String, Query, description = "The signed connect link token")),
+    responses((status = 302, description = "Redirect to the provider's authorization page"), (status = 200, description = "A form asking for the app's connect fields", content_type = "text/html", body = String), crate::openapi::errors::PublicErrors),
+)]
 async fn start(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<StartParams>,
@@ -219,6 +334,13 @@ async fn start(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth/callback",
+    tag = "apps",
+    params(("code" = Option<String>, Query, description = "The authorization code"), ("state" = Option<String>, Query, description = "The state this gateway issued"), ("error" = Option<String>, Query, description = "The provider's refusal")),
+    responses((status = 302, description = "Back to the platform or the connect page, the outcome in the query"), crate::openapi::errors::PublicErrors),
+)]
 async fn callback(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<CallbackParams>,

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::tenancy::rate_limits::check_end_user;
 
 /// A connect field as shown to UIs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectFieldView {
     pub name: &'static str,
     pub label: &'static str,
@@ -37,7 +37,7 @@ fn field_views(fields: &[ConnectField]) -> Vec<ConnectFieldView> {
 
 /// Who the end user connected as: the provider's login or id (GitHub's login, Slack's
 /// user id) and, when the provider names one, a label (Slack's workspace).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub login: Option<String>,
     pub label: Option<String>,
@@ -51,7 +51,7 @@ fn account_of(row: &ConnectionRow) -> Option<AccountView> {
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
     pub id: Uuid,
     pub end_user_id: Uuid,
@@ -89,7 +89,7 @@ impl From<&ConnectionRow> for ConnectionView {
 }
 
 /// An activated app, for a platform's connect UI.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlatformAppView {
     pub app: String,
     pub display_name: String,
@@ -100,7 +100,7 @@ pub struct PlatformAppView {
 }
 
 /// An activated app as one end user sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MyAppView {
     pub app: String,
     pub display_name: String,

@@ -80,7 +80,7 @@ impl LimitKind {
 }
 
 /// Where one limit stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Quota {
     pub limit: u64,
     /// What is left now (never below 0, even when the token bucket is overdrawn).
@@ -185,7 +185,7 @@ pub struct Admission {
 }
 
 /// Remaining now per limit, without counting (`GET /v1/me/rate-limits`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RateLimitStatus {
     pub rpm: Option<Quota>,
     pub tpm: Option<Quota>,

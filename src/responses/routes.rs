@@ -5,6 +5,7 @@
 //! stored response is readable as soon as the answer (or `response.completed`)
 //! reaches the client.
 
+use assistiv_llm::responses::items as llm_items;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -12,8 +13,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::Responses;
 use super::plan::{self, Requester};
@@ -31,6 +31,34 @@ use crate::http::routes::{Audience, Route};
 use crate::inference::completion;
 use crate::inference::routes::{COST_HEADER, HOLD_HEADER, REMAINING_HEADER, money_header};
 use crate::state::AppState;
+
+/// `DELETE /v1/responses/{id}`, as OpenAI answers it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ResponseDeleted)]
+pub struct Deleted {
+    id: String,
+    /// Always `response`.
+    object: &'static str,
+    deleted: bool,
+}
+
+/// A page of a stored response's input items, as OpenAI answers it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ItemPage<'a> {
+    /// Always `list`.
+    object: &'static str,
+    /// Input items in OpenAI's shapes (`message`, `function_call_output`, ...).
+    #[schema(value_type = Vec<Object>)]
+    data: Vec<&'a llm_items::Item>,
+    first_id: Option<&'a str>,
+    last_id: Option<&'a str>,
+    has_more: bool,
+}
+
+/// The documented Responses API routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, retrieve, delete, input_items))]
+pub struct Api;
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -63,6 +91,27 @@ fn end_user(caller: Result<Caller, Error>) -> Result<(AuthContext, Owner), Error
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/responses",
+    tag = "inference",
+    request_body(content = Object, description = "OpenAI's Responses API request: `model`, `input`, optional `tools` (function tools and hosted `mcp` tools of this gateway's `/mcp` paths), `previous_response_id`, `stream`, ..."),
+    security(("end_user_key" = [])),
+    responses(
+        (status = 200, description = "OpenAI's Response object (or, with `stream`, its events as server-sent events); the cost in `x-assistiv-cost-usd`",
+            content(
+                (Object = "application/json"),
+                (String = "text/event-stream"),
+            ),
+            headers(("x-assistiv-cost-usd" = String, description = "What the turns cost, USD")),
+        ),
+        (status = 402, description = "Refused on money: `budget_exceeded`, `wallet_insufficient`, ...", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        (status = 413, description = "The body is larger than the gateway accepts", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        (status = 502, description = "Every provider failed before the first byte", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        (status = 503, description = "No provider is available", body = crate::openapi::errors::OpenAiErrorEnvelope),
+        crate::openapi::errors::OpenAiErrors,
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(service): Extension<Responses>,
@@ -248,6 +297,14 @@ fn event_stream(
     response
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/responses/{id}",
+    tag = "inference",
+    params(("id" = String, Path, description = "The response id (`resp_...`)")),
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The stored Response object, in OpenAI's shape", body = Object), crate::openapi::errors::OpenAiErrors),
+)]
 async fn retrieve(
     State(state): State<AppState>,
     Extension(service): Extension<Responses>,
@@ -260,6 +317,14 @@ async fn retrieve(
     Ok(Json(stored.response).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/responses/{id}",
+    tag = "inference",
+    params(("id" = String, Path, description = "The response id (`resp_...`)")),
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The stored response is deleted", body = Deleted), crate::openapi::errors::OpenAiErrors),
+)]
 async fn delete(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
@@ -273,12 +338,18 @@ async fn delete(
     {
         return Err(not_found(&id).into());
     }
-    Ok(Json(json!({"id": id, "object": "response", "deleted": true})).into_response())
+    Ok(Json(Deleted {
+        id,
+        object: "response",
+        deleted: true,
+    })
+    .into_response())
 }
 
 /// `GET /v1/responses/{id}/input_items` query: OpenAI's cursor paging.
 /// (`include` is accepted and changes nothing: items carry all they have.)
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ItemsQuery {
     after: Option<String>,
     before: Option<String>,
@@ -286,6 +357,14 @@ struct ItemsQuery {
     order: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/responses/{id}/input_items",
+    tag = "inference",
+    params(("id" = String, Path, description = "The response id (`resp_...`)"), ItemsQuery),
+    security(("end_user_key" = [])),
+    responses((status = 200, description = "The response's input items, OpenAI's cursor paging", body = ItemPage), crate::openapi::errors::OpenAiErrors),
+)]
 async fn input_items(
     State(state): State<AppState>,
     Extension(service): Extension<Responses>,
@@ -332,12 +411,12 @@ async fn input_items(
     let limit = usize::try_from(limit).unwrap_or(20);
     let page: Vec<_> = window.iter().take(limit).collect();
     let has_more = window.len() > page.len();
-    Ok(Json(json!({
-        "object": "list",
-        "data": page,
-        "first_id": page.first().and_then(|item| item.id()),
-        "last_id": page.last().and_then(|item| item.id()),
-        "has_more": has_more,
-    }))
+    Ok(Json(ItemPage {
+        object: "list",
+        first_id: page.first().and_then(|item| item.id()),
+        last_id: page.last().and_then(|item| item.id()),
+        data: page,
+        has_more,
+    })
     .into_response())
 }

@@ -66,7 +66,7 @@ pub fn validate_comment(comment: Option<String>) -> Result<Option<String>> {
 }
 
 /// Averages of the current version's reviews (`null` scores while there are none).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Scorecard {
     pub count: i64,
     pub correctness: Option<f64>,
@@ -102,7 +102,7 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Review {
     pub id: Uuid,
     pub skill_id: Uuid,

@@ -18,7 +18,7 @@ use super::store::Listing;
 use crate::auth::{Admin, PlatformKey};
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::response::{Data, PageRequest, Paged};
+use crate::http::response::{Data, DataBody, PageRequest, Paged};
 use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
 
@@ -40,6 +40,34 @@ pub fn routes(state: &AppState) -> Vec<Route> {
         Route::get(Operator, "/admin/v1/skills/{id}/reviews", admin_reviews),
     ]
 }
+
+/// A skill folder, zipped (the documented upload body).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct SkillZip(pub Vec<u8>);
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SkillDeleted)]
+pub struct Deleted {
+    id: Uuid,
+    deleted: bool,
+}
+
+/// The documented skill routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    upload,
+    show,
+    remove,
+    reviews,
+    admin_list,
+    admin_upload,
+    admin_show,
+    admin_remove,
+    admin_reviews,
+))]
+pub struct Api;
 
 /// The body of an upload: a zip, said so by its content type.
 fn zip_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes> {
@@ -67,7 +95,7 @@ fn zip_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<
     Ok(body)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Published {
     change: Change,
     #[serde(flatten)]
@@ -82,11 +110,21 @@ fn published((skill, change): (SkillView, Change)) -> Response {
     };
     (
         status,
-        axum::Json(serde_json::json!({"data": Published { change, skill }})),
+        axum::Json(DataBody {
+            data: Published { change, skill },
+        }),
     )
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/skills",
+    tag = "skills",
+    request_body(content = SkillZip, content_type = "application/zip", description = "The skill folder, zipped (SKILL.md at its root)"),
+    security(("platform_key" = [])),
+    responses((status = 201, description = "A new private skill", body = crate::http::response::DataBody<Published>), (status = 200, description = "A new version, or the same folder again", body = crate::http::response::DataBody<Published>), (status = 409, description = "The skill name is taken by another owner, or a concurrent upload", body = crate::openapi::errors::ErrorEnvelope), crate::openapi::errors::KeyBodyErrors),
+)]
 async fn upload(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
@@ -101,6 +139,14 @@ async fn upload(
         .map(published)
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/skills",
+    tag = "skills",
+    request_body(content = SkillZip, content_type = "application/zip", description = "The skill folder, zipped (SKILL.md at its root)"),
+    security(("admin_token" = [])),
+    responses((status = 201, description = "A new public skill", body = crate::http::response::DataBody<Published>), (status = 200, description = "A new version, or the same folder again", body = crate::http::response::DataBody<Published>), (status = 409, description = "The skill name is taken by another owner, or a concurrent upload", body = crate::openapi::errors::ErrorEnvelope), crate::openapi::errors::AdminBodyErrors),
+)]
 async fn admin_upload(
     State(state): State<AppState>,
     _: Admin,
@@ -115,7 +161,8 @@ async fn admin_upload(
         .map(published)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     page: Option<u32>,
     limit: Option<u32>,
@@ -123,6 +170,14 @@ struct ListQuery {
     visibility: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/skills",
+    tag = "skills",
+    params(ListQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "Skills this platform sees: its private ones and the public ones", body = crate::http::response::Paged<SkillView>), crate::openapi::errors::KeyErrors),
+)]
 async fn list(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
@@ -146,6 +201,14 @@ async fn list(
     Ok(page.into_page(skills, total))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/skills/{id}",
+    tag = "skills",
+    params(("id" = Uuid, Path, description = "The skill id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The skill", body = crate::http::response::DataBody<SkillView>), crate::openapi::errors::KeyErrors),
+)]
 async fn show(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
@@ -155,23 +218,32 @@ async fn show(
     Ok(Data(row.into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/skills/{id}",
+    tag = "skills",
+    params(("id" = Uuid, Path, description = "The skill id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The private skill is deleted", body = crate::http::response::DataBody<Deleted>), crate::openapi::errors::KeyErrors),
+)]
 async fn remove(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Data<serde_json::Value>> {
+) -> Result<Data<Deleted>> {
     state.skills.delete_private(key.platform_id, id).await?;
-    Ok(Data(serde_json::json!({"id": id, "deleted": true})))
+    Ok(Data(Deleted { id, deleted: true }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageParams {
     page: Option<u32>,
     limit: Option<u32>,
 }
 
 /// A page of reviews and the scorecard of the skill's current version.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReviewPage {
     data: Vec<Review>,
     total: i64,
@@ -188,6 +260,14 @@ impl IntoResponse for ReviewPage {
 
 /// The reviews this platform's end users wrote (others' stay private to their
 /// platforms), beside the scorecard over everyone's.
+#[utoipa::path(
+    get,
+    path = "/v1/skills/{id}/reviews",
+    tag = "skills",
+    params(("id" = Uuid, Path, description = "The skill id"), PageParams),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "This platform's end users' reviews and the scorecard over everyone's", body = ReviewPage), crate::openapi::errors::KeyErrors),
+)]
 async fn reviews(
     State(state): State<AppState>,
     PlatformKey(key): PlatformKey,
@@ -214,6 +294,14 @@ async fn reviews(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/skills",
+    tag = "skills",
+    params(ListQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Public skills, or every skill", body = crate::http::response::Paged<SkillView>), crate::openapi::errors::AdminErrors),
+)]
 async fn admin_list(
     State(state): State<AppState>,
     _: Admin,
@@ -236,6 +324,14 @@ async fn admin_list(
     Ok(page.into_page(skills, total))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/skills/{id}",
+    tag = "skills",
+    params(("id" = Uuid, Path, description = "The skill id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The skill", body = crate::http::response::DataBody<SkillView>), crate::openapi::errors::AdminErrors),
+)]
 async fn admin_show(
     State(state): State<AppState>,
     _: Admin,
@@ -244,15 +340,31 @@ async fn admin_show(
     state.skills.get_any(id).await.map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/skills/{id}",
+    tag = "skills",
+    params(("id" = Uuid, Path, description = "The skill id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The skill is deleted", body = crate::http::response::DataBody<Deleted>), crate::openapi::errors::AdminErrors),
+)]
 async fn admin_remove(
     State(state): State<AppState>,
     _: Admin,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Data<serde_json::Value>> {
+) -> Result<Data<Deleted>> {
     state.skills.delete_any(id).await?;
-    Ok(Data(serde_json::json!({"id": id, "deleted": true})))
+    Ok(Data(Deleted { id, deleted: true }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/skills/{id}/reviews",
+    tag = "skills",
+    params(("id" = Uuid, Path, description = "The skill id"), PageParams),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Every review and the scorecard", body = ReviewPage), crate::openapi::errors::AdminErrors),
+)]
 async fn admin_reviews(
     State(state): State<AppState>,
     _: Admin,

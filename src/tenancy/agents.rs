@@ -15,7 +15,7 @@ use crate::store::agents::{self as store, AgentChange, AgentRow, NewAgent};
 
 const CONFIG_MAX_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: Uuid,
     pub platform_id: Uuid,
@@ -45,7 +45,7 @@ impl From<AgentRow> for Agent {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentInput {
     pub name: Option<String>,

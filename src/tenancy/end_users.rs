@@ -20,7 +20,7 @@ use crate::store::api_keys;
 use crate::store::end_users::{self, EndUserRow, EndUserUpdate, NewEndUser};
 use crate::store::tx::Tx;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndUserView {
     pub id: Uuid,
     pub platform_id: Uuid,
@@ -47,7 +47,7 @@ impl From<EndUserRow> for EndUserView {
 
 /// The answer to a create: the end user, a key shown once, and the budget and
 /// rate limits it has (when any).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndUserWithKey {
     #[serde(flatten)]
     pub end_user: EndUserView,
@@ -56,7 +56,7 @@ pub struct EndUserWithKey {
     pub rate_limits: Option<RateLimits>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndUser {
     pub external_id: String,
@@ -185,7 +185,7 @@ pub async fn list(
     Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchEndUser {
     /// `null` clears the display name.

@@ -10,7 +10,7 @@ use crate::store::Db;
 use crate::store::api_keys::{self, ApiKeyRow, KeyOwner, NewApiKey};
 
 /// A key as listings show it: never the key itself.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     pub id: Uuid,
     pub name: Option<String>,
@@ -30,7 +30,7 @@ impl From<ApiKeyRow> for KeyView {
 }
 
 /// A key just issued: the only time `raw_key` is ever shown.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IssuedKey {
     pub id: Uuid,
     pub name: Option<String>,

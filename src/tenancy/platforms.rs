@@ -17,13 +17,13 @@ pub const DEFAULT_PLATFORM_NAME: &str = "default";
 const DEFAULT_DISPLAY_UNIT: &str = "credits";
 const DEFAULT_CREDITS_PER_USD: f64 = 1000.0;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DefaultBudgetView {
     pub max_usd: Money,
     pub period: Period,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlatformView {
     pub id: Uuid,
     pub name: String,
@@ -65,14 +65,14 @@ impl From<PlatformRow> for PlatformView {
 }
 
 /// A platform just created, with its first key (shown once).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedPlatform {
     #[serde(flatten)]
     pub platform: PlatformView,
     pub api_key: IssuedKey,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePlatform {
     pub name: String,
@@ -81,7 +81,7 @@ pub struct CreatePlatform {
     pub wallet: Option<WalletOptions>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletOptions {
     #[serde(default)]
@@ -155,22 +155,25 @@ pub async fn get(db: &Db, id: Uuid) -> Result<PlatformView> {
 }
 
 /// `PATCH /v1/platforms/{pid}` body. Absent fields stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchPlatform {
     pub display_name: Option<String>,
     pub skills_enabled: Option<bool>,
     pub display_unit: Option<String>,
+    #[schema(value_type = Option<f64>)]
     pub credits_per_usd: Option<Number>,
+    #[schema(value_type = Option<f64>)]
     pub markup_percent: Option<Number>,
     /// `null` clears the default budget.
     #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     pub default_budget: Option<Option<DefaultBudgetInput>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultBudgetInput {
+    #[schema(value_type = f64)]
     pub max_usd: Number,
     pub period: Period,
 }

@@ -14,7 +14,7 @@ use crate::store::tx::Tx;
 const MAX_LIMIT: u64 = 1_000_000_000;
 
 /// A PUT body. Accepts the seeds' long names as aliases.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitInput {
     #[serde(alias = "requests_per_minute")]
@@ -26,7 +26,9 @@ pub struct RateLimitInput {
 }
 
 /// Limits as stored and shown; `None` = not set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema,
+)]
 pub struct RateLimits {
     pub rpm_limit: Option<i64>,
     pub tpm_limit: Option<i64>,
@@ -61,7 +63,7 @@ impl RateLimits {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndUserLimitsView {
     pub end_user_id: Uuid,
     /// The end user's own settings, `null` when it follows the platform default.

@@ -11,8 +11,9 @@ use crate::domain::paging::CursorPage;
 use crate::error::{Error, Result};
 use crate::store::Db;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     pub end_user_id: Option<Uuid>,
     pub model: Option<String>,
@@ -51,7 +52,7 @@ pub(super) struct LogRow {
     price: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LogEntry {
     pub id: Uuid,
     pub end_user_id: Option<Uuid>,

@@ -289,7 +289,7 @@ pub(crate) async fn run(command: WebhooksCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(api)?;
             show(on.json, &answer, |a| {
-                println!("{} deliveries queued again.", a["queued"]);
+                println!("{} deliveries queued again.", a.queued);
             })
         }
         WebhooksCommand::Test(target) => {

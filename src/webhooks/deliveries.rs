@@ -21,7 +21,7 @@ pub const MAX_LIMIT: u32 = 200;
 const MAX_RECOVER: i64 = 50_000;
 
 /// One event's delivery to one endpoint, as the log shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub id: Uuid,
     pub endpoint_id: Uuid,
@@ -64,7 +64,7 @@ impl From<DeliveryRow> for DeliveryView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
@@ -76,7 +76,7 @@ pub struct AttemptView {
 }
 
 /// A delivery with the payload it sends and every attempt.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryDetail {
     #[serde(flatten)]
     pub delivery: DeliveryView,
@@ -85,8 +85,9 @@ pub struct DeliveryDetail {
 }
 
 /// `?cursor=&limit=&status=`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     pub cursor: Option<String>,
     pub limit: Option<u32>,
@@ -94,7 +95,15 @@ pub struct DeliveryQuery {
 }
 
 /// `{"since": RFC 3339}`.
-#[derive(Debug, Deserialize)]
+/// What a recovery queued.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Recovered {
+    pub endpoint_id: Uuid,
+    pub since: DateTime<Utc>,
+    pub queued: u64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverInput {
     pub since: DateTime<Utc>,
@@ -217,7 +226,7 @@ impl Webhooks {
         platform_id: Uuid,
         endpoint_id: Uuid,
         since: DateTime<Utc>,
-    ) -> Result<Value> {
+    ) -> Result<Recovered> {
         let now = self.clock.now();
         if since < now - RECOVER_WINDOW {
             return Err(Error::bad_request(format!(
@@ -240,7 +249,11 @@ impl Webhooks {
             }
         }
         tx.commit().await?;
-        Ok(json!({"endpoint_id": endpoint_id, "since": since, "queued": queued}))
+        Ok(Recovered {
+            endpoint_id,
+            since,
+            queued,
+        })
     }
 
     /// Queues a signed `webhook.test` event for this endpoint alone.

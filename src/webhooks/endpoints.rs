@@ -21,7 +21,7 @@ const MAX_URL_LEN: usize = 2048;
 const MAX_DESCRIPTION_LEN: usize = 500;
 
 /// The body of create (`url` required) and update (every field optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointInput {
     pub url: Option<String>,
@@ -38,7 +38,7 @@ impl EndpointRow {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
     pub id: Uuid,
     pub platform_id: Uuid,
@@ -78,7 +78,7 @@ impl From<&EndpointRow> for EndpointView {
 }
 
 /// An endpoint with its signing secret (at creation).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedEndpoint {
     #[serde(flatten)]
     pub endpoint: EndpointView,
@@ -86,7 +86,7 @@ pub struct CreatedEndpoint {
 }
 
 /// The signing secret(s), revealed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecretView {
     pub endpoint_id: Uuid,
     pub secret: String,

@@ -32,7 +32,7 @@ pub mod deliveries;
 mod dispatch;
 pub mod endpoints;
 pub mod guard;
-mod routes;
+pub mod routes;
 pub mod signing;
 mod store;
 mod worker;

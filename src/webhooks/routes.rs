@@ -5,17 +5,81 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::deliveries::{DeliveryDetail, DeliveryQuery, DeliveryView, RecoverInput};
+use super::deliveries::{DeliveryDetail, DeliveryQuery, DeliveryView, RecoverInput, Recovered};
 use super::endpoints::{CreatedEndpoint, EndpointInput, EndpointView, SecretView};
 use crate::auth::PlatformOrOperator;
 use crate::error::Result;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::response::{Created, CursorPage, Data, PageQuery, PageRequest, Paged};
+use crate::http::response::{Created, CursorPage, Data, DataBody, PageQuery, PageRequest, Paged};
 use crate::http::routes::{Audience, Route};
 use crate::state::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EndpointDeleted)]
+pub struct Deleted {
+    id: Uuid,
+    deleted: bool,
+}
+
+/// The documented webhook routes: written once under `/v1/platforms/{pid}`, and
+/// each also served under `/admin/v1/platforms/{pid}` for the operator.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        list, create, show, update, remove, reveal, rotate, deliveries, delivery, replay, recover,
+        send_test,
+    ),
+    modifiers(&OperatorTwins)
+)]
+pub struct Api;
+
+/// Adds each platform-key path again under the operator's prefix, with the admin
+/// token as its security and without the end-user rate limit (not under `/v1`).
+struct OperatorTwins;
+
+impl utoipa::Modify for OperatorTwins {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        let twins: Vec<_> = openapi
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let admin = path.replacen("/v1/", "/admin/v1/", 1);
+                let mut item = item.clone();
+                for operation in operations(&mut item) {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        crate::openapi::ADMIN_TOKEN,
+                        Vec::<String>::new(),
+                    )]);
+                    operation.responses.responses.remove("429");
+                    operation.operation_id = operation
+                        .operation_id
+                        .as_ref()
+                        .map(|id| format!("admin_{id}"));
+                }
+                (admin, item)
+            })
+            .collect();
+        openapi.paths.paths.extend(twins);
+    }
+}
+
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.patch.as_mut(),
+        item.delete.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
 
 /// Each route twice: for the operator and for the platform's key.
 macro_rules! both_audiences {
@@ -62,6 +126,14 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/webhooks/endpoints",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), PageQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The platform's webhook endpoints", body = crate::http::response::Paged<EndpointView>), crate::openapi::errors::KeyErrors),
+)]
 async fn list(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -72,6 +144,15 @@ async fn list(
     Ok(page.into_page(rows, total))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/webhooks/endpoints",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id")),
+    request_body = EndpointInput,
+    security(("platform_key" = [])),
+    responses((status = 201, description = "The endpoint with its signing secret (`whsec_...`)", body = crate::http::response::DataBody<CreatedEndpoint>), crate::openapi::errors::KeyBodyErrors),
+)]
 async fn create(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -84,6 +165,14 @@ async fn create(
         .map(Created)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The endpoint", body = crate::http::response::DataBody<EndpointView>), crate::openapi::errors::KeyErrors),
+)]
 async fn show(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -92,6 +181,15 @@ async fn show(
     state.webhooks.get(scope.platform_id, id).await.map(Data)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    request_body = EndpointInput,
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The endpoint as changed", body = crate::http::response::DataBody<EndpointView>), crate::openapi::errors::KeyBodyErrors),
+)]
 async fn update(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -105,15 +203,31 @@ async fn update(
         .map(Data)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The endpoint is deleted", body = crate::http::response::DataBody<Deleted>), crate::openapi::errors::KeyErrors),
+)]
 async fn remove(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
     ApiPath((_, id)): ApiPath<(String, Uuid)>,
-) -> Result<Data<Value>> {
+) -> Result<Data<Deleted>> {
     state.webhooks.delete(scope.platform_id, id).await?;
-    Ok(Data(json!({"id": id, "deleted": true})))
+    Ok(Data(Deleted { id, deleted: true }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/secret",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The signing secret (and the previous one while it still signs)", body = crate::http::response::DataBody<SecretView>), crate::openapi::errors::KeyErrors),
+)]
 async fn reveal(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -122,6 +236,14 @@ async fn reveal(
     state.webhooks.reveal(scope.platform_id, id).await.map(Data)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/secret/rotate",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "A new secret; the old one signs too for 24 hours", body = crate::http::response::DataBody<SecretView>), crate::openapi::errors::KeyErrors),
+)]
 async fn rotate(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -130,6 +252,14 @@ async fn rotate(
     state.webhooks.rotate(scope.platform_id, id).await.map(Data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/deliveries",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id"), DeliveryQuery),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The endpoint's deliveries, newest first", body = crate::http::response::CursorPage<DeliveryView>), crate::openapi::errors::KeyErrors),
+)]
 async fn deliveries(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -142,6 +272,14 @@ async fn deliveries(
         .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id"), ("delivery_id" = Uuid, Path, description = "The delivery id")),
+    security(("platform_key" = [])),
+    responses((status = 200, description = "The delivery with its payload and attempts", body = crate::http::response::DataBody<DeliveryDetail>), crate::openapi::errors::KeyErrors),
+)]
 async fn delivery(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -154,6 +292,14 @@ async fn delivery(
         .map(Data)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/replay",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id"), ("delivery_id" = Uuid, Path, description = "The delivery id")),
+    security(("platform_key" = [])),
+    responses((status = 202, description = "The same message is queued again", body = crate::http::response::DataBody<DeliveryView>), crate::openapi::errors::KeyErrors),
+)]
 async fn replay(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -166,6 +312,15 @@ async fn replay(
     Ok(accepted(view))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/recover",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    request_body = RecoverInput,
+    security(("platform_key" = [])),
+    responses((status = 202, description = "Every event since then that the endpoint wants is queued again", body = crate::http::response::DataBody<Recovered>), crate::openapi::errors::KeyBodyErrors),
+)]
 async fn recover(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -179,6 +334,14 @@ async fn recover(
     Ok(accepted(queued))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platforms/{pid}/webhooks/endpoints/{endpoint_id}/test",
+    tag = "webhooks",
+    params(("pid" = Uuid, Path, description = "The platform id"), ("endpoint_id" = Uuid, Path, description = "The endpoint id")),
+    security(("platform_key" = [])),
+    responses((status = 202, description = "A signed `webhook.test` event is queued", body = crate::http::response::DataBody<DeliveryView>), crate::openapi::errors::KeyErrors),
+)]
 async fn send_test(
     State(state): State<AppState>,
     scope: PlatformOrOperator,
@@ -190,5 +353,5 @@ async fn send_test(
 
 /// `202 {"data": ...}`: queued, the worker sends it.
 fn accepted(data: impl serde::Serialize) -> Response {
-    (StatusCode::ACCEPTED, axum::Json(json!({"data": data}))).into_response()
+    (StatusCode::ACCEPTED, axum::Json(DataBody { data })).into_response()
 }

@@ -33,6 +33,7 @@ mod metrics;
 mod oauth;
 mod oauth_mock_server;
 mod oauth_sweep;
+mod openapi;
 mod periods;
 mod pipeline;
 mod platforms;

@@ -318,7 +318,7 @@ pub struct FunctionCallDelta {
 }
 
 /// One entry of `GET /v1/models`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelObject {
     pub id: String,
     /// Always `model`.

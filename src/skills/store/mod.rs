@@ -16,7 +16,7 @@ use crate::store::Db;
 use crate::store::tx::Tx;
 
 /// One file of a skill as listed (the content is in the blob).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FileEntry {
     pub path: String,
     pub size: i64,
