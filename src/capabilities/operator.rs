@@ -59,6 +59,7 @@ pub struct PolicyInput {
     pub charge_failed_calls: Option<bool>,
     /// `null` turns confirmation off.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<f64>)]
     pub confirm_above_usd: Option<Option<Number>>,
     pub confirm_fallback: Option<ConfirmFallback>,
 }

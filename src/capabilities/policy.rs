@@ -41,7 +41,7 @@ pub struct Policy {
 }
 
 /// What a run above `confirm_above` does on a client without form elicitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConfirmFallback {
     /// Run without asking.
