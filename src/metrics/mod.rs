@@ -11,7 +11,7 @@
 //! Never a platform, end user, key or id.
 
 mod http;
-mod scrape;
+pub mod scrape;
 mod tools;
 
 use std::sync::Arc;

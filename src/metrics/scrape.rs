@@ -33,7 +33,20 @@ pub fn listener_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn with_admin_token(_: Admin, State(state): State<AppState>) -> Result<Response, Error> {
+/// The metrics in the OpenMetrics text format (`docs/OPERATIONS.md` lists every
+/// series). Served here only while `ASSISTIV_METRICS_LISTEN` is unset; with it,
+/// on that address alone, without a token, and this route answers 404.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operator",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The exposition", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        crate::openapi::errors::AdminErrors,
+    ),
+)]
+pub async fn with_admin_token(_: Admin, State(state): State<AppState>) -> Result<Response, Error> {
     open(State(state)).await
 }
 

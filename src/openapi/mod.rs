@@ -35,7 +35,14 @@ pub const ADMIN_TOKEN: &str = "admin_token";
             (`/mcp`, `/mcp/skills`, `/mcp/capabilities`, `/mcp/agents/{id}`) speak \
             JSON-RPC over MCP's streamable HTTP transport and are not REST routes."
     ),
-    paths(openapi_json, docs::page, docs::script, crate::health::healthz, crate::health::readyz),
+    paths(
+        openapi_json,
+        docs::page,
+        docs::script,
+        crate::health::healthz,
+        crate::health::readyz,
+        crate::metrics::scrape::with_admin_token,
+    ),
     components(schemas(errors::ErrorEnvelope, errors::OpenAiErrorEnvelope)),
     modifiers(&SecuritySchemes),
     tags(
