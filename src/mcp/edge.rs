@@ -356,12 +356,22 @@ pub(crate) enum Message {
 
 impl Message {
     pub(crate) fn read(body: &[u8]) -> Self {
-        let first = body.iter().find(|b| !b.is_ascii_whitespace());
-        let parsed = if first == Some(&b'{') {
-            serde_json::from_slice::<Envelope<'_>>(body).map(Envelope::message)
+        // The members skipped unread are not checked for UTF-8 by the parser, so
+        // the whole body is, once: rmcp must never receive a body the edge took
+        // for JSON that is not (found by the `mcp_body` fuzz target).
+        let Ok(body) = std::str::from_utf8(body) else {
+            return Self::Malformed {
+                id: Value::Null,
+                code: PARSE_ERROR,
+                message: "Parse error: the body is not valid JSON",
+            };
+        };
+        let first = body.bytes().find(|b| !b.is_ascii_whitespace());
+        let parsed = if first == Some(b'{') {
+            serde_json::from_str::<Envelope<'_>>(body).map(Envelope::message)
         } else {
             // Batches (gone since 2025-06-18), scalars, or not JSON at all.
-            serde_json::from_slice::<IgnoredAny>(body).map(|_| Self::invalid(Value::Null))
+            serde_json::from_str::<IgnoredAny>(body).map(|_| Self::invalid(Value::Null))
         };
         parsed.unwrap_or_else(|err| match err.classify() {
             serde_json::error::Category::Data => Self::invalid(Value::Null),
@@ -681,6 +691,10 @@ mod tests {
         for body in ["", "{", "{\"jsonrpc\":", "not json", "{} x", "{\"a\":1,}"] {
             assert_eq!(code(&read(body)), Some(PARSE_ERROR), "{body:?}");
         }
+        // Invalid UTF-8 inside a member the edge skips is still not JSON.
+        let skipped =
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"a\":\"\xd7\"}}";
+        assert_eq!(code(&Message::read(skipped)), Some(PARSE_ERROR));
         for body in [
             "[]",
             r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
