@@ -16,7 +16,6 @@ and text. Exits non-zero on any protocol failure.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -26,6 +25,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+
+from peer_report import report_or_fail
 
 async def run(args: argparse.Namespace) -> dict:
     key = os.environ["ASSISTIV_MCP_KEY"]
@@ -71,16 +72,7 @@ def main() -> int:
     parser.add_argument("--tool", required=True)
     parser.add_argument("--args", default="{}")
     args = parser.parse_args()
-    try:
-        report = asyncio.run(run(args))
-    except BaseException as exc:  # noqa: BLE001 - any failure is a protocol failure here
-        print(f"python MCP client failed: {exc!r}", file=sys.stderr)
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                print(f"  caused by: {inner!r}", file=sys.stderr)
-        return 1
-    print(json.dumps(report))
-    return 0
+    return report_or_fail(run(args))
 
 
 if __name__ == "__main__":

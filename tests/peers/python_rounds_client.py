@@ -25,6 +25,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import ElicitResult
 
+from peer_report import report_or_fail
+
 
 async def run(args: argparse.Namespace) -> dict:
     key = os.environ["ASSISTIV_MCP_KEY"]
@@ -80,16 +82,7 @@ def main() -> int:
     parser.add_argument("--form-content", default=None)
     parser.add_argument("--follow", nargs=3, metavar=("NODE", "SCRIPT", "LANDING_ORIGIN"))
     args = parser.parse_args()
-    try:
-        report = asyncio.run(run(args))
-    except BaseException as exc:  # noqa: BLE001 - any failure is a protocol failure here
-        print(f"python MCP client failed: {exc!r}", file=sys.stderr)
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                print(f"  caused by: {inner!r}", file=sys.stderr)
-        return 1
-    print(json.dumps(report))
-    return 0
+    return report_or_fail(run(args))
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ Exits non-zero on any protocol failure.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
-import json
 import os
 import sys
 from urllib.parse import unquote, urlparse
@@ -26,6 +24,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+
+from peer_report import report_or_fail
 
 def as_json(value) -> dict:
     return value.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -101,16 +101,7 @@ def main() -> int:
     parser.add_argument("--query", required=True)
     parser.add_argument("--mode", choices=["auto", "legacy"], default="auto")
     args = parser.parse_args()
-    try:
-        report = asyncio.run(run(args))
-    except BaseException as exc:  # noqa: BLE001 - any failure is a protocol failure here
-        print(f"python MCP skills client failed: {exc!r}", file=sys.stderr)
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                print(f"  caused by: {inner!r}", file=sys.stderr)
-        return 1
-    print(json.dumps(report))
-    return 0
+    return report_or_fail(run(args), "python MCP skills client")
 
 
 if __name__ == "__main__":
